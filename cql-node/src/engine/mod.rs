@@ -1,0 +1,241 @@
+//! The engine: CQL text in, results out. It parses and executes statements against the schema
+//! catalog and the row store, and serves the system tables drivers read. It knows nothing of
+//! frames or sockets: `crate::protocol` decodes requests, calls this API, encodes the answers.
+//!
+//! CONTRACT between the protocol layer and the engine (both sides code against it; change it
+//! only in agreement):
+//! - `Engine::open(EngineConfig)` opens an in-memory or on-disk engine; cheap to clone (Arc).
+//! - `Engine::prepare(text, keyspace)` parses once and returns a `Prepared` with its id
+//!   (MD5 of the keyspace-qualified text, as Cassandra does), bind-marker and result metadata,
+//!   and statement kind. The protocol layer uses it for PREPARE, and also for QUERY (the engine
+//!   caches parses by text), so profile rules and fault injection see one kind of statement.
+//! - `Engine::execute(ctx, prepared, params)` runs it; `Engine::batch(ctx, batch)` runs a batch.
+//! - `Engine::schema_events()` yields one `SchemaChange` per DDL, for REGISTER'd connections.
+//! - The per-node view (`NodeInfo`: its address, tokens, data center, peers) is passed in with
+//!   every call through `ExecContext`, so one engine can serve several nodes (issue: multi-node)
+//!   and each sees itself in `system.local` and the others in `system.peers`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use uuid::Uuid;
+
+use crate::error::CqlResult;
+use crate::types::{ColumnType, Consistency};
+
+/// Where data lives.
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    /// `None`: in memory only (tests). `Some(dir)`: every acknowledged write survives kill -9.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// What one node says about itself in system.local, and about the others in system.peers.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    pub cluster_name: String,
+    pub data_center: String,
+    pub rack: String,
+    pub release_version: String,
+    pub partitioner: String,
+    pub host_id: Uuid,
+    /// The address clients connect to (rpc_address / broadcast address).
+    pub address: IpAddr,
+    pub native_port: u16,
+    /// Murmur3 tokens owned by this node (as i64; system tables show them as text).
+    pub tokens: Vec<i64>,
+    pub peers: Vec<PeerInfo>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PeerInfo {
+    pub address: IpAddr,
+    pub native_port: u16,
+    pub data_center: String,
+    pub rack: String,
+    pub host_id: Uuid,
+    pub release_version: String,
+    pub tokens: Vec<i64>,
+}
+
+/// Per-request context: the connection's current keyspace (USE) and the node answering.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecContext<'a> {
+    pub keyspace: Option<&'a str>,
+    pub node: &'a NodeInfo,
+}
+
+/// A bound value as it arrives in QUERY/EXECUTE/BATCH ([value] of §3: bytes, null or unset).
+#[derive(Debug, Clone, PartialEq)]
+pub enum BoundValue {
+    Bytes(Bytes),
+    Null,
+    Unset,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BoundValues {
+    Positional(Vec<BoundValue>),
+    /// v4 "names for values" flag: bound by marker name (`:name`, or the column name for `?`).
+    Named(Vec<(String, BoundValue)>),
+}
+
+/// The [query_parameters] of §4.1.4 once decoded.
+#[derive(Debug, Clone)]
+pub struct QueryParams {
+    pub consistency: Consistency,
+    pub values: BoundValues,
+    pub skip_metadata: bool,
+    /// `None` or <= 0: no paging, every row at once.
+    pub page_size: Option<i32>,
+    pub paging_state: Option<Bytes>,
+    pub serial_consistency: Option<Consistency>,
+    /// Client-side write timestamp (microseconds); `None` uses the node's clock.
+    pub timestamp: Option<i64>,
+}
+
+/// The kind of a statement: for Keyspaces consistency rules and fault-injection matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatementKind {
+    Select,
+    Insert,
+    Update,
+    Delete,
+    Batch,
+    Use,
+    Truncate,
+    /// CREATE/DROP/ALTER of keyspaces, tables, indexes, types, views...
+    Schema,
+    /// Roles, permissions and anything else.
+    Other,
+}
+
+impl StatementKind {
+    pub fn is_write(self) -> bool {
+        matches!(self, StatementKind::Insert | StatementKind::Update | StatementKind::Delete | StatementKind::Batch)
+    }
+}
+
+/// One column of bind-marker or result metadata (§4.2.5.2 col_spec).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnSpec {
+    pub keyspace: String,
+    pub table: String,
+    pub name: String,
+    pub ty: ColumnType,
+}
+
+/// A prepared (or parsed-for-QUERY) statement. Cloning is cheap.
+#[derive(Clone)]
+pub struct Prepared {
+    /// MD5 of the statement text as prepared (qualified by keyspace when one was in use).
+    pub id: Bytes,
+    pub query: String,
+    pub kind: StatementKind,
+    pub is_lwt: bool,
+    /// Bind markers in order; `pk_indexes` are the positions of partition-key markers.
+    pub bind: Vec<ColumnSpec>,
+    pub pk_indexes: Vec<u16>,
+    /// Columns of the rows it returns; empty when it returns none.
+    pub result: Vec<ColumnSpec>,
+    /// The engine's parsed form; opaque to the protocol layer.
+    pub(crate) plan: Arc<dyn std::any::Any + Send + Sync>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared").field("query", &self.query).field("kind", &self.kind).finish_non_exhaustive()
+    }
+}
+
+/// What a statement produced (§4.2.5 RESULT kinds).
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Void,
+    Rows(Rows),
+    SetKeyspace(String),
+    SchemaChange(SchemaChange),
+}
+
+#[derive(Debug, Clone)]
+pub struct Rows {
+    pub columns: Vec<ColumnSpec>,
+    /// Each cell already in its protocol encoding; `None` is null.
+    pub rows: Vec<Vec<Option<Bytes>>>,
+    /// Present when more rows remain; the client sends it back to resume exactly there.
+    pub paging_state: Option<Bytes>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeType {
+    Created,
+    Updated,
+    Dropped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaTarget {
+    Keyspace(String),
+    Table { keyspace: String, table: String },
+    Type { keyspace: String, name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaChange {
+    pub change: ChangeType,
+    pub target: SchemaTarget,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchType {
+    Logged = 0,
+    Unlogged = 1,
+    Counter = 2,
+}
+
+pub struct BatchRequest {
+    pub batch_type: BatchType,
+    pub statements: Vec<(Prepared, BoundValues)>,
+    pub consistency: Consistency,
+    pub serial_consistency: Option<Consistency>,
+    pub timestamp: Option<i64>,
+}
+
+/// The engine handle. Cheap to clone; every clone serves the same data.
+#[derive(Clone)]
+pub struct Engine {
+    // Filled in by the engine implementation.
+    _private: Arc<()>,
+}
+
+impl Engine {
+    /// Opens an engine: in memory, or recovering `data_dir` (a torn tail is recovered from).
+    pub fn open(_config: EngineConfig) -> CqlResult<Engine> {
+        todo!("engine implementation")
+    }
+
+    /// Parses `query` (cached by text and keyspace) with unqualified names resolved in `keyspace`.
+    pub fn prepare(&self, _query: &str, _keyspace: Option<&str>) -> CqlResult<Prepared> {
+        todo!("engine implementation")
+    }
+
+    /// Looks up a statement prepared earlier by its id (for EXECUTE); `None` answers Unprepared.
+    pub fn prepared(&self, _id: &[u8]) -> Option<Prepared> {
+        todo!("engine implementation")
+    }
+
+    pub fn execute(&self, _ctx: &ExecContext<'_>, _stmt: &Prepared, _params: &QueryParams) -> CqlResult<Outcome> {
+        todo!("engine implementation")
+    }
+
+    pub fn batch(&self, _ctx: &ExecContext<'_>, _batch: &BatchRequest) -> CqlResult<Outcome> {
+        todo!("engine implementation")
+    }
+
+    /// One event per schema change, for connections that sent REGISTER SCHEMA_CHANGE.
+    pub fn schema_events(&self) -> tokio::sync::broadcast::Receiver<SchemaChange> {
+        todo!("engine implementation")
+    }
+}

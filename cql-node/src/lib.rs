@@ -1,0 +1,7 @@
+//! A small CQL node speaking the native protocol v4: the embedded database double for local
+//! runs and the fixture for every CQL test. It is not a database; production runs on
+//! Cassandra, ScyllaDB or Amazon Keyspaces. See SUPPORTED.md beside this crate.
+
+pub mod engine;
+pub mod error;
+pub mod types;

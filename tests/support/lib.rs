@@ -1,0 +1,1 @@
+//! Test support: spawn_app and friends (see tests/api).
