@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Every test, in one command (`make test`): the workspace's Rust tests (which also drive the
+# Python driver and cqlsh against the CQL node), then each check in scripts/checks/ in order.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-test-deps.sh
+cargo test --workspace --all-targets
+for check in scripts/checks/*.sh; do
+  [ -e "$check" ] || continue
+  echo "== $check"
+  bash "$check"
+done
+echo "all tests passed"
