@@ -12,4 +12,6 @@ command -v sam >/dev/null || need+=(aws-sam-cli)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   python3 -m pip install --quiet --disable-pip-version-check "${need[@]}"
+  # pyenv-managed Pythons expose new console scripts only after a rehash.
+  if command -v pyenv >/dev/null; then pyenv rehash; fi
 fi
