@@ -1,0 +1,122 @@
+//! AWS credentials for signing, from the standard chain (environment, profile, container and
+//! Lambda role with its session token, IMDS), kept in memory and fetched again a few minutes
+//! before they expire so a connection opened late in a role session never signs with a dying key.
+//!
+//! aws-config leaves caching to the SDK clients' identity cache, which is not usable outside
+//! an SDK client: this is the few lines of it the CQL authenticator needs.
+
+use std::time::{Duration, SystemTime};
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_config::Region;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use tokio::sync::Mutex;
+
+use crate::error::KeyspacesError;
+
+/// Credentials this close to expiry are replaced before use.
+pub const REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);
+
+pub struct RefreshingCredentials {
+    provider: SharedCredentialsProvider,
+    current: Mutex<Option<Credentials>>,
+}
+
+impl std::fmt::Debug for RefreshingCredentials {
+    // Never print what the cache holds.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshingCredentials").finish_non_exhaustive()
+    }
+}
+
+impl RefreshingCredentials {
+    pub fn new(provider: impl ProvideCredentials + 'static) -> Self {
+        RefreshingCredentials { provider: SharedCredentialsProvider::new(provider), current: Mutex::new(None) }
+    }
+
+    /// The default AWS credential chain for `region`.
+    pub async fn from_default_chain(region: &str) -> Result<Self, KeyspacesError> {
+        let sdk = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned())).load().await;
+        let provider = sdk
+            .credentials_provider()
+            .ok_or_else(|| KeyspacesError::Credentials("the AWS default chain has no credentials provider".into()))?;
+        Ok(RefreshingCredentials { provider, current: Mutex::new(None) })
+    }
+
+    /// Current credentials, fetched anew when absent or expiring within `REFRESH_AHEAD`.
+    pub async fn get(&self) -> Result<Credentials, KeyspacesError> {
+        let mut current = self.current.lock().await;
+        if let Some(creds) = current.as_ref().filter(|c| still_fresh(c, SystemTime::now())) {
+            return Ok(creds.clone());
+        }
+        let fresh = self
+            .provider
+            .provide_credentials()
+            .await
+            .map_err(|e| KeyspacesError::Credentials(DisplayErrorContext(&e).to_string()))?;
+        *current = Some(fresh.clone());
+        Ok(fresh)
+    }
+}
+
+fn still_fresh(creds: &Credentials, now: SystemTime) -> bool {
+    match creds.expiry() {
+        None => true,
+        Some(expiry) => expiry.duration_since(now).is_ok_and(|left| left > REFRESH_AHEAD),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::provider::future::ProvideCredentials as ProvideFuture;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Hands out numbered credentials valid for `valid_for`, counting calls.
+    #[derive(Debug)]
+    struct Numbered {
+        calls: Arc<AtomicUsize>,
+        valid_for: Duration,
+    }
+
+    impl ProvideCredentials for Numbered {
+        fn provide_credentials<'a>(&'a self) -> ProvideFuture<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            let expiry = SystemTime::now() + self.valid_for;
+            ProvideFuture::ready(Ok(Credentials::new(format!("AKID{n}"), "secret", Some(format!("token{n}")), Some(expiry), "test")))
+        }
+    }
+
+    fn cache(valid_for: Duration) -> (RefreshingCredentials, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        (RefreshingCredentials::new(Numbered { calls: calls.clone(), valid_for }), calls)
+    }
+
+    #[tokio::test]
+    async fn long_lived_credentials_are_fetched_once() {
+        let (creds, calls) = cache(Duration::from_secs(3600));
+        assert_eq!(creds.get().await.unwrap().access_key_id(), "AKID0");
+        assert_eq!(creds.get().await.unwrap().access_key_id(), "AKID0");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn credentials_near_expiry_are_replaced_before_use() {
+        let (creds, calls) = cache(Duration::from_secs(60));
+        assert_eq!(creds.get().await.unwrap().session_token(), Some("token0"));
+        assert_eq!(creds.get().await.unwrap().session_token(), Some("token1"));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let creds = RefreshingCredentials::new(Credentials::new("AKID", "very-secret", None, None, "test"));
+        assert!(!format!("{creds:?}").contains("very-secret"));
+    }
+}

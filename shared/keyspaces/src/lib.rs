@@ -1,0 +1,25 @@
+//! Amazon Keyspaces for the scylla driver 1.x: SigV4 authentication with credentials from the
+//! standard AWS chain, rustls verifying `cassandra.<region>.amazonaws.com`, and session
+//! settings Keyspaces accepts (port 9142, LOCAL_QUORUM writes, no QUORUM anywhere, no schema
+//! metadata, Lambda-friendly keepalive).
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! let cfg = keyspaces::KeyspacesConfig::from_env()?;
+//! let builder = keyspaces::configure(scylla::client::session_builder::SessionBuilder::new(), &cfg).await?;
+//! let session = builder.build().await?;
+//! # Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod session;
+pub mod sigv4;
+pub mod tls;
+
+pub use config::{KEYSPACES_PORT, KeyspacesConfig, ReadConsistency};
+pub use credentials::RefreshingCredentials;
+pub use error::KeyspacesError;
+pub use session::{configure, configure_with_credentials};

@@ -1,0 +1,127 @@
+//! The scylla `SessionBuilder` settings that make the driver a good Keyspaces client.
+//!
+//! Consistency: every statement defaults to LOCAL_QUORUM (the only write level Keyspaces
+//! takes); reads may be lowered per statement to `KeyspacesConfig::read_consistency()`. The
+//! driver's own queries never use QUORUM either: its metadata and peer queries run at the
+//! connection default (LOCAL_QUORUM), its schema-version query at ONE, tracing at the level set
+//! below, and the default retry policy never changes a level.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scylla::client::PoolSize;
+use scylla::client::execution_profile::ExecutionProfile;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::cluster::metadata::Peer;
+use scylla::cluster::NodeAddr;
+use scylla::policies::host_filter::HostFilter;
+use scylla::statement::{Consistency, SerialConsistency};
+
+use crate::auth::SigV4AuthProvider;
+use crate::config::KeyspacesConfig;
+use crate::credentials::RefreshingCredentials;
+use crate::error::KeyspacesError;
+use crate::tls;
+
+/// A Lambda answers an API Gateway request within its timeout; a request stuck longer than
+/// this is better reported (503) than waited for.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Configures `builder` for Keyspaces with credentials from the standard AWS chain.
+/// Fails at start-up, with the reason, when no credentials can be obtained.
+pub async fn configure(builder: SessionBuilder, cfg: &KeyspacesConfig) -> Result<SessionBuilder, KeyspacesError> {
+    let credentials = Arc::new(RefreshingCredentials::from_default_chain(&cfg.region).await?);
+    configure_with_credentials(builder, cfg, credentials).await
+}
+
+/// `configure` with a given credentials source (tests, or callers that already hold one).
+pub async fn configure_with_credentials(
+    builder: SessionBuilder,
+    cfg: &KeyspacesConfig,
+    credentials: Arc<RefreshingCredentials>,
+) -> Result<SessionBuilder, KeyspacesError> {
+    // Fetching once now turns "no credentials" into a start-up error instead of a
+    // connection that fails to authenticate later.
+    credentials.get().await?;
+    let tls = tls::client_config(&cfg.tls_name(), cfg.ca_file.as_deref())?;
+    let auth = SigV4AuthProvider::new(cfg.region.clone(), credentials);
+    Ok(session_settings(builder, cfg).tls_context(Some(tls)).authenticator_provider(Arc::new(auth)))
+}
+
+/// Everything but TLS and authentication: endpoint, consistency, metadata, pool, timers.
+pub fn session_settings(builder: SessionBuilder, cfg: &KeyspacesConfig) -> SessionBuilder {
+    let profile = ExecutionProfile::builder()
+        .consistency(cfg.write_consistency())
+        .serial_consistency(Some(SerialConsistency::LocalSerial))
+        .request_timeout(Some(REQUEST_TIMEOUT))
+        .build();
+    builder
+        .known_node(cfg.contact_point())
+        .default_execution_profile_handle(profile.into_handle())
+        // Keyspaces's schema tables are large and the app needs none of them.
+        .fetch_schema_metadata(false)
+        // Keyspaces creates tables asynchronously (CREATING -> ACTIVE): schema agreement
+        // says nothing useful there; the schema tool waits for ACTIVE instead.
+        .auto_await_schema_agreement(false)
+        .tracing_info_fetch_consistency(Consistency::LocalOne)
+        .host_filter(Arc::new(LoopbackPeerFilter::for_config(cfg)))
+        .pool_size(PoolSize::PerHost(cfg.connections_per_host))
+        .connection_timeout(Duration::from_secs(5))
+        // A frozen Lambda sends nothing; after a thaw, a dead connection must be noticed by
+        // the first keepalive rather than by a request timing out.
+        .keepalive_interval(Duration::from_secs(30))
+        .keepalive_timeout(Duration::from_secs(10))
+        .tcp_keepalive_interval(Duration::from_secs(30))
+        .tcp_nodelay(true)
+}
+
+/// Drops peers advertised at loopback addresses, which can never be Keyspaces hosts when we
+/// dial a real endpoint. When the contact point itself is loopback (a local test double),
+/// every peer is kept.
+#[derive(Debug, Clone)]
+pub struct LoopbackPeerFilter {
+    dialling_loopback: bool,
+}
+
+impl LoopbackPeerFilter {
+    pub fn for_config(cfg: &KeyspacesConfig) -> Self {
+        let dialling_loopback = cfg
+            .endpoint_host
+            .as_deref()
+            .is_some_and(|h| h == "localhost" || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()));
+        LoopbackPeerFilter { dialling_loopback }
+    }
+
+    /// Whether a peer at `addr` (as found in system.peers) is used.
+    pub fn accepts_peer_address(&self, addr: IpAddr) -> bool {
+        self.dialling_loopback || !addr.is_loopback()
+    }
+}
+
+impl HostFilter for LoopbackPeerFilter {
+    fn accept(&self, peer: &Peer) -> bool {
+        match peer.address {
+            NodeAddr::Translatable(addr) => self.accepts_peer_address(addr.ip()),
+            // The contact point we were given is always kept.
+            _ => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_peers_are_dropped_only_when_dialling_a_real_endpoint() {
+        let real = LoopbackPeerFilter::for_config(&KeyspacesConfig::new("eu-west-1"));
+        assert!(!real.accepts_peer_address("127.0.0.1".parse().unwrap()));
+        assert!(!real.accepts_peer_address("::1".parse().unwrap()));
+        assert!(real.accepts_peer_address("3.248.244.41".parse().unwrap()));
+
+        let mut local = KeyspacesConfig::new("eu-west-1");
+        local.endpoint_host = Some("127.0.0.2".into());
+        assert!(LoopbackPeerFilter::for_config(&local).accepts_peer_address("127.0.0.3".parse().unwrap()));
+    }
+}
