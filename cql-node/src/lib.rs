@@ -5,3 +5,5 @@
 pub mod engine;
 pub mod error;
 pub mod types;
+pub mod faults;
+pub mod keyspaces;

@@ -1,0 +1,331 @@
+//! Fault injection: make the node answer the next N matching requests (or those arriving within
+//! a time window) with an error a real cluster produces, a delay, or by dropping every client
+//! connection, so tests can provoke on purpose what breaks clients in production.
+//!
+//! ```no_run
+//! # use cql_node::faults::*; use cql_node::engine::StatementKind;
+//! # fn demo(faults: &FaultRegistry) {
+//! faults.inject(Fault::new(FaultKind::WriteTimeout).matching(Match::Kind(StatementKind::Insert)).times(3));
+//! faults.clear();
+//! # }
+//! ```
+//! The registry is cheap to clone and shared by every node of a cluster. See FAULTS_AND_PROFILES.md.
+
+pub mod admin;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::StatementKind;
+use crate::error::{CqlError, ErrorKind};
+use crate::types::Consistency;
+
+/// What to do to a matching request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    Unavailable,
+    WriteTimeout,
+    ReadTimeout,
+    Overloaded,
+    IsBootstrapping,
+    ServerError,
+    /// Hold the request this long, then run it normally.
+    Latency { millis: u64 },
+    /// Close every client connection of the node(s), as when a frozen Lambda's sockets die.
+    DropConnections,
+}
+
+/// Which requests a fault applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Match {
+    Any,
+    /// In JSON: `{"kind": "insert"}` (select, insert, update, delete, batch, use, truncate, schema, other).
+    Kind(#[serde(with = "kind_name")] StatementKind),
+    /// Case-insensitive substring of the statement text.
+    TextContains(String),
+}
+
+impl Match {
+    fn matches(&self, kind: StatementKind, query: &str) -> bool {
+        match self {
+            Match::Any => true,
+            Match::Kind(k) => *k == kind,
+            Match::TextContains(needle) => query.to_lowercase().contains(&needle.to_lowercase()),
+        }
+    }
+}
+
+/// StatementKind belongs to the engine; its JSON spelling is defined here for the admin API.
+mod kind_name {
+    use super::StatementKind;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const NAMES: &[(StatementKind, &str)] = &[
+        (StatementKind::Select, "select"),
+        (StatementKind::Insert, "insert"),
+        (StatementKind::Update, "update"),
+        (StatementKind::Delete, "delete"),
+        (StatementKind::Batch, "batch"),
+        (StatementKind::Use, "use"),
+        (StatementKind::Truncate, "truncate"),
+        (StatementKind::Schema, "schema"),
+        (StatementKind::Other, "other"),
+    ];
+
+    pub fn serialize<S: Serializer>(kind: &StatementKind, s: S) -> Result<S::Ok, S::Error> {
+        let name = NAMES.iter().find(|(k, _)| k == kind).map_or("other", |(_, n)| n);
+        s.serialize_str(name)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<StatementKind, D::Error> {
+        let name = String::deserialize(d)?;
+        NAMES
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(&name))
+            .map(|(k, _)| *k)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown statement kind {name:?}")))
+    }
+}
+
+/// A fault to inject. By default it applies to every request until cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    pub kind: FaultKind,
+    #[serde(default = "any")]
+    pub matching: Match,
+    /// Fire for this many matching requests, then retire.
+    #[serde(default)]
+    pub times: Option<u32>,
+    /// Stay active this long after injection, then retire.
+    #[serde(default)]
+    pub for_millis: Option<u64>,
+}
+
+fn any() -> Match {
+    Match::Any
+}
+
+impl Fault {
+    pub fn new(kind: FaultKind) -> Self {
+        Self { kind, matching: Match::Any, times: None, for_millis: None }
+    }
+    pub fn latency(delay: Duration) -> Self {
+        Self::new(FaultKind::Latency { millis: delay.as_millis() as u64 })
+    }
+    pub fn matching(mut self, m: Match) -> Self {
+        self.matching = m;
+        self
+    }
+    pub fn times(mut self, n: u32) -> Self {
+        self.times = Some(n);
+        self
+    }
+    pub fn for_duration(mut self, d: Duration) -> Self {
+        self.for_millis = Some(d.as_millis() as u64);
+        self
+    }
+}
+
+/// What the node must do with the request in hand.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultAction {
+    Fail(CqlError),
+    Delay(Duration),
+    DropConnections,
+}
+
+/// Identifies one injected fault, to remove it alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FaultId(pub u64);
+
+struct Active {
+    id: FaultId,
+    fault: Fault,
+    remaining: Option<u32>,
+    deadline: Option<Instant>,
+    fired: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    active: Mutex<Vec<Active>>,
+    next_id: AtomicU64,
+    fired_total: AtomicU64,
+}
+
+/// The set of active faults. Clones share it.
+#[derive(Clone, Default)]
+pub struct FaultRegistry {
+    inner: Arc<Inner>,
+}
+
+impl FaultRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn inject(&self, fault: Fault) -> FaultId {
+        let id = FaultId(self.inner.next_id.fetch_add(1, Ordering::Relaxed) + 1);
+        let deadline = fault.for_millis.map(|ms| Instant::now() + Duration::from_millis(ms));
+        let remaining = fault.times;
+        self.inner.active.lock().push(Active { id, fault, remaining, deadline, fired: 0 });
+        id
+    }
+
+    /// Removes one fault; false when it had already retired.
+    pub fn remove(&self, id: FaultId) -> bool {
+        let mut active = self.inner.active.lock();
+        let before = active.len();
+        active.retain(|a| a.id != id);
+        active.len() != before
+    }
+
+    pub fn clear(&self) {
+        self.inner.active.lock().clear();
+    }
+
+    /// Faults still active, in injection order, with how often each fired.
+    pub fn list(&self) -> Vec<(FaultId, Fault, u64)> {
+        let now = Instant::now();
+        let mut active = self.inner.active.lock();
+        active.retain(|a| a.deadline.is_none_or(|d| d > now));
+        active.iter().map(|a| (a.id, a.fault.clone(), a.fired)).collect()
+    }
+
+    /// How many requests any fault has acted on since the node started.
+    pub fn fired_total(&self) -> u64 {
+        self.inner.fired_total.load(Ordering::Relaxed)
+    }
+
+    /// Called by the node before running each request: the first active fault that matches
+    /// decides, and is consumed by one if it was injected for N requests.
+    pub fn on_request(&self, kind: StatementKind, query: &str, consistency: Consistency) -> Option<FaultAction> {
+        let now = Instant::now();
+        let mut active = self.inner.active.lock();
+        active.retain(|a| a.deadline.is_none_or(|d| d > now) && a.remaining != Some(0));
+        let index = active.iter().position(|a| a.fault.matching.matches(kind, query))?;
+        let hit = &mut active[index];
+        hit.fired += 1;
+        if let Some(n) = hit.remaining.as_mut() {
+            *n -= 1;
+        }
+        let action = action_for(&hit.fault.kind, kind, consistency);
+        if hit.remaining == Some(0) {
+            active.remove(index);
+        }
+        self.inner.fired_total.fetch_add(1, Ordering::Relaxed);
+        Some(action)
+    }
+}
+
+/// Replicas a level waits for with RF=3, as the error bodies report them.
+fn block_for(consistency: Consistency) -> i32 {
+    use Consistency::*;
+    match consistency {
+        Any | One | LocalOne => 1,
+        Two => 2,
+        Three | All => 3,
+        Quorum | LocalQuorum | EachQuorum | Serial | LocalSerial => 2,
+    }
+}
+
+/// The error a real coordinator would send, with Cassandra 4.1's wording.
+fn action_for(fault: &FaultKind, kind: StatementKind, consistency: Consistency) -> FaultAction {
+    let required = block_for(consistency);
+    let error = match fault {
+        FaultKind::Latency { millis } => return FaultAction::Delay(Duration::from_millis(*millis)),
+        FaultKind::DropConnections => return FaultAction::DropConnections,
+        FaultKind::Unavailable => CqlError::new(
+            ErrorKind::Unavailable { consistency, required, alive: required - 1 },
+            format!("Cannot achieve consistency level {}", consistency.name()),
+        ),
+        FaultKind::WriteTimeout => CqlError::new(
+            ErrorKind::WriteTimeout {
+                consistency,
+                received: required - 1,
+                block_for: required,
+                write_type: if kind == StatementKind::Batch { "BATCH" } else { "SIMPLE" }.to_string(),
+            },
+            format!("Operation timed out - received only {} responses.", required - 1),
+        ),
+        FaultKind::ReadTimeout => CqlError::new(
+            ErrorKind::ReadTimeout { consistency, received: required - 1, block_for: required, data_present: false },
+            format!("Operation timed out - received only {} responses.", required - 1),
+        ),
+        FaultKind::Overloaded => CqlError::new(ErrorKind::Overloaded, "Server is in overloaded state. Cannot accept more requests at this point"),
+        FaultKind::IsBootstrapping => CqlError::new(ErrorKind::IsBootstrapping, "Cannot read from a bootstrapping node"),
+        FaultKind::ServerError => CqlError::server("java.lang.RuntimeException: injected fault (cql-node)"),
+    };
+    FaultAction::Fail(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const Q: &str = "INSERT INTO ks.t (a) VALUES (1)";
+
+    #[test]
+    fn fires_n_times_then_retires() {
+        let faults = FaultRegistry::new();
+        faults.inject(Fault::new(FaultKind::WriteTimeout).matching(Match::Kind(StatementKind::Insert)).times(2));
+        assert_eq!(faults.on_request(StatementKind::Select, "SELECT * FROM t", Consistency::One), None);
+        for _ in 0..2 {
+            let Some(FaultAction::Fail(e)) = faults.on_request(StatementKind::Insert, Q, Consistency::LocalQuorum) else {
+                panic!("expected a failure")
+            };
+            assert_eq!(
+                e.kind,
+                ErrorKind::WriteTimeout { consistency: Consistency::LocalQuorum, received: 1, block_for: 2, write_type: "SIMPLE".into() }
+            );
+        }
+        assert_eq!(faults.on_request(StatementKind::Insert, Q, Consistency::LocalQuorum), None);
+        assert!(faults.list().is_empty());
+        assert_eq!(faults.fired_total(), 2);
+    }
+
+    #[test]
+    fn text_match_is_case_insensitive_and_clear_removes_all() {
+        let faults = FaultRegistry::new();
+        faults.inject(Fault::new(FaultKind::Overloaded).matching(Match::TextContains("ks.T".into())));
+        assert!(matches!(faults.on_request(StatementKind::Insert, Q, Consistency::One), Some(FaultAction::Fail(_))));
+        assert!(matches!(faults.on_request(StatementKind::Insert, Q, Consistency::One), Some(FaultAction::Fail(_))));
+        faults.clear();
+        assert_eq!(faults.on_request(StatementKind::Insert, Q, Consistency::One), None);
+    }
+
+    #[test]
+    fn a_zero_duration_fault_never_fires_and_remove_works() {
+        let faults = FaultRegistry::new();
+        faults.inject(Fault::new(FaultKind::ServerError).for_duration(Duration::ZERO));
+        assert_eq!(faults.on_request(StatementKind::Select, "x", Consistency::One), None);
+        let id = faults.inject(Fault::latency(Duration::from_millis(5)));
+        assert_eq!(faults.on_request(StatementKind::Select, "x", Consistency::One), Some(FaultAction::Delay(Duration::from_millis(5))));
+        assert!(faults.remove(id));
+        assert!(!faults.remove(id));
+    }
+
+    #[test]
+    fn unavailable_reports_the_level_and_counts() {
+        let faults = FaultRegistry::new();
+        faults.inject(Fault::new(FaultKind::Unavailable).times(1));
+        let Some(FaultAction::Fail(e)) = faults.on_request(StatementKind::Select, "x", Consistency::One) else { panic!() };
+        assert_eq!(e.kind, ErrorKind::Unavailable { consistency: Consistency::One, required: 1, alive: 0 });
+        assert_eq!(e.message, "Cannot achieve consistency level ONE");
+    }
+
+    #[test]
+    fn faults_round_trip_as_json() {
+        let f = Fault::new(FaultKind::Latency { millis: 10 }).matching(Match::Kind(StatementKind::Select)).times(1);
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(serde_json::from_str::<Fault>(&json).unwrap(), f);
+        let minimal: Fault = serde_json::from_str(r#"{"kind":"overloaded"}"#).unwrap();
+        assert_eq!(minimal, Fault::new(FaultKind::Overloaded));
+    }
+}
