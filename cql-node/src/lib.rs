@@ -7,3 +7,6 @@ pub mod error;
 pub mod types;
 pub mod faults;
 pub mod keyspaces;
+pub mod auth;
+pub mod protocol;
+pub mod server;

@@ -1,0 +1,480 @@
+//! One client connection. The reader (this task) decodes frames in order and handles the
+//! handshake itself; each statement (QUERY, PREPARE, EXECUTE, BATCH) runs on its own task so
+//! many streams progress at once and answer out of order. A writer task drains a channel of
+//! encoded responses, coalescing whatever is queued into one socket write.
+//!
+//! Malformed input (bad header, unknown opcode, undecodable body, truncated frame) is
+//! answered with a ProtocolError and closes this connection only.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use super::hook::{HookAction, Operation, RequestInfo};
+use crate::auth::{SaslSession, SaslStep};
+use crate::engine::{BatchRequest, ExecContext, Outcome, Prepared, QueryParams, StatementKind};
+use crate::error::{CqlError, CqlResult, ErrorKind};
+use crate::protocol::frame::{self, Header, ReadFrame, flag};
+use crate::protocol::request::{BatchFrame, BatchStatement, Request, strip_custom_payload};
+use crate::protocol::response;
+
+/// Above this many queued bytes the writer stops gathering and writes.
+const WRITE_BATCH: usize = 256 * 1024;
+
+/// What this node offers in SUPPORTED. Compression is not offered (and refused at STARTUP).
+const SUPPORTED: &[(&str, &[&str])] =
+    &[("CQL_VERSION", &["3.4.5"]), ("COMPRESSION", &[]), ("PROTOCOL_VERSIONS", frame::SUPPORTED_VERSIONS)];
+
+struct Conn {
+    shared: Arc<Shared>,
+    tx: mpsc::UnboundedSender<BytesMut>,
+    /// Cancelled when the node drops its connections or stops.
+    cancel: CancellationToken,
+    keyspace: Mutex<Option<Arc<str>>>,
+    user: Mutex<Option<Arc<str>>>,
+}
+
+impl Conn {
+    fn send(&self, frame: BytesMut) {
+        // A closed writer means the connection is going away; the answer has nowhere to go.
+        let _ = self.tx.send(frame);
+    }
+
+    fn send_error(&self, stream: i16, err: &CqlError) {
+        let mut out = BytesMut::new();
+        response::error(&mut out, stream, err);
+        self.send(out);
+    }
+
+    fn keyspace(&self) -> Option<Arc<str>> {
+        self.keyspace.lock().clone()
+    }
+}
+
+enum Phase {
+    AwaitStartup,
+    Authenticating(Box<dyn SaslSession>),
+    Ready,
+}
+
+pub(super) async fn serve<S>(stream: S, shared: Arc<Shared>, cancel: CancellationToken)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (read_half, write_half) = tokio::io::split(stream);
+    let (tx, rx) = mpsc::unbounded_channel();
+    shared.tracker.spawn(write_loop(write_half, rx, cancel.clone()));
+    // Ends the helpers tied to this reader (event forwarding) once it stops reading.
+    let reading = cancel.child_token();
+    let _reading_guard = reading.clone().drop_guard();
+    let in_flight = Arc::new(Semaphore::new(shared.max_in_flight));
+    let conn = Arc::new(Conn { shared, tx, cancel, keyspace: Mutex::new(None), user: Mutex::new(None) });
+    let mut reader = BufReader::with_capacity(64 * 1024, read_half);
+    let mut phase = Phase::AwaitStartup;
+    let mut registered_schema = false;
+
+    loop {
+        let permit = tokio::select! {
+            _ = conn.cancel.cancelled() => return,
+            p = in_flight.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+        };
+        let read = tokio::select! {
+            _ = conn.cancel.cancelled() => return,
+            r = frame::read_frame(&mut reader) => r,
+        };
+        let (header, body) = match read {
+            Ok(ReadFrame::Frame(h, b)) => (h, b),
+            Ok(ReadFrame::Closed) => return,
+            Err(e) => {
+                tracing::debug!(error = %e, "connection read failed");
+                return;
+            }
+            Ok(ReadFrame::Truncated { stream }) => {
+                conn.send_error(stream, &CqlError::protocol("Connection closed in the middle of a frame"));
+                return;
+            }
+            Ok(ReadFrame::Refused(e)) => {
+                let (version, stream) = match &e {
+                    frame::HeaderError::UnsupportedVersion { reply_version, stream, .. } => (*reply_version, *stream),
+                    frame::HeaderError::Malformed { stream, .. } => (frame::VERSION, *stream),
+                };
+                tracing::debug!(message = %e.message(), "refusing frame");
+                let mut out = BytesMut::new();
+                response::error_in_version(&mut out, version, stream, &CqlError::protocol(e.message()));
+                conn.send(out);
+                return;
+            }
+        };
+        let request = match decode(&header, body) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(message = %e.message, "malformed request");
+                conn.send_error(header.stream, &e);
+                return;
+            }
+        };
+        let stream = header.stream;
+        match (&mut phase, request) {
+            (_, Request::Options) => {
+                let mut out = BytesMut::new();
+                response::supported(&mut out, stream, SUPPORTED);
+                conn.send(out);
+            }
+            (Phase::AwaitStartup, Request::Startup(options)) => match check_startup(&options) {
+                Err(e) => conn.send_error(stream, &e),
+                Ok(()) => {
+                    let mut out = BytesMut::new();
+                    match &conn.shared.authenticator {
+                        Some(auth) => {
+                            response::authenticate(&mut out, stream, auth.class_name());
+                            phase = Phase::Authenticating(auth.new_session());
+                        }
+                        None => {
+                            response::ready(&mut out, stream);
+                            phase = Phase::Ready;
+                        }
+                    }
+                    conn.send(out);
+                }
+            },
+            (Phase::AwaitStartup, other) => conn.send_error(
+                stream,
+                &CqlError::protocol(format!("Unexpected message {}, expecting STARTUP or OPTIONS", name(&other))),
+            ),
+            (Phase::Authenticating(session), Request::AuthResponse(token)) => {
+                // The SASL code is pluggable: a panic there must not take the node down.
+                let step = std::panic::catch_unwind(AssertUnwindSafe(|| session.evaluate(token.as_deref())))
+                    .unwrap_or_else(|_| Err(CqlError::server("authenticator failed")));
+                let mut out = BytesMut::new();
+                match step {
+                    Ok(SaslStep::Challenge(t)) => response::auth_challenge(&mut out, stream, t.as_deref()),
+                    Ok(SaslStep::Success { user, token }) => {
+                        tracing::debug!(%user, "authenticated");
+                        *conn.user.lock() = Some(user.into());
+                        response::auth_success(&mut out, stream, token.as_deref());
+                        phase = Phase::Ready;
+                    }
+                    Err(e) => {
+                        // A failed exchange starts over, as each SASL negotiator is one-shot.
+                        if let Some(auth) = &conn.shared.authenticator {
+                            phase = Phase::Authenticating(auth.new_session());
+                        }
+                        response::error(&mut out, stream, &e);
+                    }
+                }
+                conn.send(out);
+            }
+            (Phase::Authenticating(_), _) => conn.send_error(
+                stream,
+                &CqlError::new(ErrorKind::Unauthorized, "You have not logged in"),
+            ),
+            (Phase::Ready, Request::Register(events)) => match check_events(&events) {
+                Err(e) => conn.send_error(stream, &e),
+                Ok(schema) => {
+                    if schema && !registered_schema {
+                        registered_schema = true;
+                        let events = conn.shared.engine.schema_events();
+                        conn.shared.tracker.spawn(forward_schema_events(conn.clone(), events, reading.clone()));
+                    }
+                    let mut out = BytesMut::new();
+                    response::ready(&mut out, stream);
+                    conn.send(out);
+                }
+            },
+            (Phase::Ready, request @ (Request::Query { .. } | Request::Prepare { .. } | Request::Execute { .. } | Request::Batch(_))) => {
+                let conn = conn.clone();
+                conn.shared.tracker.clone().spawn(async move {
+                    let _permit = permit;
+                    let mut out = BytesMut::with_capacity(128);
+                    match run(&conn, stream, request, &mut out).await {
+                        Ok(()) => conn.send(out),
+                        Err(Interrupted::Fail(e)) => conn.send_error(stream, &e),
+                        Err(Interrupted::Dropped) => {}
+                    }
+                });
+            }
+            (Phase::Ready, other) => conn.send_error(
+                stream,
+                &CqlError::protocol(format!("Unexpected message {}, the connection is already initialized", name(&other))),
+            ),
+        }
+    }
+}
+
+fn decode(header: &Header, body: Bytes) -> CqlResult<Request> {
+    let body = if header.flags & flag::CUSTOM_PAYLOAD != 0 { strip_custom_payload(body)? } else { body };
+    Request::decode(header.opcode, body)
+}
+
+fn name(req: &Request) -> &'static str {
+    match req {
+        Request::Startup(_) => "STARTUP",
+        Request::Options => "OPTIONS",
+        Request::AuthResponse(_) => "AUTH_RESPONSE",
+        Request::Register(_) => "REGISTER",
+        Request::Query { .. } => "QUERY",
+        Request::Prepare { .. } => "PREPARE",
+        Request::Execute { .. } => "EXECUTE",
+        Request::Batch(_) => "BATCH",
+    }
+}
+
+fn check_startup(options: &std::collections::HashMap<String, String>) -> CqlResult<()> {
+    let Some(cql) = options.get("CQL_VERSION") else {
+        return Err(CqlError::protocol("Missing value CQL_VERSION in STARTUP message"));
+    };
+    if !cql.starts_with('3') {
+        return Err(CqlError::protocol(format!("Invalid or unsupported CQL version {cql}; supported is 3.4.5")));
+    }
+    if let Some(c) = options.get("COMPRESSION").filter(|c| !c.is_empty()) {
+        return Err(CqlError::protocol(format!("Unknown compression algorithm: {c}")));
+    }
+    Ok(())
+}
+
+/// Validates REGISTER's event types; returns whether SCHEMA_CHANGE is among them.
+fn check_events(events: &[String]) -> CqlResult<bool> {
+    let mut schema = false;
+    for e in events {
+        match e.as_str() {
+            "SCHEMA_CHANGE" => schema = true,
+            "TOPOLOGY_CHANGE" | "STATUS_CHANGE" => {}
+            other => return Err(CqlError::protocol(format!("Invalid value '{other}' for Event.Type"))),
+        }
+    }
+    Ok(schema)
+}
+
+async fn forward_schema_events(
+    conn: Arc<Conn>,
+    mut events: broadcast::Receiver<crate::engine::SchemaChange>,
+    reading: CancellationToken,
+) {
+    loop {
+        let change = tokio::select! {
+            _ = reading.cancelled() => return,
+            c = events.recv() => c,
+        };
+        match change {
+            Ok(change) => {
+                let mut out = BytesMut::new();
+                response::schema_event(&mut out, &change);
+                conn.send(out);
+            }
+            // A slow client missed some events; drivers re-read the schema on the next one.
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::UnboundedReceiver<BytesMut>, cancel: CancellationToken) {
+    let mut batch = BytesMut::with_capacity(64 * 1024);
+    loop {
+        let first = tokio::select! {
+            _ = cancel.cancelled() => return,
+            f = rx.recv() => f,
+        };
+        let Some(first) = first else { break };
+        batch.unsplit(first);
+        // Gather what else is already queued so a burst of answers costs one write.
+        while batch.len() < WRITE_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.extend_from_slice(&next),
+                Err(_) => break,
+            }
+        }
+        let written = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = w.write_all(&batch) => r,
+        };
+        if written.is_err() {
+            return;
+        }
+        batch.clear();
+    }
+    // Every sender is gone (the reader stopped): flush what was answered, then close.
+    let _ = w.shutdown().await;
+}
+
+enum Interrupted {
+    Fail(CqlError),
+    /// The hook dropped the connections, or the node is stopping: answer nothing.
+    Dropped,
+}
+
+impl From<CqlError> for Interrupted {
+    fn from(e: CqlError) -> Self {
+        Interrupted::Fail(e)
+    }
+}
+
+/// Runs engine code, turning a panic into a ServerError for this request only.
+fn guarded<T>(f: impl FnOnce() -> CqlResult<T>) -> CqlResult<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %what, "engine panicked");
+        Err(CqlError::server(format!("java.lang.RuntimeException: internal error: {what}")))
+    })
+}
+
+struct HookCall<'a> {
+    operation: Operation,
+    kind: StatementKind,
+    query: &'a str,
+    is_lwt: bool,
+    consistency: Option<crate::types::Consistency>,
+    serial_consistency: Option<crate::types::Consistency>,
+}
+
+/// Consults the node's hook, if any: waits its delay, then proceeds, fails or drops.
+async fn consult_hook(conn: &Conn, keyspace: Option<&str>, call: HookCall<'_>) -> Result<(), Interrupted> {
+    let Some(hook) = &conn.shared.hook else { return Ok(()) };
+    let user = conn.user.lock().clone();
+    let info = RequestInfo {
+        operation: call.operation,
+        kind: call.kind,
+        query: call.query,
+        consistency: call.consistency,
+        serial_consistency: call.serial_consistency,
+        is_lwt: call.is_lwt,
+        keyspace,
+        node: &conn.shared.info,
+        user: user.as_deref(),
+    };
+    let decision = std::panic::catch_unwind(AssertUnwindSafe(|| hook.before(&info)))
+        .map_err(|_| Interrupted::Fail(CqlError::server("request hook failed")))?;
+    if let Some(delay) = decision.delay {
+        tokio::select! {
+            _ = conn.cancel.cancelled() => return Err(Interrupted::Dropped),
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+    match decision.action {
+        HookAction::Proceed => Ok(()),
+        HookAction::Fail(e) => Err(Interrupted::Fail(e)),
+        HookAction::DropConnections => {
+            conn.shared.drop_connections();
+            Err(Interrupted::Dropped)
+        }
+    }
+}
+
+fn unprepared(id: &[u8]) -> CqlError {
+    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    CqlError::new(
+        ErrorKind::Unprepared { id: id.to_vec() },
+        format!(
+            "Prepared query with ID {hex} not found (either the query was not prepared on this host (maybe the host has been restarted?) or you have prepared too many queries and it has been evicted from the internal cache)"
+        ),
+    )
+}
+
+async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> Result<(), Interrupted> {
+    let engine = &conn.shared.engine;
+    let keyspace = conn.keyspace();
+    let ks = keyspace.as_deref();
+    let ctx = ExecContext { keyspace: ks, node: &conn.shared.info };
+    match request {
+        Request::Query { query, params } => {
+            let prepared = guarded(|| engine.prepare(&query, ks))?;
+            execute(conn, stream, Operation::Query, &prepared, &params, false, out).await
+        }
+        Request::Execute { id, params } => {
+            let prepared = guarded(|| Ok(engine.prepared(&id)))?.ok_or_else(|| unprepared(&id))?;
+            let skip = params.skip_metadata;
+            execute(conn, stream, Operation::Execute, &prepared, &params, skip, out).await
+        }
+        Request::Prepare { query } => {
+            let prepared = guarded(|| engine.prepare(&query, ks))?;
+            let call = HookCall {
+                operation: Operation::Prepare,
+                kind: prepared.kind,
+                query: &prepared.query,
+                is_lwt: prepared.is_lwt,
+                consistency: None,
+                serial_consistency: None,
+            };
+            consult_hook(conn, ks, call).await?;
+            response::prepared(out, stream, &prepared);
+            Ok(())
+        }
+        Request::Batch(batch) => {
+            let request = resolve_batch(conn, ks, batch)?;
+            let text = request.statements.iter().map(|(p, _)| p.query.as_str()).collect::<Vec<_>>().join("; ");
+            let call = HookCall {
+                operation: Operation::Batch,
+                kind: StatementKind::Batch,
+                query: &text,
+                is_lwt: request.statements.iter().any(|(p, _)| p.is_lwt),
+                consistency: Some(request.consistency),
+                serial_consistency: request.serial_consistency,
+            };
+            consult_hook(conn, ks, call).await?;
+            let outcome = guarded(|| engine.batch(&ctx, &request))?;
+            response::result(out, stream, &outcome, false);
+            Ok(())
+        }
+        Request::Startup(_) | Request::Options | Request::AuthResponse(_) | Request::Register(_) => {
+            Err(CqlError::protocol("unexpected request").into())
+        }
+    }
+}
+
+async fn execute(
+    conn: &Conn,
+    stream: i16,
+    operation: Operation,
+    prepared: &Prepared,
+    params: &QueryParams,
+    skip_metadata: bool,
+    out: &mut BytesMut,
+) -> Result<(), Interrupted> {
+    let keyspace = conn.keyspace();
+    let ks = keyspace.as_deref();
+    let call = HookCall {
+        operation,
+        kind: prepared.kind,
+        query: &prepared.query,
+        is_lwt: prepared.is_lwt,
+        consistency: Some(params.consistency),
+        serial_consistency: params.serial_consistency,
+    };
+    consult_hook(conn, ks, call).await?;
+    let ctx = ExecContext { keyspace: ks, node: &conn.shared.info };
+    let outcome = guarded(|| conn.shared.engine.execute(&ctx, prepared, params))?;
+    if let Outcome::SetKeyspace(k) = &outcome {
+        *conn.keyspace.lock() = Some(Arc::from(k.as_str()));
+    }
+    response::result(out, stream, &outcome, skip_metadata);
+    Ok(())
+}
+
+fn resolve_batch(conn: &Conn, ks: Option<&str>, batch: BatchFrame) -> CqlResult<BatchRequest> {
+    let engine = &conn.shared.engine;
+    let mut statements = Vec::with_capacity(batch.statements.len());
+    for (stmt, values) in batch.statements {
+        let prepared = match stmt {
+            BatchStatement::Query(text) => guarded(|| engine.prepare(&text, ks))?,
+            BatchStatement::Prepared(id) => guarded(|| Ok(engine.prepared(&id)))?.ok_or_else(|| unprepared(&id))?,
+        };
+        statements.push((prepared, values));
+    }
+    Ok(BatchRequest {
+        batch_type: batch.batch_type,
+        statements,
+        consistency: batch.consistency,
+        serial_consistency: batch.serial_consistency,
+        timestamp: batch.timestamp,
+    })
+}
