@@ -1,1 +1,22 @@
-//! The product DAO.
+//! The product DAO shared by the functions: validated domain types, configuration from the
+//! environment, the CQL session (built lazily, so a cold start with the cluster down does not
+//! crash), prepared statements, and the create/list operations on top of them.
+
+pub mod config;
+pub mod cursor;
+pub mod dao;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod schema;
+pub mod secret;
+mod decimal;
+mod statements;
+
+pub use config::{Config, ConfigError, Replication};
+pub use cursor::Cursor;
+pub use dao::{CreateOutcome, IdempotencyKey, Page};
+pub use db::{Db, SessionHook};
+pub use domain::{Name, NewProduct, Price, Product, Sku, ValidationError};
+pub use error::StoreError;
+pub use secret::Secret;

@@ -1,0 +1,321 @@
+//! Configuration from environment variables (see `.env.example` at the repository root for
+//! what each one does). A bad value is refused with an error naming the variable, so a
+//! misconfigured function stops at start-up instead of failing on every request.
+
+use std::time::Duration;
+
+use scylla::frame::types::{Consistency, SerialConsistency};
+
+use crate::secret::Secret;
+
+pub const CONTACT_POINTS: &str = "STORE_CONTACT_POINTS";
+pub const PORT: &str = "STORE_PORT";
+pub const USERNAME: &str = "STORE_USERNAME";
+pub const PASSWORD: &str = "STORE_PASSWORD";
+pub const KEYSPACE: &str = "STORE_KEYSPACE";
+pub const LOCAL_DC: &str = "STORE_LOCAL_DC";
+pub const CONSISTENCY: &str = "STORE_CONSISTENCY";
+pub const SERIAL_CONSISTENCY: &str = "STORE_SERIAL_CONSISTENCY";
+pub const REPLICATION: &str = "STORE_REPLICATION";
+pub const CONNECT_TIMEOUT_MS: &str = "STORE_CONNECT_TIMEOUT_MS";
+pub const REQUEST_TIMEOUT_MS: &str = "STORE_REQUEST_TIMEOUT_MS";
+
+/// Every variable this crate reads, for documentation checks.
+pub const ALL_VARIABLES: &[&str] = &[
+    CONTACT_POINTS,
+    PORT,
+    USERNAME,
+    PASSWORD,
+    KEYSPACE,
+    LOCAL_DC,
+    CONSISTENCY,
+    SERIAL_CONSISTENCY,
+    REPLICATION,
+    CONNECT_TIMEOUT_MS,
+    REQUEST_TIMEOUT_MS,
+];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid {variable}: {reason}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+fn bad(variable: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { variable, reason: reason.into() }
+}
+
+/// How the keyspace is replicated; only the schema command uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replication {
+    /// Development: one data center, `factor` copies.
+    Simple { factor: u32 },
+    /// Production: copies per named data center.
+    NetworkTopology { data_centers: Vec<(String, u32)> },
+}
+
+impl Replication {
+    /// `SimpleStrategy:1` or `NetworkTopologyStrategy:dc1=3,dc2=3`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (class, rest) = text.trim().split_once(':').ok_or("expected CLASS:SETTINGS, e.g. SimpleStrategy:1")?;
+        match class {
+            "SimpleStrategy" => {
+                let factor = parse_factor(rest)?;
+                Ok(Replication::Simple { factor })
+            }
+            "NetworkTopologyStrategy" => {
+                let mut data_centers = Vec::new();
+                for part in rest.split(',') {
+                    let (dc, factor) = part.split_once('=').ok_or("expected DC=FACTOR[,DC=FACTOR...]")?;
+                    let dc = dc.trim();
+                    let dc_ok = !dc.is_empty()
+                        && dc.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                    if !dc_ok {
+                        return Err(format!("invalid data center name {dc:?}"));
+                    }
+                    data_centers.push((dc.to_owned(), parse_factor(factor)?));
+                }
+                Ok(Replication::NetworkTopology { data_centers })
+            }
+            other => Err(format!("unknown class {other:?}: use SimpleStrategy or NetworkTopologyStrategy")),
+        }
+    }
+
+    /// The CQL map literal for `CREATE KEYSPACE ... WITH replication = ...`.
+    pub fn to_cql(&self) -> String {
+        match self {
+            Replication::Simple { factor } => {
+                format!("{{'class': 'SimpleStrategy', 'replication_factor': {factor}}}")
+            }
+            Replication::NetworkTopology { data_centers } => {
+                let dcs: Vec<String> = data_centers.iter().map(|(dc, n)| format!("'{dc}': {n}")).collect();
+                format!("{{'class': 'NetworkTopologyStrategy', {}}}", dcs.join(", "))
+            }
+        }
+    }
+}
+
+fn parse_factor(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("replication factor {:?} is not a positive integer", text.trim())),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub password: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `host` or `host:port`; hosts without a port use `port`.
+    pub contact_points: Vec<String>,
+    pub port: u16,
+    pub credentials: Option<Credentials>,
+    pub keyspace: String,
+    pub local_dc: Option<String>,
+    pub consistency: Consistency,
+    pub serial_consistency: SerialConsistency,
+    pub replication: Replication,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Config {
+    /// Defaults for a local node on 127.0.0.1:9042.
+    pub fn local(port: u16) -> Self {
+        Config {
+            contact_points: vec!["127.0.0.1".into()],
+            port,
+            credentials: None,
+            keyspace: "store".into(),
+            local_dc: None,
+            consistency: Consistency::LocalQuorum,
+            serial_consistency: SerialConsistency::LocalSerial,
+            replication: Replication::Simple { factor: 1 },
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(5),
+        }
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads from any lookup (the environment in production, a map in tests). Empty values
+    /// count as unset so that `.env.example` can list every variable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut config = Config::local(9042);
+
+        if let Some(v) = get(CONTACT_POINTS) {
+            let points: Vec<String> = v.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+            if points.is_empty() {
+                return Err(bad(CONTACT_POINTS, "no host given"));
+            }
+            if let Some(p) = points.iter().find(|p| p.chars().any(|c| c.is_whitespace() || c == '/')) {
+                return Err(bad(CONTACT_POINTS, format!("{p:?} is not a host or host:port")));
+            }
+            config.contact_points = points;
+        }
+        if let Some(v) = get(PORT) {
+            config.port = match v.trim().parse::<u16>() {
+                Ok(p) if p > 0 => p,
+                _ => return Err(bad(PORT, format!("{v:?} is not a port number (1-65535)"))),
+            };
+        }
+        match (get(USERNAME), get(PASSWORD)) {
+            (Some(username), Some(password)) => {
+                config.credentials = Some(Credentials { username, password: Secret::new(password) })
+            }
+            (None, None) => {}
+            (Some(_), None) => return Err(bad(PASSWORD, "must be set when STORE_USERNAME is")),
+            (None, Some(_)) => return Err(bad(USERNAME, "must be set when STORE_PASSWORD is")),
+        }
+        if let Some(v) = get(KEYSPACE) {
+            let v = v.trim();
+            let ok = v.len() <= 48
+                && v.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                return Err(bad(KEYSPACE, format!("{v:?} is not a keyspace name (letter, then letters, digits, _; at most 48)")));
+            }
+            config.keyspace = v.to_ascii_lowercase();
+        }
+        config.local_dc = get(LOCAL_DC).map(|v| v.trim().to_owned());
+        if let Some(v) = get(CONSISTENCY) {
+            config.consistency = parse_consistency(&v).ok_or_else(|| {
+                bad(CONSISTENCY, format!("{v:?} is not a consistency level (e.g. LOCAL_QUORUM, QUORUM, ONE)"))
+            })?;
+        }
+        if let Some(v) = get(SERIAL_CONSISTENCY) {
+            config.serial_consistency = match v.trim().to_ascii_uppercase().as_str() {
+                "SERIAL" => SerialConsistency::Serial,
+                "LOCAL_SERIAL" => SerialConsistency::LocalSerial,
+                _ => return Err(bad(SERIAL_CONSISTENCY, format!("{v:?} is not SERIAL or LOCAL_SERIAL"))),
+            };
+        }
+        if let Some(v) = get(REPLICATION) {
+            config.replication = Replication::parse(&v).map_err(|reason| bad(REPLICATION, reason))?;
+        }
+        if let Some(v) = get(CONNECT_TIMEOUT_MS) {
+            config.connect_timeout = parse_millis(CONNECT_TIMEOUT_MS, &v)?;
+        }
+        if let Some(v) = get(REQUEST_TIMEOUT_MS) {
+            config.request_timeout = parse_millis(REQUEST_TIMEOUT_MS, &v)?;
+        }
+        Ok(config)
+    }
+
+    /// Contact points with the port filled in where none was given.
+    pub fn known_nodes(&self) -> Vec<String> {
+        self.contact_points
+            .iter()
+            .map(|p| {
+                if p.starts_with('[') {
+                    if p.contains("]:") { p.clone() } else { format!("{p}:{}", self.port) }
+                } else if p.matches(':').count() > 1 {
+                    format!("[{p}]:{}", self.port) // a bare IPv6 address
+                } else if p.contains(':') {
+                    p.clone()
+                } else {
+                    format!("{p}:{}", self.port)
+                }
+            })
+            .collect()
+    }
+}
+
+fn parse_consistency(text: &str) -> Option<Consistency> {
+    Some(match text.trim().to_ascii_uppercase().as_str() {
+        "ANY" => Consistency::Any,
+        "ONE" => Consistency::One,
+        "TWO" => Consistency::Two,
+        "THREE" => Consistency::Three,
+        "QUORUM" => Consistency::Quorum,
+        "ALL" => Consistency::All,
+        "LOCAL_QUORUM" => Consistency::LocalQuorum,
+        "EACH_QUORUM" => Consistency::EachQuorum,
+        "LOCAL_ONE" => Consistency::LocalOne,
+        _ => return None,
+    })
+}
+
+fn parse_millis(variable: &'static str, text: &str) -> Result<Duration, ConfigError> {
+    match text.trim().parse::<u64>() {
+        Ok(ms) if (1..=600_000).contains(&ms) => Ok(Duration::from_millis(ms)),
+        _ => Err(bad(variable, format!("{text:?} is not a number of milliseconds between 1 and 600000"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_local_quorum_on_localhost() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.consistency, Consistency::LocalQuorum);
+        assert_eq!(c.serial_consistency, SerialConsistency::LocalSerial);
+        assert_eq!(c.known_nodes(), vec!["127.0.0.1:9042".to_string()]);
+        assert_eq!(c.keyspace, "store");
+        assert_eq!(c.replication, Replication::Simple { factor: 1 });
+    }
+
+    #[test]
+    fn every_bad_value_names_its_variable() {
+        let cases = [
+            (PORT, "ninety"),
+            (PORT, "0"),
+            (KEYSPACE, "drop table"),
+            (CONSISTENCY, "MOST"),
+            (SERIAL_CONSISTENCY, "QUORUM"),
+            (REPLICATION, "SimpleStrategy:zero"),
+            (REPLICATION, "Everywhere:3"),
+            (REPLICATION, "NetworkTopologyStrategy:dc'1=3"),
+            (CONNECT_TIMEOUT_MS, "-5"),
+            (REQUEST_TIMEOUT_MS, "soon"),
+            (CONTACT_POINTS, "a b"),
+        ];
+        for (var, value) in cases {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable, var, "{value}");
+            assert!(err.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn credentials_come_in_pairs_and_never_print() {
+        assert_eq!(config(&[(USERNAME, "u")]).unwrap_err().variable, PASSWORD);
+        assert_eq!(config(&[(PASSWORD, "p")]).unwrap_err().variable, USERNAME);
+        let c = config(&[(USERNAME, "app"), (PASSWORD, "s3cr3t-pw")]).unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t-pw"));
+        assert_eq!(c.credentials.unwrap().password.expose(), "s3cr3t-pw");
+    }
+
+    #[test]
+    fn replication_parses_both_strategies() {
+        let c = config(&[(REPLICATION, "NetworkTopologyStrategy:eu-west=3,us_east=2")]).unwrap();
+        assert_eq!(
+            c.replication.to_cql(),
+            "{'class': 'NetworkTopologyStrategy', 'eu-west': 3, 'us_east': 2}"
+        );
+        assert_eq!(Replication::Simple { factor: 2 }.to_cql(), "{'class': 'SimpleStrategy', 'replication_factor': 2}");
+    }
+
+    #[test]
+    fn contact_points_keep_explicit_ports() {
+        let c = config(&[(CONTACT_POINTS, "10.0.0.1, db.local:9142"), (PORT, "9043")]).unwrap();
+        assert_eq!(c.known_nodes(), vec!["10.0.0.1:9043".to_string(), "db.local:9142".to_string()]);
+    }
+}

@@ -1,0 +1,79 @@
+//! Listing: one page of a full-table scan in token order, resumed from the driver's paging
+//! state carried in an opaque cursor. Token-order paging returns each row that existed when
+//! the walk started exactly once, whatever is inserted meanwhile.
+
+use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
+use scylla::response::{PagingState, PagingStateResponse};
+use scylla::value::{CqlDecimal, CqlTimestamp};
+use uuid::Uuid;
+
+use crate::cursor::Cursor;
+use crate::db::Db;
+use crate::decimal;
+use crate::domain::{Price, Product};
+use crate::error::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub items: Vec<Product>,
+    /// `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl Db {
+    /// `limit` is the page size (the caller validates its range).
+    pub async fn list_products(&self, limit: i32, cursor: Option<&str>) -> Result<Page, StoreError> {
+        let keyspace = self.keyspace().to_owned();
+        let paging_state = match cursor {
+            None => PagingState::start(),
+            Some(text) => {
+                let cursor = Cursor::decode(text, &keyspace).map_err(|e| StoreError::InvalidCursor(e.0.into()))?;
+                PagingState::new_from_raw_bytes(cursor.paging_state())
+            }
+        };
+        let outcome = self
+            .run_raw(|c| {
+                let paging_state = paging_state.clone();
+                async move {
+                    let mut statement = c.statements.list_products.clone();
+                    statement.set_page_size(limit);
+                    c.session.execute_single_page(&statement, &[], paging_state).await
+                }
+            })
+            .await?;
+        let (result, paging) = match outcome {
+            Ok(v) => v,
+            Err(e) if cursor.is_some() && rejects_paging_state(&e) => {
+                return Err(StoreError::InvalidCursor(format!("refused by the database: {e}")));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let rows = result.into_rows_result().map_err(|e| StoreError::Internal(e.to_string()))?;
+        let mut items = Vec::with_capacity(rows.rows_num());
+        let typed = rows
+            .rows::<(Uuid, String, String, CqlDecimal, CqlTimestamp)>()
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        for row in typed {
+            let (id, name, sku, price, created_at) = row.map_err(|e| StoreError::Internal(e.to_string()))?;
+            let price = decimal::from_cql(&price)
+                .ok_or_else(|| StoreError::Internal(format!("stored price of {id} is out of range")))?;
+            items.push(Product::new(id, &name, &sku, Price::from_stored(price), created_at.0));
+        }
+        let next_cursor = match paging {
+            PagingStateResponse::HasMorePages { state } => state
+                .as_bytes_slice()
+                .map(|bytes| Cursor::from_paging_state(bytes).encode(&keyspace)),
+            PagingStateResponse::NoMorePages => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+}
+
+/// How a node answers a paging state it cannot use (Cassandra: ProtocolError "Invalid value
+/// for the paging state"; some nodes say Invalid).
+fn rejects_paging_state(e: &ExecutionError) -> bool {
+    matches!(
+        e,
+        ExecutionError::LastAttemptError(RequestAttemptError::DbError(DbError::ProtocolError | DbError::Invalid, _))
+    )
+}

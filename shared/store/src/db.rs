@@ -1,0 +1,163 @@
+//! The database handle a function keeps for its whole container. The session is built lazily
+//! and rebuilt after a failure, with a bounded connect timeout: a cold start while the cluster
+//! is unreachable must neither crash the function (Lambda would restart it in a loop) nor hang;
+//! requests get `StoreError::Unavailable` (503) until the cluster answers, then succeed.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scylla::client::execution_profile::ExecutionProfile;
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::errors::ExecutionError;
+use scylla::policies::load_balancing::DefaultPolicy;
+use scylla::policies::retry::DefaultRetryPolicy;
+use tokio::sync::{Mutex, RwLock};
+
+use crate::config::Config;
+use crate::error::{StoreError, is_connection_error};
+use crate::statements::Statements;
+
+/// Lets another crate adjust the session before it is built (e.g. TLS and SigV4 for Amazon
+/// Keyspaces, provided by `shared/keyspaces`).
+pub type SessionHook = Arc<dyn Fn(SessionBuilder) -> SessionBuilder + Send + Sync>;
+
+pub(crate) struct Connected {
+    pub session: Session,
+    pub statements: Statements,
+}
+
+pub struct Db {
+    config: Config,
+    hook: Option<SessionHook>,
+    connected: RwLock<Option<Arc<Connected>>>,
+    /// Serialises connection attempts so a burst of requests makes one, not one each.
+    connecting: Mutex<()>,
+}
+
+/// The builder with our settings: default consistency from the configuration (LOCAL_QUORUM
+/// unless told otherwise), LOCAL_SERIAL for lightweight transactions, a bounded request
+/// timeout, the driver's default retry policy (which only retries idempotent statements) and
+/// its default reconnection.
+pub fn session_builder(config: &Config) -> SessionBuilder {
+    let mut lb = DefaultPolicy::builder().token_aware(true);
+    if let Some(dc) = &config.local_dc {
+        lb = lb.prefer_datacenter(dc.clone()).permit_dc_failover(false);
+    }
+    let profile = ExecutionProfile::builder()
+        .consistency(config.consistency)
+        .serial_consistency(Some(config.serial_consistency))
+        .request_timeout(Some(config.request_timeout))
+        .retry_policy(Arc::new(DefaultRetryPolicy::new()))
+        .load_balancing_policy(lb.build())
+        .build();
+    let mut builder = SessionBuilder::new()
+        .known_nodes(config.known_nodes())
+        .connection_timeout(config.connect_timeout)
+        .metadata_request_serverside_timeout(config.connect_timeout)
+        .default_execution_profile_handle(profile.into_handle());
+    if let Some(c) = &config.credentials {
+        builder = builder.user(c.username.clone(), c.password.expose());
+    }
+    builder
+}
+
+impl Db {
+    pub fn new(config: Config) -> Self {
+        Self::with_session_hook(config, None)
+    }
+
+    pub fn with_session_hook(config: Config, hook: Option<SessionHook>) -> Self {
+        Db { config, hook, connected: RwLock::new(None), connecting: Mutex::new(()) }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn keyspace(&self) -> &str {
+        &self.config.keyspace
+    }
+
+    /// Connects now if not yet connected; for warming up at init (errors are not fatal there).
+    pub async fn warm_up(&self) -> Result<(), StoreError> {
+        self.connected().await.map(|_| ())
+    }
+
+    pub(crate) async fn connected(&self) -> Result<Arc<Connected>, StoreError> {
+        if let Some(c) = self.connected.read().await.as_ref() {
+            return Ok(c.clone());
+        }
+        let _guard = self.connecting.lock().await;
+        if let Some(c) = self.connected.read().await.as_ref() {
+            return Ok(c.clone());
+        }
+        let connected = Arc::new(self.connect().await?);
+        *self.connected.write().await = Some(connected.clone());
+        Ok(connected)
+    }
+
+    async fn connect(&self) -> Result<Connected, StoreError> {
+        let mut builder = session_builder(&self.config);
+        if let Some(hook) = &self.hook {
+            builder = hook(builder);
+        }
+        // Session building does TCP connects, the handshake and metadata reads; bound the
+        // whole of it, not just each TCP connect.
+        let budget = self.config.connect_timeout * 2;
+        let attempt = async {
+            let session = builder.build().await?;
+            let statements = Statements::prepare(&session, &self.config.keyspace).await?;
+            Ok::<_, StoreError>(Connected { session, statements })
+        };
+        match tokio::time::timeout(budget, attempt).await {
+            Ok(Ok(c)) => {
+                tracing::info!(nodes = ?self.config.known_nodes(), "connected to the cluster");
+                Ok(c)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "could not connect to the cluster");
+                Err(e)
+            }
+            Err(_) => {
+                tracing::warn!(?budget, "timed out connecting to the cluster");
+                Err(StoreError::Unavailable(format!("no connection to the cluster within {budget:?}")))
+            }
+        }
+    }
+
+    /// Runs `op` on the session; when no connection could carry it (every connection was
+    /// dropped, e.g. while a Lambda was frozen), waits for the driver's pool to reconnect
+    /// and tries again, within the connect timeout. Database answers (timeouts,
+    /// unavailable...) are returned as they are.
+    pub(crate) async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: Fn(Arc<Connected>) -> Fut,
+        Fut: Future<Output = Result<T, ExecutionError>>,
+    {
+        self.run_raw(op).await?.map_err(StoreError::from)
+    }
+
+    /// Like `run`, but hands back the driver's error for callers that must tell "never ran"
+    /// from "may have run". The outer error is "could not connect at all".
+    pub(crate) async fn run_raw<T, F, Fut>(&self, op: F) -> Result<Result<T, ExecutionError>, StoreError>
+    where
+        F: Fn(Arc<Connected>) -> Fut,
+        Fut: Future<Output = Result<T, ExecutionError>>,
+    {
+        let connected = self.connected().await?;
+        let deadline = tokio::time::Instant::now() + self.config.connect_timeout;
+        let mut pause = Duration::from_millis(10);
+        loop {
+            match op(connected.clone()).await {
+                Err(e) if is_connection_error(&e) && tokio::time::Instant::now() + pause < deadline => {
+                    tracing::debug!(error = %e, "no usable connection yet; waiting for the pool to reconnect");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Every statement the DAO runs, prepared once per session (so once per Lambda container, and
+//! again after a reconnect builds a new session). The driver re-prepares by itself when a node
+//! answers Unprepared.
+
+use scylla::client::session::Session;
+use scylla::statement::prepared::PreparedStatement;
+
+use crate::error::StoreError;
+use crate::schema::{IDEMPOTENCY_KEYS, PRODUCTS, PRODUCTS_BY_SKU};
+
+/// How long a pending SKU claim holds before it expires by itself, so a create that crashed
+/// between claim and commit cannot block the SKU for longer than this.
+pub(crate) const PENDING_CLAIM_TTL_SECS: i32 = 60;
+/// How long an Idempotency-Key is remembered.
+pub(crate) const IDEMPOTENCY_TTL_SECS: i32 = 24 * 3600;
+
+pub(crate) struct Statements {
+    pub claim_idempotency_key: PreparedStatement,
+    pub save_idempotent_response: PreparedStatement,
+    pub claim_sku: PreparedStatement,
+    pub insert_product: PreparedStatement,
+    pub commit_sku: PreparedStatement,
+    pub release_sku: PreparedStatement,
+    pub list_products: PreparedStatement,
+}
+
+impl Statements {
+    pub async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {
+        // Every statement here converges when run twice with the same values (claims compare
+        // the holder's id with ours; writes rewrite identical values), so the driver may retry
+        // any of them.
+        let prepare = |text: String| async move {
+            let mut s = session.prepare(text).await?;
+            s.set_is_idempotent(true);
+            Ok::<_, StoreError>(s)
+        };
+        Ok(Statements {
+            claim_idempotency_key: prepare(format!(
+                "INSERT INTO {ks}.{IDEMPOTENCY_KEYS} (key, fingerprint, product_id, created_at) \
+                 VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL {IDEMPOTENCY_TTL_SECS}"
+            ))
+            .await?,
+            save_idempotent_response: prepare(format!(
+                "UPDATE {ks}.{IDEMPOTENCY_KEYS} USING TTL {IDEMPOTENCY_TTL_SECS} \
+                 SET status = ?, body = ? WHERE key = ?"
+            ))
+            .await?,
+            claim_sku: prepare(format!(
+                "INSERT INTO {ks}.{PRODUCTS_BY_SKU} (sku, product_id, committed) \
+                 VALUES (?, ?, false) IF NOT EXISTS USING TTL {PENDING_CLAIM_TTL_SECS}"
+            ))
+            .await?,
+            insert_product: prepare(format!(
+                "INSERT INTO {ks}.{PRODUCTS} (id, name, sku, price, created_at) VALUES (?, ?, ?, ?, ?)"
+            ))
+            .await?,
+            commit_sku: prepare(format!(
+                "INSERT INTO {ks}.{PRODUCTS_BY_SKU} (sku, product_id, committed) VALUES (?, ?, true)"
+            ))
+            .await?,
+            release_sku: prepare(format!(
+                "DELETE FROM {ks}.{PRODUCTS_BY_SKU} WHERE sku = ? IF product_id = ? AND committed = false"
+            ))
+            .await?,
+            list_products: prepare(format!("SELECT id, name, sku, price, created_at FROM {ks}.{PRODUCTS}")).await?,
+        })
+    }
+}

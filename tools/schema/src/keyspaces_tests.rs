@@ -1,0 +1,198 @@
+//! The Keyspaces mode against recorded control-plane exchanges (the AWS SDK's own
+//! `StaticReplayClient`): responses are replayed in order, and afterwards every request the
+//! SDK really sent is checked against the recording (operation, URI and JSON body).
+//! Time is tokio's paused clock, so "waited past the bound" takes no real time.
+
+use super::*;
+use aws_sdk_keyspaces::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_types::body::SdkBody;
+use serde_json::{Value, json};
+
+const REGION: &str = "eu-west-1";
+
+fn request(operation: &str, body: Value) -> http::Request<SdkBody> {
+    http::Request::builder()
+        .method("POST")
+        .uri(format!("https://cassandra.{REGION}.amazonaws.com/"))
+        .header("x-amz-target", format!("KeyspacesService.{operation}"))
+        .body(SdkBody::from(body.to_string()))
+        .unwrap()
+}
+
+fn response(status: u16, body: Value) -> http::Response<SdkBody> {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.0")
+        .body(SdkBody::from(body.to_string()))
+        .unwrap()
+}
+
+fn not_found() -> http::Response<SdkBody> {
+    response(400, json!({"__type": "com.amazonaws.cassandra#ResourceNotFoundException", "message": "not found"}))
+}
+
+fn get_keyspace(found: bool) -> ReplayEvent {
+    let answer = if found {
+        response(200, json!({"keyspaceName": "store", "resourceArn": "arn:aws:cassandra:eu-west-1:111122223333:/keyspace/store/", "replicationStrategy": "SINGLE_REGION"}))
+    } else {
+        not_found()
+    };
+    ReplayEvent::new(request("GetKeyspace", json!({"keyspaceName": "store"})), answer)
+}
+
+fn get_table(table: &str, status: Option<&str>) -> ReplayEvent {
+    let answer = match status {
+        Some(status) => response(
+            200,
+            json!({"keyspaceName": "store", "tableName": table, "status": status,
+                   "resourceArn": format!("arn:aws:cassandra:eu-west-1:111122223333:/keyspace/store/table/{table}")}),
+        ),
+        None => not_found(),
+    };
+    ReplayEvent::new(request("GetTable", json!({"keyspaceName": "store", "tableName": table})), answer)
+}
+
+fn client(events: Vec<ReplayEvent>) -> (SdkSchemaApi, StaticReplayClient) {
+    let http = StaticReplayClient::new(events);
+    let config = aws_sdk_keyspaces::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::for_tests())
+        .http_client(http.clone())
+        .build();
+    (SdkSchemaApi { client: Client::from_conf(config) }, http)
+}
+
+fn products() -> TableDef {
+    table_from_cql("CREATE TABLE IF NOT EXISTS store.products (id uuid PRIMARY KEY, name text, price decimal)").unwrap()
+}
+
+const WAIT: WaitPolicy = WaitPolicy { poll_every: Duration::from_secs(2), bound: Duration::from_secs(4) };
+
+async fn run(api: &SdkSchemaApi, tables: &[TableDef]) -> (Result<(), KeyspacesSchemaError>, Vec<String>) {
+    let mut lines = Vec::new();
+    let result = apply(api, "store", tables, WAIT, &mut |line| lines.push(line)).await;
+    (result, lines)
+}
+
+#[tokio::test(start_paused = true)]
+async fn creates_keyspace_and_table_from_nothing_and_waits_through_creating() {
+    let (api, http) = client(vec![
+        get_keyspace(false),
+        ReplayEvent::new(
+            request("CreateKeyspace", json!({"keyspaceName": "store"})),
+            response(200, json!({"resourceArn": "arn:aws:cassandra:eu-west-1:111122223333:/keyspace/store/"})),
+        ),
+        get_keyspace(true),
+        get_table("products", None),
+        ReplayEvent::new(
+            request(
+                "CreateTable",
+                json!({
+                    "keyspaceName": "store",
+                    "tableName": "products",
+                    "schemaDefinition": {
+                        "allColumns": [
+                            {"name": "id", "type": "uuid"},
+                            {"name": "name", "type": "text"},
+                            {"name": "price", "type": "decimal"}
+                        ],
+                        "partitionKeys": [{"name": "id"}]
+                    },
+                    "capacitySpecification": {"throughputMode": "PAY_PER_REQUEST"},
+                    "ttl": {"status": "ENABLED"}
+                }),
+            ),
+            response(200, json!({"resourceArn": "arn:aws:cassandra:eu-west-1:111122223333:/keyspace/store/table/products"})),
+        ),
+        get_table("products", Some("CREATING")),
+        get_table("products", Some("ACTIVE")),
+    ]);
+    let (result, lines) = run(&api, &[products()]).await;
+    result.unwrap();
+    http.assert_requests_match(&[]);
+    assert!(lines.contains(&"keyspace store: absent, creating".to_owned()), "{lines:#?}");
+    assert!(lines.contains(&"table store.products: absent, creating".to_owned()), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.starts_with("table store.products: CREATING (waited 0s")), "{lines:#?}");
+    assert_eq!(lines.last().unwrap(), "table store.products: ACTIVE");
+}
+
+#[tokio::test(start_paused = true)]
+async fn existing_keyspace_and_active_table_are_left_alone() {
+    let (api, http) =
+        client(vec![get_keyspace(true), get_keyspace(true), get_table("products", Some("ACTIVE")), get_table("products", Some("ACTIVE"))]);
+    let (result, lines) = run(&api, &[products()]).await;
+    result.unwrap();
+    // No Create* call was made: the recording has none, and every request matched it.
+    http.assert_requests_match(&[]);
+    assert!(lines.contains(&"keyspace store: exists".to_owned()));
+    assert!(lines.contains(&"table store.products: exists".to_owned()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_table_stuck_creating_past_the_bound_is_a_clear_error() {
+    let (api, http) = client(vec![
+        get_keyspace(true),
+        get_keyspace(true),
+        get_table("products", Some("CREATING")),
+        // Polled at 0 s, 2 s and 4 s (the bound), still CREATING each time.
+        get_table("products", Some("CREATING")),
+        get_table("products", Some("CREATING")),
+        get_table("products", Some("CREATING")),
+    ]);
+    let (result, lines) = run(&api, &[products()]).await;
+    http.assert_requests_match(&[]);
+    let err = result.unwrap_err();
+    assert!(matches!(&err, KeyspacesSchemaError::NotActive { status, .. } if status == "CREATING"), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("table store.products is still CREATING after 4s"), "{message}");
+    assert_eq!(lines.iter().filter(|l| l.contains("CREATING (waited")).count(), 3, "{lines:#?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_table_being_deleted_fails_at_once() {
+    let (api, _http) = client(vec![get_keyspace(true), get_keyspace(true), get_table("products", Some("DELETING")), get_table("products", Some("DELETING"))]);
+    let (result, _) = run(&api, &[products()]).await;
+    assert!(matches!(result, Err(KeyspacesSchemaError::Failed { ref status, .. }) if status == "DELETING"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn access_denied_surfaces_with_the_service_message() {
+    let denied = response(400, json!({"__type": "com.amazonaws.cassandra#AccessDeniedException", "message": "User is not authorized to perform: cassandra:Select"}));
+    let (api, _http) = client(vec![ReplayEvent::new(request("GetKeyspace", json!({"keyspaceName": "store"})), denied)]);
+    let (result, _) = run(&api, &[products()]).await;
+    let message = result.unwrap_err().to_string();
+    assert!(message.contains("not authorized"), "{message}");
+}
+
+#[test]
+fn every_store_table_translates_for_keyspaces() {
+    let tables = tables_from_cql(&store::schema::create_tables("store")).unwrap();
+    let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, [store::schema::PRODUCTS, store::schema::PRODUCTS_BY_SKU, store::schema::IDEMPOTENCY_KEYS]);
+    let products = &tables[0];
+    assert_eq!(products.partition_key, ["id"]);
+    assert!(products.columns.contains(&("price".to_owned(), "decimal".to_owned())));
+}
+
+#[test]
+fn compound_keys_and_parameterised_types_parse() {
+    let t = table_from_cql("CREATE TABLE ks.t (a text, b int, c map<text, int>, d frozen<list<int>>, PRIMARY KEY ((a, b), d))").unwrap();
+    assert_eq!(t.partition_key, ["a", "b"]);
+    assert_eq!(t.clustering_key, ["d"]);
+    assert_eq!(t.columns[2], ("c".to_owned(), "map<text, int>".to_owned()));
+}
+
+#[test]
+fn clauses_it_cannot_translate_are_refused() {
+    for cql in [
+        "CREATE TABLE ks.t (a int PRIMARY KEY) WITH default_time_to_live = 5",
+        "CREATE TABLE ks.t (a int, b int)",
+        "CREATE TABLE ks.t (a int, b int static, PRIMARY KEY (a))",
+        "CREATE TABLE ks.t (a int, PRIMARY KEY (a, z))",
+        "SELECT * FROM ks.t",
+    ] {
+        assert!(table_from_cql(cql).is_err(), "{cql}");
+    }
+}

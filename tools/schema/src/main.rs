@@ -1,0 +1,2 @@
+mod keyspaces;
+fn main() {}
