@@ -12,6 +12,7 @@
 //! The registry is cheap to clone and shared by every node of a cluster. See FAULTS_AND_PROFILES.md.
 
 pub mod admin;
+pub mod hook;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -10,3 +10,4 @@ pub mod keyspaces;
 pub mod auth;
 pub mod protocol;
 pub mod server;
+pub mod cluster;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use tokio::sync::broadcast;
 
 use crate::engine::{ChangeType, SchemaChange, SchemaTarget};
 use crate::error::CqlError;
@@ -36,11 +37,34 @@ type Key = (String, Option<String>);
 pub struct DdlTracker {
     creating_for: Duration,
     created: Arc<Mutex<HashMap<Key, Instant>>>,
+    /// The engine's schema events, drained before every status question: the engine emits
+    /// an event before it answers the DDL, so the next request already sees the new state.
+    events: Arc<Mutex<Option<broadcast::Receiver<SchemaChange>>>>,
 }
 
 impl DdlTracker {
     pub fn new(creating_for: Duration) -> Self {
-        Self { creating_for, created: Arc::default() }
+        Self { creating_for, created: Arc::default(), events: Arc::default() }
+    }
+
+    /// Follows an engine's schema changes from now on.
+    pub fn follow(&self, events: broadcast::Receiver<SchemaChange>) {
+        *self.events.lock() = Some(events);
+    }
+
+    fn sync(&self) {
+        // Past their CREATING time, entries say nothing absence would not: forget them.
+        self.created.lock().retain(|_, at| at.elapsed() < self.creating_for);
+        let mut events = self.events.lock();
+        let Some(rx) = events.as_mut() else { return };
+        loop {
+            match rx.try_recv() {
+                Ok(change) => self.record(&change),
+                // Missed events only mean fewer resources shown CREATING: keep going.
+                Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            }
+        }
     }
 
     pub fn creating_for(&self) -> Duration {
@@ -71,6 +95,7 @@ impl DdlTracker {
     }
 
     fn status_of(&self, key: &Key) -> ResourceStatus {
+        self.sync();
         match self.created.lock().get(key) {
             Some(at) if at.elapsed() < self.creating_for => ResourceStatus::Creating,
             _ => ResourceStatus::Active,
@@ -89,6 +114,10 @@ impl DdlTracker {
     /// Cassandra gives for a keyspace/table that does not exist (what a client sees on
     /// Keyspaces before the resource is ACTIVE).
     pub fn check_statement(&self, query: &str, current_keyspace: Option<&str>) -> Result<(), CqlError> {
+        self.sync();
+        if self.created.lock().is_empty() && self.events.lock().as_ref().is_none_or(|rx| rx.is_empty()) {
+            return Ok(()); // the common case: nothing created recently, no parsing needed
+        }
         let Some((keyspace, table)) = target_of(query) else { return Ok(()) };
         let Some(keyspace) = keyspace.or_else(|| current_keyspace.map(str::to_string)) else { return Ok(()) };
         if self.keyspace_status(&keyspace) == ResourceStatus::Creating {
@@ -226,6 +255,16 @@ mod tests {
         immediate.record(&created(SchemaTarget::Table { keyspace: "ks".into(), table: "t".into() }));
         assert_eq!(immediate.table_status("ks", "t"), ResourceStatus::Active);
         assert!(immediate.check_statement("SELECT * FROM ks.t", None).is_ok());
+    }
+
+    #[test]
+    fn follows_schema_events() {
+        let ddl = DdlTracker::new(Duration::from_secs(3600));
+        let (tx, rx) = broadcast::channel(8);
+        ddl.follow(rx);
+        tx.send(created(SchemaTarget::Table { keyspace: "ks".into(), table: "t".into() })).unwrap();
+        assert!(ddl.check_statement("SELECT * FROM ks.t", None).is_err());
+        assert_eq!(ddl.table_status("ks", "t"), ResourceStatus::Creating);
     }
 
     #[test]

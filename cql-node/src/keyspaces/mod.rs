@@ -77,9 +77,12 @@ impl KeyspacesProfile {
     }
 
     /// Every rule Keyspaces applies before running a statement, in the order it applies them.
-    pub fn check_request(&self, kind: StatementKind, query: &str, consistency: Consistency, keyspace: Option<&str>) -> CqlResult<()> {
+    /// `consistency` is `None` for PREPARE, which Keyspaces checks only at execution.
+    pub fn check_request(&self, kind: StatementKind, query: &str, consistency: Option<Consistency>, keyspace: Option<&str>) -> CqlResult<()> {
         rules::check_supported(query)?;
-        rules::check_consistency(kind, consistency)?;
+        if let Some(consistency) = consistency {
+            rules::check_consistency(kind, consistency)?;
+        }
         self.ddl.check_statement(query, keyspace)
     }
 }
