@@ -5,6 +5,7 @@
 //! Each concern has its own module; `KeyspacesProfile` ties them together for the server.
 //! See FAULTS_AND_PROFILES.md beside this crate.
 
+pub mod cli;
 pub mod ddl;
 pub mod rules;
 pub mod sasl;

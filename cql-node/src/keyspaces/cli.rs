@@ -1,0 +1,179 @@
+//! The binary's options for the test-double features (profile, several nodes, fault admin API),
+//! as a clap `Args` group the binary flattens into its own, and `start` that runs them.
+//!
+//! ```text
+//! cql-node --profile keyspaces --region eu-west-3 --ca-out /tmp/ks-ca.pem \
+//!          --aws-credential AKIDTEST:secret --nodes 3 --admin 127.0.0.1:9100
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cluster::Cluster;
+use crate::engine::Engine;
+use crate::faults::{FaultRegistry, admin};
+use crate::keyspaces::{AwsCredential, KeyspacesConfig, KeyspacesProfile, KEYSPACES_PORT};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// Plain Cassandra 4.1 behaviour.
+    Cassandra,
+    /// Amazon Keyspaces: TLS only, SigV4 or service-specific credentials, its rules.
+    Keyspaces,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TestDoubleArgs {
+    /// Which service to behave as.
+    #[arg(long, value_enum, default_value = "cassandra", env = "CQL_NODE_PROFILE")]
+    pub profile: Profile,
+    /// Keyspaces region: the certificate is for cassandra.<region>.amazonaws.com and SigV4
+    /// signatures must be scoped to it.
+    #[arg(long, default_value = "us-east-1", env = "CQL_NODE_REGION")]
+    pub region: String,
+    /// Where to write the generated CA certificate (PEM) clients must trust (Keyspaces).
+    #[arg(long, env = "CQL_NODE_CA_OUT")]
+    pub ca_out: Option<PathBuf>,
+    /// Test credentials SigV4 accepts, `KEY_ID:SECRET` or `KEY_ID:SECRET:SESSION_TOKEN`
+    /// (the latter stands for temporary credentials). Repeatable; comma-separated in the env.
+    #[arg(long = "aws-credential", env = "CQL_NODE_AWS_CREDENTIALS", value_delimiter = ',', value_parser = parse_aws_credential)]
+    pub aws_credentials: Vec<AwsCredential>,
+    /// Service-specific credentials accepted with PLAIN, `USER:PASSWORD` (Keyspaces). Repeatable.
+    #[arg(long = "service-user", value_parser = parse_service_user)]
+    pub service_users: Vec<(String, String)>,
+    /// How long a new keyspace/table stays CREATING (Keyspaces), in milliseconds.
+    #[arg(long, default_value_t = 2000, env = "CQL_NODE_CREATING_MS")]
+    pub creating_ms: u64,
+    /// How many nodes, on 127.0.0.1, 127.0.0.2, ... with the same port.
+    #[arg(long, default_value_t = 1, env = "CQL_NODE_NODES")]
+    pub nodes: usize,
+    /// Serve the fault-injection HTTP API here (keep it on loopback).
+    #[arg(long, env = "CQL_NODE_ADMIN")]
+    pub admin: Option<SocketAddr>,
+}
+
+fn parse_aws_credential(spec: &str) -> Result<AwsCredential, String> {
+    let mut parts = spec.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(id), Some(secret), token) if !id.is_empty() && !secret.is_empty() => {
+            let credential = AwsCredential::new(id, secret);
+            Ok(match token {
+                Some(t) if !t.is_empty() => credential.with_session_token(t),
+                _ => credential,
+            })
+        }
+        // Never echo the spec: it holds a secret.
+        _ => Err("expected KEY_ID:SECRET[:SESSION_TOKEN]".into()),
+    }
+}
+
+fn parse_service_user(spec: &str) -> Result<(String, String), String> {
+    match spec.split_once(':') {
+        Some((user, password)) if !user.is_empty() => Ok((user.to_string(), password.to_string())),
+        _ => Err("expected USER:PASSWORD".into()),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TestDoubleError {
+    #[error(transparent)]
+    Tls(#[from] super::tls::TlsSetupError),
+    #[error(transparent)]
+    Start(#[from] crate::server::StartError),
+    #[error("cannot serve the admin API on {addr}: {source}")]
+    Admin { addr: SocketAddr, source: std::io::Error },
+}
+
+/// What `start` runs: the nodes, and the admin API task if asked for.
+pub struct Running {
+    pub cluster: Cluster,
+    pub admin: Option<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)>,
+}
+
+impl Running {
+    pub async fn stop(self) {
+        if let Some((_, task)) = self.admin {
+            task.abort();
+        }
+        self.cluster.stop().await;
+    }
+}
+
+impl TestDoubleArgs {
+    /// The port to use when the binary was given none: 9142 for Keyspaces, else `default`.
+    pub fn default_port(&self, default: u16) -> u16 {
+        if self.profile == Profile::Keyspaces { KEYSPACES_PORT } else { default }
+    }
+
+    /// Starts the nodes on `port` (0: any free port) over `engine`, and the admin API.
+    pub async fn start(&self, engine: Engine, port: u16) -> Result<Running, TestDoubleError> {
+        let faults = FaultRegistry::new();
+        let mut builder = Cluster::builder().nodes(self.nodes).port(port).engine(engine).faults(faults.clone());
+        if self.profile == Profile::Keyspaces {
+            let mut config = KeyspacesConfig::new(self.region.clone()).creating_for(Duration::from_millis(self.creating_ms));
+            for c in &self.aws_credentials {
+                config = config.aws_credential(c.clone());
+            }
+            for (user, password) in &self.service_users {
+                config = config.service_credential(user.clone(), password.clone());
+            }
+            let profile = KeyspacesProfile::new(config)?;
+            if let Some(path) = &self.ca_out {
+                profile.tls.write_ca_pem(path)?;
+                tracing::info!(path = %path.display(), host = profile.tls.host(), "Keyspaces CA certificate written");
+            }
+            builder = builder.keyspaces(profile);
+        }
+        let cluster = builder.start().await?;
+        let admin = match self.admin {
+            None => None,
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| TestDoubleError::Admin { addr, source })?;
+                let bound = listener.local_addr().map_err(|source| TestDoubleError::Admin { addr, source })?;
+                tracing::info!(%bound, "fault admin API listening");
+                Some((bound, tokio::spawn(admin::serve(listener, faults))))
+            }
+        };
+        Ok(Running { cluster, admin })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        extras: TestDoubleArgs,
+    }
+
+    #[test]
+    fn parses_keyspaces_options() {
+        let cli = Cli::try_parse_from([
+            "cql-node",
+            "--profile",
+            "keyspaces",
+            "--aws-credential",
+            "AKID:sec:tok",
+            "--aws-credential",
+            "AKID2:sec2",
+            "--service-user",
+            "alice:pw",
+            "--nodes",
+            "3",
+            "--admin",
+            "127.0.0.1:0",
+        ])
+        .unwrap();
+        let a = cli.extras;
+        assert_eq!(a.profile, Profile::Keyspaces);
+        assert_eq!(a.aws_credentials, vec![AwsCredential::new("AKID", "sec").with_session_token("tok"), AwsCredential::new("AKID2", "sec2")]);
+        assert_eq!(a.service_users, vec![("alice".to_string(), "pw".to_string())]);
+        assert_eq!(a.nodes, 3);
+        assert_eq!(a.default_port(9042), 9142);
+        assert!(Cli::try_parse_from(["cql-node", "--aws-credential", "nosecret"]).is_err());
+    }
+}
