@@ -144,6 +144,35 @@ where
     }
 }
 
+/// `--target keyspaces`: the control plane in `KEYSPACES_REGION`/`AWS_REGION`, credentials
+/// from the standard AWS chain. `wait` bounds the wait for ACTIVE (0: the default 5 minutes).
+pub async fn apply_sdk(config: &store::Config, wait: Duration) -> Result<(), String> {
+    let region = ::keyspaces::KeyspacesConfig::from_env().map_err(|e| e.to_string())?.region;
+    let api = SdkSchemaApi::from_env(&region).await;
+    apply_with(&api, config, wait).await
+}
+
+/// `--target keyspaces-cql`: CQL with the Keyspaces connection settings (`KEYSPACES_*`).
+pub async fn apply_cql(config: &store::Config, wait: Duration) -> Result<(), String> {
+    let cfg = ::keyspaces::KeyspacesConfig::from_env().map_err(|e| e.to_string())?;
+    let builder = ::keyspaces::configure(scylla::client::session_builder::SessionBuilder::new(), &cfg)
+        .await
+        .map_err(|e| e.to_string())?;
+    let session = builder.build().await.map_err(|e| format!("cannot connect to Keyspaces at {}: {e}", cfg.contact_point()))?;
+    apply_with(&CqlSchemaApi { session: &session }, config, wait).await
+}
+
+async fn apply_with(api: &impl SchemaApi, config: &store::Config, wait: Duration) -> Result<(), String> {
+    let tables = tables_from_cql(&store::schema::create_tables(&config.keyspace)).map_err(|e| e.to_string())?;
+    let mut policy = WaitPolicy::default();
+    if !wait.is_zero() {
+        policy.bound = wait;
+    }
+    apply(api, &config.keyspace, &tables, policy, &mut |line| eprintln!("store-schema: {line}"))
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Parses the store's `CREATE TABLE` statements (see `store::schema::create_tables`).
 /// Refuses any clause it does not translate, so a schema change cannot be silently dropped.
 pub fn tables_from_cql(statements: &[String]) -> Result<Vec<TableDef>, KeyspacesSchemaError> {

@@ -1,6 +1,8 @@
 //! The Keyspaces mode against recorded control-plane exchanges (the AWS SDK's own
 //! `StaticReplayClient`): responses are replayed in order, and afterwards every request the
-//! SDK really sent is checked against the recording (operation, URI and JSON body).
+//! SDK really sent is checked against the recording (operation and body, compared as values).
+//! The Keyspaces SDK speaks Smithy RPC v2 CBOR, so recordings are written as JSON values here
+//! and encoded to CBOR, and request bodies are decoded from CBOR to be compared.
 //! Time is tokio's paused clock, so "waited past the bound" takes no real time.
 
 use super::*;
@@ -11,21 +13,46 @@ use serde_json::{Value, json};
 
 const REGION: &str = "eu-west-1";
 
+fn cbor(value: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::into_writer(value, &mut out).unwrap();
+    out
+}
+
+fn uri(operation: &str) -> String {
+    format!("https://cassandra.{REGION}.amazonaws.com/service/KeyspacesService/operation/{operation}")
+}
+
 fn request(operation: &str, body: Value) -> http::Request<SdkBody> {
-    http::Request::builder()
-        .method("POST")
-        .uri(format!("https://cassandra.{REGION}.amazonaws.com/"))
-        .header("x-amz-target", format!("KeyspacesService.{operation}"))
-        .body(SdkBody::from(body.to_string()))
-        .unwrap()
+    http::Request::builder().method("POST").uri(uri(operation)).body(SdkBody::from(cbor(&body))).unwrap()
 }
 
 fn response(status: u16, body: Value) -> http::Response<SdkBody> {
     http::Response::builder()
         .status(status)
-        .header("content-type", "application/x-amz-json-1.0")
-        .body(SdkBody::from(body.to_string()))
+        .header("content-type", "application/cbor")
+        .header("smithy-protocol", "rpc-v2-cbor")
+        .body(SdkBody::from(cbor(&body)))
         .unwrap()
+}
+
+/// Every recorded request was sent, in order, to the same operation with the same body.
+fn assert_requests_match(http: &StaticReplayClient, expected: &[(String, Value)]) {
+    let actual: Vec<(String, Value)> = http
+        .actual_requests()
+        .map(|r| {
+            let body: Value = ciborium::from_reader(r.body().bytes().unwrap_or_default()).unwrap();
+            (r.uri().to_string(), body)
+        })
+        .collect();
+    assert_eq!(actual, expected);
+}
+
+fn recorded(events: &[ReplayEvent]) -> Vec<(String, Value)> {
+    events
+        .iter()
+        .map(|e| (e.request().uri().to_string(), ciborium::from_reader(e.request().body().bytes().unwrap()).unwrap()))
+        .collect()
 }
 
 fn not_found() -> http::Response<SdkBody> {
@@ -53,7 +80,8 @@ fn get_table(table: &str, status: Option<&str>) -> ReplayEvent {
     ReplayEvent::new(request("GetTable", json!({"keyspaceName": "store", "tableName": table})), answer)
 }
 
-fn client(events: Vec<ReplayEvent>) -> (SdkSchemaApi, StaticReplayClient) {
+fn client(events: Vec<ReplayEvent>) -> (SdkSchemaApi, Checker) {
+    let expected = recorded(&events);
     let http = StaticReplayClient::new(events);
     let config = aws_sdk_keyspaces::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -61,7 +89,18 @@ fn client(events: Vec<ReplayEvent>) -> (SdkSchemaApi, StaticReplayClient) {
         .credentials_provider(Credentials::for_tests())
         .http_client(http.clone())
         .build();
-    (SdkSchemaApi { client: Client::from_conf(config) }, http)
+    (SdkSchemaApi { client: Client::from_conf(config) }, Checker { http, expected })
+}
+
+struct Checker {
+    http: StaticReplayClient,
+    expected: Vec<(String, Value)>,
+}
+
+impl Checker {
+    fn assert_requests_match(&self) {
+        assert_requests_match(&self.http, &self.expected);
+    }
 }
 
 fn products() -> TableDef {
@@ -111,7 +150,7 @@ async fn creates_keyspace_and_table_from_nothing_and_waits_through_creating() {
     ]);
     let (result, lines) = run(&api, &[products()]).await;
     result.unwrap();
-    http.assert_requests_match(&[]);
+    http.assert_requests_match();
     assert!(lines.contains(&"keyspace store: absent, creating".to_owned()), "{lines:#?}");
     assert!(lines.contains(&"table store.products: absent, creating".to_owned()), "{lines:#?}");
     assert!(lines.iter().any(|l| l.starts_with("table store.products: CREATING (waited 0s")), "{lines:#?}");
@@ -125,7 +164,7 @@ async fn existing_keyspace_and_active_table_are_left_alone() {
     let (result, lines) = run(&api, &[products()]).await;
     result.unwrap();
     // No Create* call was made: the recording has none, and every request matched it.
-    http.assert_requests_match(&[]);
+    http.assert_requests_match();
     assert!(lines.contains(&"keyspace store: exists".to_owned()));
     assert!(lines.contains(&"table store.products: exists".to_owned()));
 }
@@ -142,7 +181,7 @@ async fn a_table_stuck_creating_past_the_bound_is_a_clear_error() {
         get_table("products", Some("CREATING")),
     ]);
     let (result, lines) = run(&api, &[products()]).await;
-    http.assert_requests_match(&[]);
+    http.assert_requests_match();
     let err = result.unwrap_err();
     assert!(matches!(&err, KeyspacesSchemaError::NotActive { status, .. } if status == "CREATING"), "{err:?}");
     let message = err.to_string();
