@@ -4,6 +4,7 @@
 //! requests get `StoreError::Unavailable` (503) until the cluster answers, then succeed.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +20,12 @@ use crate::config::Config;
 use crate::error::{StoreError, is_connection_error};
 use crate::statements::Statements;
 
-/// Lets another crate adjust the session before it is built (e.g. TLS and SigV4 for Amazon
-/// Keyspaces, provided by `shared/keyspaces`).
-pub type SessionHook = Arc<dyn Fn(SessionBuilder) -> SessionBuilder + Send + Sync>;
+/// Lets another crate adjust the session before each build (e.g. TLS and SigV4 for Amazon
+/// Keyspaces: `shared/keyspaces`'s `configure`). Async and fallible because fetching
+/// credentials is; an error counts as "cluster unavailable" (503), like a failed connect.
+pub type SessionHook = Arc<
+    dyn Fn(SessionBuilder) -> Pin<Box<dyn Future<Output = Result<SessionBuilder, String>> + Send>> + Send + Sync,
+>;
 
 pub(crate) struct Connected {
     pub session: Session,
@@ -101,7 +105,7 @@ impl Db {
     async fn connect(&self) -> Result<Connected, StoreError> {
         let mut builder = session_builder(&self.config);
         if let Some(hook) = &self.hook {
-            builder = hook(builder);
+            builder = hook(builder).await.map_err(StoreError::Unavailable)?;
         }
         // Session building does TCP connects, the handshake and metadata reads; bound the
         // whole of it, not just each TCP connect.
