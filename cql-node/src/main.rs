@@ -1,1 +1,94 @@
-fn main() {}
+//! `cql-node`: runs one CQL node (a test double, not a database) for local development.
+//! Logs go through `tracing` (set `RUST_LOG`, e.g. `RUST_LOG=cql_node=debug`).
+
+use std::io::IsTerminal;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use cql_node::auth::PasswordAuthenticator;
+use cql_node::engine::{Engine, EngineConfig};
+use cql_node::server::Node;
+use tracing_subscriber::EnvFilter;
+
+/// A small CQL native-protocol v4 node for local runs and tests. It is a test double for
+/// Cassandra / Amazon Keyspaces, never a database to keep data in.
+#[derive(Parser, Debug)]
+#[command(name = "cql-node", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Port to listen on (0 picks a free one; the log says which).
+    #[arg(long, default_value_t = 9042)]
+    port: u16,
+    /// Directory where data survives restarts (and kill -9); in memory when absent.
+    #[arg(long, env = "CQL_NODE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Turn on PasswordAuthenticator with this user, as `name:password` (repeatable; from
+    /// the environment: comma-separated). Without any, no authentication is asked.
+    #[arg(long = "user", env = "CQL_NODE_USERS", value_delimiter = ',', hide_env_values = true)]
+    users: Vec<String>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_ansi(std::io::stdout().is_terminal())
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let mut users = Vec::with_capacity(args.users.len());
+    for spec in &args.users {
+        // Report the name only: the spec holds a password.
+        let user = PasswordAuthenticator::parse_user(spec)
+            .ok_or_else(|| format!("--user must be name:password (got one for '{}')", spec.split(':').next().unwrap_or("")))?;
+        users.push(user);
+    }
+    let engine = Engine::open(EngineConfig { data_dir: args.data_dir.clone() }).map_err(|e| format!("cannot open the data: {e}"))?;
+    let mut builder = Node::builder().bind(SocketAddr::new(args.bind, args.port)).engine(engine);
+    if !users.is_empty() {
+        tracing::info!(users = ?users.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), "PasswordAuthenticator on");
+        builder = builder.authenticator(Arc::new(PasswordAuthenticator::new(users)));
+    }
+    let node = builder.start().await.map_err(|e| e.to_string())?;
+    tracing::info!(addr = %node.addr(), data_dir = ?args.data_dir, "ready for CQL clients (test double, not a database)");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    node.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -4,6 +4,7 @@
 //! concurrently and their responses are written back in completion order (see `connection`).
 
 mod connection;
+mod describe;
 mod hook;
 
 use std::net::SocketAddr;

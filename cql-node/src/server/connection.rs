@@ -16,6 +16,7 @@ use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
+use super::describe;
 use super::hook::{HookAction, Operation, RequestInfo};
 use crate::auth::{SaslSession, SaslStep};
 use crate::engine::{BatchRequest, ExecContext, Outcome, Prepared, QueryParams, StatementKind};
@@ -387,6 +388,20 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
     let ctx = ExecContext { keyspace: ks, node: &conn.shared.info };
     match request {
         Request::Query { query, params } => {
+            if let Some(what) = describe::parse(&query) {
+                let call = HookCall {
+                    operation: Operation::Query,
+                    kind: StatementKind::Other,
+                    query: &query,
+                    is_lwt: false,
+                    consistency: Some(params.consistency),
+                    serial_consistency: None,
+                };
+                consult_hook(conn, ks, call).await?;
+                let outcome = guarded(|| describe::execute(engine, &ctx, &what))?;
+                response::result(out, stream, &outcome, false);
+                return Ok(());
+            }
             let prepared = guarded(|| engine.prepare(&query, ks))?;
             execute(conn, stream, Operation::Query, &prepared, &params, false, out).await
         }
