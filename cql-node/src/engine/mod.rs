@@ -15,6 +15,23 @@
 //!   every call through `ExecContext`, so one engine can serve several nodes (issue: multi-node)
 //!   and each sees itself in `system.local` and the others in `system.peers`.
 
+mod ast;
+mod core;
+mod ddl;
+mod eval;
+mod journal;
+mod lexer;
+mod modify;
+mod paging;
+mod parser;
+mod plan;
+mod schema;
+mod select;
+mod store;
+mod system;
+pub mod token;
+pub mod value;
+
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -206,36 +223,37 @@ pub struct BatchRequest {
 /// The engine handle. Cheap to clone; every clone serves the same data.
 #[derive(Clone)]
 pub struct Engine {
-    // Filled in by the engine implementation.
-    _private: Arc<()>,
+    inner: Arc<core::Inner>,
 }
 
 impl Engine {
     /// Opens an engine: in memory, or recovering `data_dir` (a torn tail is recovered from).
-    pub fn open(_config: EngineConfig) -> CqlResult<Engine> {
-        todo!("engine implementation")
+    pub fn open(config: EngineConfig) -> CqlResult<Engine> {
+        Ok(Engine { inner: Arc::new(core::Inner::open(config)?) })
     }
 
     /// Parses `query` (cached by text and keyspace) with unqualified names resolved in `keyspace`.
-    pub fn prepare(&self, _query: &str, _keyspace: Option<&str>) -> CqlResult<Prepared> {
-        todo!("engine implementation")
+    pub fn prepare(&self, query: &str, keyspace: Option<&str>) -> CqlResult<Prepared> {
+        self.inner.prepare(query, keyspace)
     }
 
     /// Looks up a statement prepared earlier by its id (for EXECUTE); `None` answers Unprepared.
-    pub fn prepared(&self, _id: &[u8]) -> Option<Prepared> {
-        todo!("engine implementation")
+    pub fn prepared(&self, id: &[u8]) -> Option<Prepared> {
+        self.inner.prepared(id)
     }
 
-    pub fn execute(&self, _ctx: &ExecContext<'_>, _stmt: &Prepared, _params: &QueryParams) -> CqlResult<Outcome> {
-        todo!("engine implementation")
+    pub fn execute(&self, ctx: &ExecContext<'_>, stmt: &Prepared, params: &QueryParams) -> CqlResult<Outcome> {
+        self.inner.execute(ctx, stmt, params)
     }
 
-    pub fn batch(&self, _ctx: &ExecContext<'_>, _batch: &BatchRequest) -> CqlResult<Outcome> {
-        todo!("engine implementation")
+    pub fn batch(&self, ctx: &ExecContext<'_>, batch: &BatchRequest) -> CqlResult<Outcome> {
+        self.inner.batch(ctx, batch)
     }
 
     /// One event per schema change, for connections that sent REGISTER SCHEMA_CHANGE.
     pub fn schema_events(&self) -> tokio::sync::broadcast::Receiver<SchemaChange> {
-        todo!("engine implementation")
+        self.inner.subscribe()
     }
 }
+#[cfg(test)]
+mod tests;

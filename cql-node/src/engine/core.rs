@@ -1,0 +1,583 @@
+//! The engine's shared state and the statement pipeline: prepare (parse + resolve, cached),
+//! execute (evaluate under one lock over the store), batches, schema changes and durability.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering as AtomicOrdering};
+
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use parking_lot::RwLock;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use super::ast::{QualifiedName, Statement};
+use super::eval::Env;
+use super::journal::Journal;
+use super::modify::{self, Touched, WriteCtx};
+use super::plan::{Binder, ModifyPlan, SelectPlan, pk_bind_indexes};
+use super::schema::{Catalog, TableSchema};
+use super::select::{SelectInput, run_select};
+use super::store::TableData;
+use super::{
+    BatchRequest, BatchType, BoundValue, BoundValues, ChangeType, ColumnSpec, EngineConfig, ExecContext, Outcome, Prepared, QueryParams,
+    SchemaChange, SchemaTarget, StatementKind, ddl, parser, system,
+};
+use crate::error::{CqlError, CqlResult, ErrorKind};
+
+pub(crate) enum Plan {
+    Select(SelectPlan),
+    Modify(ModifyPlan),
+    Batch { kind: BatchType, timestamp: Option<super::plan::Expr>, stmts: Vec<ModifyPlan> },
+    Use(String),
+    Ddl(Statement),
+    Truncate(QualifiedName),
+}
+
+pub(crate) struct PlanBox {
+    pub plan: Plan,
+    pub keyspace: Option<String>,
+    pub generation: u64,
+}
+
+pub(crate) struct State {
+    pub catalog: Catalog,
+    pub data: HashMap<Uuid, TableData>,
+}
+
+pub(crate) struct Inner {
+    state: RwLock<State>,
+    /// Prepared statements by id (EXECUTE) and by text (QUERY and re-PREPARE).
+    by_id: RwLock<HashMap<Bytes, Prepared>>,
+    by_text: RwLock<HashMap<String, Vec<(Option<String>, Prepared)>>>,
+    generation: AtomicU64,
+    clock: AtomicI64,
+    events: broadcast::Sender<SchemaChange>,
+    journal: Option<Journal>,
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+fn unconfigured(name: &str) -> CqlError {
+    CqlError::invalid(format!("unconfigured table {name}"))
+}
+
+fn no_keyspace() -> CqlError {
+    CqlError::invalid("No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename")
+}
+
+pub(crate) fn resolve_table(catalog: &Catalog, name: &QualifiedName, ks: Option<&str>) -> CqlResult<Arc<TableSchema>> {
+    let ks_name = name.keyspace.as_deref().or(ks).ok_or_else(no_keyspace)?;
+    let ks = catalog.keyspaces.get(ks_name).ok_or_else(|| CqlError::invalid(format!("Keyspace '{ks_name}' does not exist")))?;
+    ks.tables.get(&name.name).cloned().ok_or_else(|| unconfigured(&name.name))
+}
+
+fn is_system_keyspace(ks: &str) -> bool {
+    matches!(ks, "system" | "system_schema" | "system_auth" | "system_distributed" | "system_traces" | "system_views" | "system_virtual_schema")
+}
+
+impl Inner {
+    pub fn open(config: EngineConfig) -> CqlResult<Inner> {
+        let mut catalog = Catalog::default();
+        for ks in system::system_keyspaces() {
+            catalog.keyspaces.insert(ks.decl.name.clone(), ks);
+        }
+        let mut data: HashMap<Uuid, TableData> = HashMap::new();
+        let mut journal = None;
+        if let Some(dir) = &config.data_dir {
+            let (j, recovered) = Journal::open(dir)?;
+            if let Some(rec) = recovered {
+                for k in rec.keyspaces {
+                    catalog.keyspaces.insert(
+                        k.name.clone(),
+                        super::schema::Keyspace { decl: k, tables: Default::default(), system: false },
+                    );
+                }
+                for t in rec.tables {
+                    let schema = TableSchema::build(&t, None).ok_or_else(|| CqlError::server(format!("stored schema of {}.{} unreadable", t.keyspace, t.name)))?;
+                    if let Some(ks) = catalog.keyspaces.get_mut(&t.keyspace) {
+                        ks.tables.insert(t.name.clone(), Arc::new(schema));
+                    }
+                }
+            }
+            let mut schemas: HashMap<Uuid, Arc<TableSchema>> = HashMap::new();
+            let mut slots = HashMap::new();
+            for ks in catalog.keyspaces.values().filter(|k| !k.system) {
+                for t in ks.tables.values() {
+                    schemas.insert(t.id, t.clone());
+                    slots.insert(t.id, (t.slots, t.ck.len()));
+                }
+            }
+            j.load(&slots, &mut data, &|id, p| {
+                if let Some(s) = schemas.get(id) {
+                    p.rows.sort_by(|a, b| super::store::compare_clustering(s, &a.ck, &b.ck));
+                }
+            })?;
+            journal = Some(j);
+        }
+        for ks in catalog.keyspaces.values().filter(|k| !k.system) {
+            for t in ks.tables.values() {
+                data.entry(t.id).or_default();
+            }
+        }
+        catalog.version = Uuid::new_v4();
+        let (events, _) = broadcast::channel(1024);
+        Ok(Inner {
+            state: RwLock::new(State { catalog, data }),
+            by_id: RwLock::new(HashMap::new()),
+            by_text: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(1),
+            clock: AtomicI64::new(0),
+            events,
+            journal,
+        })
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<SchemaChange> {
+        self.events.subscribe()
+    }
+
+    /// Strictly increasing microsecond timestamps, so two writes from this node never tie.
+    fn next_ts(&self) -> i64 {
+        let now = now_micros();
+        let mut last = self.clock.load(AtomicOrdering::Relaxed);
+        loop {
+            let next = if now > last { now } else { last + 1 };
+            match self.clock.compare_exchange_weak(last, next, AtomicOrdering::Relaxed, AtomicOrdering::Relaxed) {
+                Ok(_) => return next,
+                Err(x) => last = x,
+            }
+        }
+    }
+
+    pub fn prepare(&self, query: &str, keyspace: Option<&str>) -> CqlResult<Prepared> {
+        let generation = self.generation.load(AtomicOrdering::Acquire);
+        if let Some(list) = self.by_text.read().get(query)
+            && let Some((_, p)) = list.iter().find(|(k, _)| k.as_deref() == keyspace)
+            && let Some(pb) = p.plan.downcast_ref::<PlanBox>()
+            && pb.generation == generation
+        {
+            return Ok(p.clone());
+        }
+        let prepared = self.prepare_uncached(query, keyspace, generation)?;
+        self.by_id.write().insert(prepared.id.clone(), prepared.clone());
+        let mut by_text = self.by_text.write();
+        let list = by_text.entry(query.to_string()).or_default();
+        list.retain(|(k, _)| k.as_deref() != keyspace);
+        list.push((keyspace.map(|s| s.to_string()), prepared.clone()));
+        Ok(prepared)
+    }
+
+    pub fn prepared(&self, id: &[u8]) -> Option<Prepared> {
+        self.by_id.read().get(id).cloned()
+    }
+
+    fn prepare_uncached(&self, query: &str, keyspace: Option<&str>, generation: u64) -> CqlResult<Prepared> {
+        let stmt = parser::parse(query)?;
+        let st = self.state.read();
+        let catalog = &st.catalog;
+        let mut bind: Vec<ColumnSpec> = Vec::new();
+        let mut pk_indexes = Vec::new();
+        let mut result = Vec::new();
+        let mut is_lwt = false;
+        let (kind, plan) = match stmt {
+            Statement::Select(s) => {
+                let t = resolve_table(catalog, &s.table, keyspace)?;
+                let mut b = Binder::new(t);
+                let p = b.select(&s)?;
+                bind = b.specs;
+                if let Some(pk) = &p.pk {
+                    pk_indexes = pk_bind_indexes(pk);
+                }
+                result = p.columns.clone();
+                (StatementKind::Select, Plan::Select(p))
+            }
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
+                let p = self.modify_plan(catalog, &stmt, keyspace, &mut bind)?;
+                pk_indexes = pk_bind_indexes(&p.pk);
+                is_lwt = p.is_lwt();
+                (p.kind, Plan::Modify(p))
+            }
+            Statement::Batch { kind, using, statements } => {
+                let mut stmts = Vec::new();
+                for s in &statements {
+                    stmts.push(self.modify_plan(catalog, s, keyspace, &mut bind)?);
+                }
+                let timestamp = match &using.timestamp {
+                    Some(t) => {
+                        let any = stmts.first().map(|p| p.table.clone());
+                        let Some(table) = any else { return Err(CqlError::invalid("Empty batch")) };
+                        let mut b = Binder::new(table);
+                        b.specs = std::mem::take(&mut bind);
+                        let e = b.term(t, "[timestamp]", &crate::types::ColumnType::Bigint)?;
+                        bind = b.specs;
+                        Some(e)
+                    }
+                    None => None,
+                };
+                if using.ttl.is_some() {
+                    return Err(CqlError::invalid("Global TTL on the BATCH statement is not supported."));
+                }
+                is_lwt = stmts.iter().any(|p| p.is_lwt());
+                (StatementKind::Batch, Plan::Batch { kind, timestamp, stmts })
+            }
+            Statement::Use(ks) => (StatementKind::Use, Plan::Use(ks)),
+            Statement::Truncate(name) => {
+                if name.keyspace.is_none() && keyspace.is_none() {
+                    return Err(no_keyspace());
+                }
+                (StatementKind::Truncate, Plan::Truncate(name))
+            }
+            Statement::Unsupported { kind, what } => {
+                let e = match kind {
+                    StatementKind::Other => CqlError::new(ErrorKind::Unauthorized, format!("{what} is not supported by this node (no roles or permissions)")),
+                    _ => CqlError::invalid(format!("{what} is not supported by this node")),
+                };
+                return Err(e);
+            }
+            ddl @ (Statement::CreateKeyspace { .. }
+            | Statement::AlterKeyspace { .. }
+            | Statement::DropKeyspace { .. }
+            | Statement::CreateTable(_)
+            | Statement::DropTable { .. }) => {
+                let needs_ks = match &ddl {
+                    Statement::CreateTable(ct) => ct.name.keyspace.is_none(),
+                    Statement::DropTable { name, .. } => name.keyspace.is_none(),
+                    _ => false,
+                };
+                if needs_ks && keyspace.is_none() {
+                    return Err(no_keyspace());
+                }
+                (StatementKind::Schema, Plan::Ddl(ddl))
+            }
+        };
+        drop(st);
+        let id = {
+            let mut h = Md5::new();
+            if let Some(k) = keyspace {
+                h.update(k.as_bytes());
+            }
+            h.update(query.as_bytes());
+            Bytes::copy_from_slice(&h.finalize())
+        };
+        Ok(Prepared {
+            id,
+            query: query.to_string(),
+            kind,
+            is_lwt,
+            bind,
+            pk_indexes,
+            result,
+            plan: Arc::new(PlanBox { plan, keyspace: keyspace.map(|s| s.to_string()), generation }),
+        })
+    }
+
+    fn modify_plan(&self, catalog: &Catalog, stmt: &Statement, keyspace: Option<&str>, bind: &mut Vec<ColumnSpec>) -> CqlResult<ModifyPlan> {
+        let name = match stmt {
+            Statement::Insert(i) => &i.table,
+            Statement::Update(u) => &u.table,
+            Statement::Delete(d) => &d.table,
+            _ => return Err(CqlError::invalid("Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.")),
+        };
+        let t = resolve_table(catalog, name, keyspace)?;
+        if t.system.is_some() || is_system_keyspace(&t.keyspace) {
+            return Err(CqlError::new(ErrorKind::Unauthorized, format!("{} keyspace is not user-modifiable.", t.keyspace)));
+        }
+        let mut b = Binder::new(t);
+        b.specs = std::mem::take(bind);
+        let p = match stmt {
+            Statement::Insert(i) => b.insert(i),
+            Statement::Update(u) => b.update(u),
+            Statement::Delete(d) => b.delete(d),
+            _ => unreachable!("checked above"),
+        };
+        *bind = b.specs;
+        p
+    }
+
+    fn bind_values(&self, stmt: &Prepared, values: &BoundValues) -> CqlResult<Vec<BoundValue>> {
+        match values {
+            BoundValues::Positional(v) => {
+                if v.len() != stmt.bind.len() {
+                    return Err(CqlError::invalid(format!(
+                        "Invalid amount of bind variables: expected {}, got {}",
+                        stmt.bind.len(),
+                        v.len()
+                    )));
+                }
+                Ok(v.clone())
+            }
+            BoundValues::Named(named) => {
+                let mut out = Vec::with_capacity(stmt.bind.len());
+                for spec in &stmt.bind {
+                    let v = named
+                        .iter()
+                        .find(|(n, _)| n == &spec.name || n.eq_ignore_ascii_case(&spec.name))
+                        .map(|(_, v)| v.clone())
+                        .ok_or_else(|| CqlError::invalid(format!("Invalid unset value for column {}", spec.name)))?;
+                    out.push(v);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    pub fn execute(&self, ctx: &ExecContext<'_>, stmt: &Prepared, params: &QueryParams) -> CqlResult<Outcome> {
+        let pb = stmt.plan.downcast_ref::<PlanBox>().ok_or_else(|| CqlError::server("foreign prepared statement"))?;
+        let binds = self.bind_values(stmt, &params.values)?;
+        match &pb.plan {
+            Plan::Select(sp) => self.run_select(ctx, stmt, pb, sp, &binds, params),
+            Plan::Modify(mp) => {
+                let ts = params.timestamp;
+                let mut st = self.state.write();
+                if !st.data.contains_key(&mp.table.id) {
+                    drop(st);
+                    return self.retry_stale(ctx, stmt, pb, params);
+                }
+                self.run_writes(&mut st, &[(mp, &binds[..])], BatchType::Unlogged, None, ts, false)
+            }
+            Plan::Batch { kind, timestamp, stmts } => {
+                let mut st = self.state.write();
+                if stmts.iter().any(|p| !st.data.contains_key(&p.table.id)) {
+                    drop(st);
+                    return self.retry_stale(ctx, stmt, pb, params);
+                }
+                let items: Vec<(&ModifyPlan, &[BoundValue])> = stmts.iter().map(|p| (p, &binds[..])).collect();
+                let env = Env { binds: &binds, now_micros: now_micros() };
+                let bts = match timestamp {
+                    Some(e) => super::eval::eval(e, &env)?.bytes().and_then(|b| b[..].try_into().ok().map(i64::from_be_bytes)),
+                    None => None,
+                };
+                self.run_writes(&mut st, &items, *kind, bts, params.timestamp, true)
+            }
+            Plan::Use(ks) => {
+                let st = self.state.read();
+                if st.catalog.keyspaces.contains_key(ks) {
+                    Ok(Outcome::SetKeyspace(ks.clone()))
+                } else {
+                    Err(CqlError::invalid(format!("Keyspace '{ks}' does not exist")))
+                }
+            }
+            Plan::Truncate(name) => {
+                let mut st = self.state.write();
+                let t = resolve_table(&st.catalog, name, pb.keyspace.as_deref())?;
+                if t.system.is_some() || is_system_keyspace(&t.keyspace) {
+                    return Err(CqlError::new(ErrorKind::Unauthorized, format!("{} keyspace is not user-modifiable.", t.keyspace)));
+                }
+                st.data.insert(t.id, TableData::default());
+                if let Some(j) = &self.journal {
+                    j.clear_table(&t.id)?;
+                }
+                Ok(Outcome::Void)
+            }
+            Plan::Ddl(ddl) => self.run_ddl(ddl, pb.keyspace.as_deref()),
+        }
+    }
+
+    /// The plan names a table that was dropped (and maybe re-created) since it was prepared:
+    /// resolve it again against the current schema.
+    fn retry_stale(&self, ctx: &ExecContext<'_>, stmt: &Prepared, pb: &PlanBox, params: &QueryParams) -> CqlResult<Outcome> {
+        let generation = self.generation.load(AtomicOrdering::Acquire);
+        if pb.generation == generation {
+            return Err(CqlError::server("internal error: stale plan for the current schema"));
+        }
+        let fresh = self.prepare_uncached(&stmt.query, pb.keyspace.as_deref(), generation)?;
+        self.by_id.write().insert(fresh.id.clone(), fresh.clone());
+        self.execute(ctx, &fresh, params)
+    }
+
+    fn run_select(&self, ctx: &ExecContext<'_>, stmt: &Prepared, pb: &PlanBox, sp: &SelectPlan, binds: &[BoundValue], params: &QueryParams) -> CqlResult<Outcome> {
+        let env = Env { binds, now_micros: now_micros() };
+        let now_secs = env.now_micros / 1_000_000;
+        let st = self.state.read();
+        if let Some(sys) = sp.table.system {
+            let data = system::generate(&sp.table, sys, &st.catalog, ctx.node);
+            drop(st);
+            let rows = run_select(SelectInput { plan: sp, data: &data, env: &env, params, now_secs })?;
+            return Ok(Outcome::Rows(rows));
+        }
+        let Some(data) = st.data.get(&sp.table.id) else {
+            drop(st);
+            return self.retry_stale(ctx, stmt, pb, params);
+        };
+        let rows = run_select(SelectInput { plan: sp, data, env: &env, params, now_secs })?;
+        Ok(Outcome::Rows(rows))
+    }
+
+    /// Runs writes (one statement or a batch) atomically under the store's write lock.
+    fn run_writes(
+        &self,
+        st: &mut State,
+        items: &[(&ModifyPlan, &[BoundValue])],
+        kind: BatchType,
+        batch_ts: Option<i64>,
+        params_ts: Option<i64>,
+        is_batch: bool,
+    ) -> CqlResult<Outcome> {
+        let now = now_micros();
+        let now_secs = now / 1_000_000;
+        if is_batch {
+            let counters = items.iter().filter(|(p, _)| p.table.is_counter).count();
+            if kind == BatchType::Counter && counters < items.len() {
+                return Err(CqlError::invalid("Cannot include non-counter statement in a counter batch"));
+            }
+            if kind == BatchType::Logged && counters > 0 {
+                return Err(CqlError::invalid("Cannot include a counter statement in a logged batch"));
+            }
+            if kind == BatchType::Unlogged && counters > 0 && counters < items.len() {
+                return Err(CqlError::invalid("Counter and non-counter mutations cannot exist in the same batch"));
+            }
+        }
+        let lwt = items.iter().any(|(p, _)| p.is_lwt());
+        let default_ts = batch_ts.or(params_ts).unwrap_or_else(|| self.next_ts());
+        if lwt {
+            // All conditions are checked against the same state before anything is applied.
+            let mut key: Option<(Uuid, Bytes)> = None;
+            for (p, b) in items {
+                let env = Env { binds: b, now_micros: now };
+                for tg in modify::targets(p, &env)? {
+                    match &key {
+                        None => key = Some((p.table.id, tg.key.clone())),
+                        Some((tid, k)) => {
+                            if *tid != p.table.id {
+                                return Err(CqlError::invalid("Batch with conditions cannot span multiple tables"));
+                            }
+                            if *k != tg.key {
+                                return Err(CqlError::invalid("Batch with conditions cannot span multiple partitions"));
+                            }
+                        }
+                    }
+                }
+            }
+            for (p, b) in items {
+                let env = Env { binds: b, now_micros: now };
+                let data = st.data.get(&p.table.id).ok_or_else(|| unconfigured(&p.table.name))?;
+                if let Some(rows) = modify::check_condition(data, p, &env, now_secs)? {
+                    return Ok(Outcome::Rows(rows));
+                }
+            }
+        }
+        let mut touched: Vec<Touched> = Vec::new();
+        for (p, b) in items {
+            let env = Env { binds: b, now_micros: now };
+            let ts = match modify::eval_timestamp(p, &env)? {
+                Some(t) => t,
+                None => default_ts,
+            };
+            let ttl = modify::eval_ttl(p, &env)?;
+            let w = WriteCtx { env: &env, ts, ttl, now_secs };
+            let data = st.data.get_mut(&p.table.id).ok_or_else(|| unconfigured(&p.table.name))?;
+            modify::apply(data, p, &w, &mut touched)?;
+        }
+        if let Some(j) = &self.journal {
+            let schemas: HashMap<Uuid, Arc<TableSchema>> = items.iter().map(|(p, _)| (p.table.id, p.table.clone())).collect();
+            j.write(&st.data, &touched, &|id| schemas.get(id).cloned())?;
+        }
+        if lwt {
+            let t = &items[0].0.table;
+            return Ok(Outcome::Rows(modify::applied_rows(t)));
+        }
+        Ok(Outcome::Void)
+    }
+
+    pub fn batch(&self, ctx: &ExecContext<'_>, batch: &BatchRequest) -> CqlResult<Outcome> {
+        let _ = ctx;
+        let mut bound = Vec::with_capacity(batch.statements.len());
+        for (p, values) in &batch.statements {
+            let pb = p.plan.downcast_ref::<PlanBox>().ok_or_else(|| CqlError::server("foreign prepared statement"))?;
+            let Plan::Modify(_) = &pb.plan else {
+                return Err(CqlError::invalid("Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed."));
+            };
+            bound.push(self.bind_values(p, values)?);
+        }
+        let mut st = self.state.write();
+        let mut items: Vec<(&ModifyPlan, &[BoundValue])> = Vec::with_capacity(bound.len());
+        let mut fresh_plans = Vec::new();
+        for (p, _) in &batch.statements {
+            let pb = p.plan.downcast_ref::<PlanBox>().ok_or_else(|| CqlError::server("foreign prepared statement"))?;
+            if let Plan::Modify(mp) = &pb.plan
+                && !st.data.contains_key(&mp.table.id)
+            {
+                // Stale after a schema change: resolve again.
+                drop(st);
+                let generation = self.generation.load(AtomicOrdering::Acquire);
+                fresh_plans.push(self.prepare_uncached(&p.query, pb.keyspace.as_deref(), generation)?);
+                st = self.state.write();
+                continue;
+            }
+            fresh_plans.push(p.clone());
+        }
+        for (i, p) in fresh_plans.iter().enumerate() {
+            let pb = p.plan.downcast_ref::<PlanBox>().ok_or_else(|| CqlError::server("foreign prepared statement"))?;
+            match &pb.plan {
+                Plan::Modify(mp) => {
+                    if !st.data.contains_key(&mp.table.id) {
+                        return Err(unconfigured(&mp.table.name));
+                    }
+                    items.push((mp, &bound[i][..]));
+                }
+                _ => return Err(CqlError::invalid("Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.")),
+            }
+        }
+        self.run_writes(&mut st, &items, batch.batch_type, None, batch.timestamp, true)
+    }
+
+    fn run_ddl(&self, ddl: &Statement, keyspace: Option<&str>) -> CqlResult<Outcome> {
+        let mut st = self.state.write();
+        let mut dropped: Vec<Uuid> = Vec::new();
+        let change = match ddl {
+            Statement::CreateKeyspace { name, if_not_exists, options } => {
+                ddl::create_keyspace(&mut st.catalog.keyspaces, name, *if_not_exists, options)?
+            }
+            Statement::AlterKeyspace { name, options } => ddl::alter_keyspace(&mut st.catalog.keyspaces, name, options)?,
+            Statement::DropKeyspace { name, if_exists } => {
+                let (c, ids) = ddl::drop_keyspace(&mut st.catalog.keyspaces, name, *if_exists)?;
+                dropped = ids;
+                c
+            }
+            Statement::CreateTable(ct) => {
+                let ks = ct.name.keyspace.as_deref().or(keyspace).ok_or_else(no_keyspace)?.to_string();
+                match ddl::create_table(&mut st.catalog.keyspaces, &ks, ct)? {
+                    Some(t) => {
+                        st.data.insert(t.id, TableData::default());
+                        Some(SchemaChange { change: ChangeType::Created, target: SchemaTarget::Table { keyspace: ks, table: t.name.clone() } })
+                    }
+                    None => None,
+                }
+            }
+            Statement::DropTable { name, if_exists } => {
+                let ks = name.keyspace.as_deref().or(keyspace).ok_or_else(no_keyspace)?.to_string();
+                match ddl::drop_table(&mut st.catalog.keyspaces, &ks, &name.name, *if_exists)? {
+                    Some(id) => {
+                        dropped.push(id);
+                        Some(SchemaChange { change: ChangeType::Dropped, target: SchemaTarget::Table { keyspace: ks, table: name.name.clone() } })
+                    }
+                    None => None,
+                }
+            }
+            _ => return Err(CqlError::server("not a schema statement")),
+        };
+        let Some(change) = change else { return Ok(Outcome::Void) };
+        for id in &dropped {
+            st.data.remove(id);
+        }
+        st.catalog.version = Uuid::new_v4();
+        self.generation.fetch_add(1, AtomicOrdering::AcqRel);
+        if let Some(j) = &self.journal {
+            let kss: Vec<_> = st.catalog.keyspaces.values().filter(|k| !k.system).map(|k| k.decl.clone()).collect();
+            let tables: Vec<_> =
+                st.catalog.keyspaces.values().filter(|k| !k.system).flat_map(|k| k.tables.values().map(|t| t.decl())).collect();
+            j.save_schema(&kss, &tables)?;
+            for id in &dropped {
+                j.clear_table(id)?;
+            }
+        }
+        drop(st);
+        // Statements prepared against the old schema are re-resolved on next use.
+        self.by_text.write().clear();
+        let _ = self.events.send(change.clone());
+        Ok(Outcome::SchemaChange(change))
+    }
+}

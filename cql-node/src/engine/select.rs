@@ -1,0 +1,466 @@
+//! SELECT execution: partitions in token order (or the requested keys), rows in clustering
+//! order, filtering, limits, aggregates and paging that resumes after the last row returned.
+
+use std::cmp::Ordering;
+use std::ops::Bound;
+
+use bytes::Bytes;
+
+use super::ast::Op;
+use super::eval::{Env, Val, eval, eval_restr, eval_restr_nullable};
+use super::paging::PagingState;
+use super::plan::{Filter, Sel, SelectPlan};
+use super::schema::{Kind, TableSchema};
+use super::store::{Partition, Row, TableData, compare_clustering, compare_prefix};
+use super::token::{serialize_partition_key, split_partition_key, token_of};
+use super::value::{compare, decode_collection, decode_map};
+use super::{QueryParams, Rows};
+use crate::error::{CqlError, CqlResult};
+
+/// A filter with its values evaluated once for the whole execution.
+struct EvFilter<'a> {
+    f: &'a Filter,
+    vals: Vec<Option<Bytes>>,
+}
+
+fn op_matches(o: Ordering, op: Op) -> bool {
+    match op {
+        Op::Eq | Op::In => o == Ordering::Equal,
+        Op::Ne => o != Ordering::Equal,
+        Op::Lt => o == Ordering::Less,
+        Op::Le => o != Ordering::Greater,
+        Op::Gt => o == Ordering::Greater,
+        Op::Ge => o != Ordering::Less,
+        Op::Contains | Op::ContainsKey => false,
+    }
+}
+
+/// Does the current value `cur` (None = null) satisfy `op` against `vals`?
+pub fn value_matches(ty: &crate::types::ColumnType, cur: Option<&[u8]>, op: Op, vals: &[Option<Bytes>]) -> bool {
+    use crate::types::ColumnType as T;
+    match op {
+        Op::In => vals.iter().any(|v| match (cur, v) {
+            (None, None) => true,
+            (Some(c), Some(v)) => compare(ty, c, v) == Ordering::Equal,
+            _ => false,
+        }),
+        Op::Contains => {
+            let (Some(c), Some(Some(v))) = (cur, vals.first()) else { return false };
+            match ty {
+                T::List(e) | T::Set(e) => decode_collection(c)
+                    .is_some_and(|xs| xs.iter().flatten().any(|x| compare(e, x, v) == Ordering::Equal)),
+                T::Map(_, vt) => decode_map(c)
+                    .is_some_and(|xs| xs.iter().any(|(_, x)| x.as_ref().is_some_and(|x| compare(vt, x, v) == Ordering::Equal))),
+                _ => false,
+            }
+        }
+        Op::ContainsKey => {
+            let (Some(c), Some(Some(v)), T::Map(kt, _)) = (cur, vals.first(), ty) else { return false };
+            decode_map(c).is_some_and(|xs| xs.iter().any(|(k, _)| compare(kt, k, v) == Ordering::Equal))
+        }
+        _ => match (cur, vals.first()) {
+            (None, Some(None)) => matches!(op, Op::Eq | Op::Le | Op::Ge),
+            (Some(_), Some(None)) => op == Op::Ne,
+            (None, Some(Some(_))) => op == Op::Ne,
+            (Some(c), Some(Some(v))) => op_matches(compare(ty, c, v), op),
+            (_, None) => false,
+        },
+    }
+}
+
+/// The value of column `col` in a row of partition `p` (None when null/absent/expired).
+pub fn column_value<'a>(t: &TableSchema, col: usize, pk: &'a [&'a [u8]], p: &'a Partition, row: Option<&'a Row>, now: i64) -> Option<&'a [u8]> {
+    let c = &t.columns[col];
+    match c.kind {
+        Kind::PartitionKey => pk.get(c.position as usize).copied(),
+        Kind::Clustering => row.and_then(|r| r.ck.get(c.position as usize)).map(|b| &b[..]),
+        Kind::Static => p.statics.cells.get(c.slot)?.as_ref()?.live_value(now).map(|b| &b[..]),
+        Kind::Regular => row?.cells.get(c.slot)?.as_ref()?.live_value(now).map(|b| &b[..]),
+    }
+}
+
+pub struct SelectInput<'a> {
+    pub plan: &'a SelectPlan,
+    pub data: &'a TableData,
+    pub env: &'a Env<'a>,
+    pub params: &'a QueryParams,
+    pub now_secs: i64,
+}
+
+pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
+    let SelectInput { plan, data, env, params, now_secs } = inp;
+    let t = &*plan.table;
+    let filters: Vec<EvFilter> = plan
+        .filters
+        .iter()
+        .filter(|f| t.columns[f.col].kind != Kind::PartitionKey || plan.pk.is_none())
+        .map(|f| Ok(EvFilter { f, vals: eval_restr_nullable(&f.rhs, env)? }))
+        .collect::<CqlResult<_>>()?;
+    let tuple_filters: Vec<(&[usize], Op, Vec<Bytes>)> = plan
+        .tuple_filters
+        .iter()
+        .map(|(cols, op, es)| {
+            let vals = es
+                .iter()
+                .map(|e| eval(e, env)?.bytes().ok_or_else(|| CqlError::invalid("Invalid null value in condition for a multi-column relation")))
+                .collect::<CqlResult<Vec<_>>>()?;
+            Ok((&cols[..], *op, vals))
+        })
+        .collect::<CqlResult<_>>()?;
+    let ck_eq: Vec<Bytes> = plan
+        .ck_eq
+        .iter()
+        .map(|e| eval(e, env)?.bytes().ok_or_else(|| CqlError::invalid("Invalid null value in condition for a clustering column")))
+        .collect::<CqlResult<_>>()?;
+    let int_of = |e: &super::plan::Expr, what: &str| -> CqlResult<Option<i32>> {
+        match eval(e, env)? {
+            Val::V(b) if b.len() == 4 => {
+                let v = i32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+                if v <= 0 {
+                    return Err(CqlError::invalid(format!("{what} must be strictly positive")));
+                }
+                Ok(Some(v))
+            }
+            Val::Unset => Ok(None),
+            _ => Err(CqlError::invalid(format!("Invalid null value of {what}"))),
+        }
+    };
+    let limit = match &plan.limit {
+        Some(e) => int_of(e, "LIMIT")?,
+        None => None,
+    };
+    let ppl = match &plan.per_partition_limit {
+        Some(e) => int_of(e, "PER PARTITION LIMIT")?,
+        None => None,
+    };
+    let paging = match &params.paging_state {
+        Some(b) if !b.is_empty() && !plan.aggregate => Some(PagingState::decode(b)?),
+        _ => None,
+    };
+    let page_size = match params.page_size {
+        Some(n) if n > 0 && !plan.aggregate => Some(n as usize),
+        _ => None,
+    };
+    let remaining = paging.as_ref().and_then(|p| p.remaining).or(limit.map(|l| l as usize)).map(|r| r as i64);
+    let remaining_ppl = paging.as_ref().and_then(|p| p.partition_remaining);
+
+    // Candidate partitions.
+    let mut keys: Vec<(i64, Bytes)> = Vec::new();
+    let explicit = if let Some(pk) = &plan.pk {
+        let mut comps: Vec<Vec<Bytes>> = Vec::new();
+        for (i, r) in pk.iter().enumerate() {
+            comps.push(eval_restr(r, env, &t.columns[t.pk[i]].name)?);
+        }
+        let mut acc: Vec<Vec<Bytes>> = vec![vec![]];
+        for c in comps {
+            let mut next = Vec::with_capacity(acc.len() * c.len());
+            for prefix in &acc {
+                for v in &c {
+                    let mut p = prefix.clone();
+                    p.push(v.clone());
+                    next.push(p);
+                }
+            }
+            acc = next;
+        }
+        for parts in acc {
+            let refs: Vec<&[u8]> = parts.iter().map(|b| &b[..]).collect();
+            let key = Bytes::from(serialize_partition_key(&refs));
+            keys.push((token_of(&key), key));
+        }
+        keys.sort();
+        keys.dedup();
+        true
+    } else {
+        false
+    };
+    let mut lo: Bound<i64> = Bound::Unbounded;
+    let mut hi: Bound<i64> = Bound::Unbounded;
+    for (op, e) in &plan.token_bounds {
+        let v = match eval(e, env)? {
+            Val::V(b) if b.len() == 8 => i64::from_be_bytes(b[..].try_into().unwrap_or([0; 8])),
+            _ => return Err(CqlError::invalid("Invalid null value for partition key token")),
+        };
+        match op {
+            Op::Gt => lo = Bound::Excluded(v),
+            Op::Ge => lo = Bound::Included(v),
+            Op::Lt => hi = Bound::Excluded(v),
+            Op::Le => hi = Bound::Included(v),
+            Op::Eq => {
+                lo = Bound::Included(v);
+                hi = Bound::Included(v);
+            }
+            _ => {}
+        }
+    }
+    // Cassandra treats the minimum token as "unbounded" for an upper bound.
+    if let Bound::Included(i64::MIN) | Bound::Excluded(i64::MIN) = hi {
+        hi = Bound::Unbounded;
+    }
+
+    let mut out_rows: Vec<Vec<Option<Bytes>>> = Vec::new();
+    let mut count: i64 = 0;
+    let mut first_row: Option<Vec<Option<Bytes>>> = None;
+    let mut last_pos: Option<(i64, Bytes, Vec<Bytes>, Option<usize>)> = None;
+    let mut more = false;
+    let mut emitted: i64 = 0;
+
+    // Visits one partition; returns false to stop the whole scan.
+    let mut visit = |p: &Partition, token: i64, resume_ck: Option<&[Bytes]>, ppl_left: Option<usize>| -> bool {
+        let pk_parts: Vec<&[u8]> = split_partition_key(&p.key, t.pk.len()).unwrap_or_default();
+        if pk_parts.len() != t.pk.len() {
+            return true;
+        }
+        let mut in_partition = 0usize;
+        let ppl_cap = ppl_left.or(ppl.map(|x| x as usize));
+        let row_ok = |row: Option<&Row>| -> bool {
+            for ef in &filters {
+                let cur = column_value(t, ef.f.col, &pk_parts, p, row, now_secs);
+                if t.columns[ef.f.col].kind == Kind::Clustering && row.is_none() {
+                    return false;
+                }
+                if !value_matches(&t.columns[ef.f.col].ty, cur, ef.f.op, &ef.vals) {
+                    return false;
+                }
+            }
+            for (cols, op, vals) in &tuple_filters {
+                let Some(r) = row else { return false };
+                let n = cols.len().min(r.ck.len());
+                let o = compare_clustering(t, &r.ck[..n], &vals[..n]);
+                if !op_matches(o, *op) {
+                    return false;
+                }
+            }
+            true
+        };
+        // Emits a row; returns false when the scan must stop.
+        let mut emit = |row: Option<&Row>, ck: &[Bytes], in_part: &mut usize| -> bool {
+            if let Some(cap) = ppl_cap
+                && *in_part >= cap
+            {
+                return true;
+            }
+            if let Some(r) = remaining
+                && emitted >= r
+            {
+                more = false;
+                return false;
+            }
+            if let Some(ps) = page_size
+                && out_rows.len() >= ps
+                && !plan.aggregate
+            {
+                more = true;
+                return false;
+            }
+            *in_part += 1;
+            emitted += 1;
+            if plan.aggregate {
+                let mut countable = true;
+                for s in &plan.sels {
+                    if let Sel::Count(c) = s {
+                        countable = column_value(t, *c, &pk_parts, p, row, now_secs).is_some();
+                    }
+                }
+                if countable {
+                    count += 1;
+                }
+                if first_row.is_none() {
+                    first_row = Some(project(plan, t, &pk_parts, p, row, token, now_secs));
+                }
+                return true;
+            }
+            out_rows.push(project(plan, t, &pk_parts, p, row, token, now_secs));
+            last_pos = Some((token, p.key.clone(), ck.to_vec(), ppl_cap.map(|c| c - *in_part)));
+            true
+        };
+        if plan.distinct {
+            let live = p.has_live_statics(now_secs) || p.rows.iter().any(|r| r.is_live(now_secs));
+            if live && resume_ck.is_none() && row_ok(None) {
+                return emit(None, &[], &mut in_partition);
+            }
+            return true;
+        }
+        // Narrow to the rows whose clustering starts with the `=` prefix.
+        let (start, end) = if ck_eq.is_empty() {
+            (0, p.rows.len())
+        } else {
+            let s = p.rows.partition_point(|r| compare_prefix(t, &r.ck, &ck_eq) == Ordering::Less);
+            let e = p.rows.partition_point(|r| compare_prefix(t, &r.ck, &ck_eq) != Ordering::Greater);
+            (s, e.max(s))
+        };
+        let slice = &p.rows[start..end];
+        let mut any_live_row = false;
+        let iter: Box<dyn Iterator<Item = &Row>> =
+            if plan.reversed { Box::new(slice.iter().rev()) } else { Box::new(slice.iter()) };
+        for r in iter {
+            if let Some(rc) = resume_ck {
+                let o = compare_clustering(t, &r.ck, rc);
+                let done = if plan.reversed { o != Ordering::Less } else { o != Ordering::Greater };
+                if done {
+                    any_live_row |= r.is_live(now_secs);
+                    continue;
+                }
+            }
+            if !r.is_live(now_secs) {
+                continue;
+            }
+            any_live_row = true;
+            if !row_ok(Some(r)) {
+                continue;
+            }
+            if !emit(Some(r), &r.ck, &mut in_partition) {
+                return false;
+            }
+        }
+        // A partition with live statics but no rows still shows up (clustering columns null).
+        if !any_live_row
+            && resume_ck.is_none()
+            && t.has_static
+            && ck_eq.is_empty()
+            && p.has_live_statics(now_secs)
+            && row_ok(None)
+        {
+            return emit(None, &[], &mut in_partition);
+        }
+        true
+    };
+
+    let resume = paging.as_ref().map(|p| (p.token, p.key.clone(), p.ck.clone()));
+    let resume_ok = |token: i64, key: &Bytes| -> Option<Option<&[Bytes]>> {
+        // None: skip this partition; Some(None): scan all; Some(Some(ck)): scan after ck.
+        match &resume {
+            None => Some(None),
+            Some((rt, rk, rck)) => match (token, key).cmp(&(*rt, rk)) {
+                Ordering::Less => None,
+                Ordering::Equal => {
+                    if t.ck.is_empty() || plan.distinct || rck.is_empty() && !t.has_static {
+                        None
+                    } else {
+                        Some(Some(&rck[..]))
+                    }
+                }
+                Ordering::Greater => Some(None),
+            },
+        }
+    };
+    if explicit {
+        for (token, key) in &keys {
+            let Some(rc) = resume_ok(*token, key) else { continue };
+            let same = resume.as_ref().is_some_and(|(rt, rk, _)| rt == token && rk == key);
+            let ppl_left = if same { remaining_ppl } else { None };
+            if let Some(p) = data.partitions.get(&(*token, key.clone()))
+                && !visit(p, *token, rc, ppl_left)
+            {
+                break;
+            }
+        }
+    } else {
+        let start: Bound<(i64, Bytes)> = match (&resume, lo) {
+            (Some((rt, rk, _)), _) => Bound::Included((*rt, rk.clone())),
+            (None, Bound::Included(v)) => Bound::Included((v, Bytes::new())),
+            (None, Bound::Excluded(v)) => {
+                if v == i64::MAX {
+                    Bound::Excluded((i64::MAX, Bytes::from(vec![0xff; 1])))
+                } else {
+                    Bound::Included((v + 1, Bytes::new()))
+                }
+            }
+            (None, Bound::Unbounded) => Bound::Unbounded,
+        };
+        let empty_range = match (&start, hi) {
+            (Bound::Included((s, _)), Bound::Included(h)) => *s > h,
+            (Bound::Included((s, _)), Bound::Excluded(h)) => *s >= h,
+            _ => false,
+        };
+        if !empty_range {
+            for ((token, key), p) in data.partitions.range((start, Bound::Unbounded)) {
+                let beyond = match hi {
+                    Bound::Included(h) => *token > h,
+                    Bound::Excluded(h) => *token >= h,
+                    Bound::Unbounded => false,
+                };
+                if beyond {
+                    break;
+                }
+                if let Bound::Excluded(l) = lo
+                    && *token <= l
+                {
+                    continue;
+                }
+                let Some(rc) = resume_ok(*token, key) else { continue };
+                let same = resume.as_ref().is_some_and(|(rt, rk, _)| rt == token && rk == key);
+                let ppl_left = if same { remaining_ppl } else { None };
+                if !visit(p, *token, rc, ppl_left) {
+                    break;
+                }
+            }
+        }
+    }
+
+    if plan.aggregate {
+        let mut row = first_row.unwrap_or_else(|| vec![None; plan.sels.len()]);
+        for (i, s) in plan.sels.iter().enumerate() {
+            if matches!(s, Sel::CountStar | Sel::Count(_)) {
+                row[i] = Some(Bytes::copy_from_slice(&count.to_be_bytes()));
+            }
+        }
+        return Ok(Rows { columns: plan.columns.clone(), rows: vec![row], paging_state: None });
+    }
+    let paging_state = if more {
+        last_pos.map(|(token, key, ck, ppl_left)| {
+            PagingState {
+                token,
+                key,
+                ck,
+                remaining: remaining.map(|r| (r - out_rows.len() as i64).max(0) as usize),
+                partition_remaining: ppl_left,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    let _ = emitted;
+    Ok(Rows { columns: plan.columns.clone(), rows: out_rows, paging_state })
+}
+
+fn project(plan: &SelectPlan, t: &TableSchema, pk: &[&[u8]], p: &Partition, row: Option<&Row>, token: i64, now: i64) -> Vec<Option<Bytes>> {
+    let mut out = Vec::with_capacity(plan.sels.len());
+    for s in &plan.sels {
+        out.push(match s {
+            Sel::Col(c) => {
+                let col = &t.columns[*c];
+                match col.kind {
+                    Kind::PartitionKey => pk.get(col.position as usize).map(|b| Bytes::copy_from_slice(b)),
+                    Kind::Clustering => row.and_then(|r| r.ck.get(col.position as usize)).cloned(),
+                    Kind::Static => p.statics.cells.get(col.slot).and_then(|c| c.as_ref()).and_then(|c| c.live_value(now)).cloned(),
+                    Kind::Regular => row
+                        .and_then(|r| r.cells.get(col.slot))
+                        .and_then(|c| c.as_ref())
+                        .and_then(|c| c.live_value(now))
+                        .cloned(),
+                }
+            }
+            Sel::WriteTime(c) | Sel::Ttl(c) => {
+                let col = &t.columns[*c];
+                let cell = if col.kind == Kind::Static {
+                    p.statics.cells.get(col.slot).and_then(|c| c.as_ref())
+                } else {
+                    row.and_then(|r| r.cells.get(col.slot)).and_then(|c| c.as_ref())
+                };
+                match cell.filter(|c| c.live(now)) {
+                    None => None,
+                    Some(cell) => match s {
+                        Sel::WriteTime(_) => Some(Bytes::copy_from_slice(&cell.ts.to_be_bytes())),
+                        _ if cell.expire == 0 => None,
+                        _ => Some(Bytes::copy_from_slice(&((cell.expire - now).max(0) as i32).to_be_bytes())),
+                    },
+                }
+            }
+            Sel::Token => Some(Bytes::copy_from_slice(&token.to_be_bytes())),
+            Sel::CountStar | Sel::Count(_) => None,
+        });
+    }
+    out
+}
