@@ -140,7 +140,8 @@ impl NodeBuilder {
 
 /// The identity of a lone node: Cassandra 4.1 defaults, 16 evenly spread tokens.
 pub fn default_node_info(addr: SocketAddr) -> NodeInfo {
-    let step = (u64::MAX / 16) as i64;
+    // 2^64 / 16 apart, starting at the smallest token; i128 keeps the arithmetic exact.
+    let token = |i: i128| (i64::MIN as i128 + i * (1i128 << 60)) as i64;
     NodeInfo {
         cluster_name: "Test Cluster".into(),
         data_center: "datacenter1".into(),
@@ -150,7 +151,7 @@ pub fn default_node_info(addr: SocketAddr) -> NodeInfo {
         host_id: Uuid::new_v4(),
         address: addr.ip(),
         native_port: addr.port(),
-        tokens: (0..16).map(|i| i64::MIN + 1 + step * i).collect(),
+        tokens: (0..16).map(token).collect(),
         peers: Vec::new(),
     }
 }

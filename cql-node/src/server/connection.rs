@@ -230,8 +230,16 @@ fn check_startup(options: &std::collections::HashMap<String, String>) -> CqlResu
     let Some(cql) = options.get("CQL_VERSION") else {
         return Err(CqlError::protocol("Missing value CQL_VERSION in STARTUP message"));
     };
-    if !cql.starts_with('3') {
-        return Err(CqlError::protocol(format!("Invalid or unsupported CQL version {cql}; supported is 3.4.5")));
+    // Like Cassandra, accept any version from 3 up (drivers send 3.0.0, 3.4.5, even 4.0.0).
+    let major = cql.split('.').next().and_then(|m| m.parse::<u32>().ok());
+    match major {
+        Some(m) if m >= 3 => {}
+        Some(_) => {
+            return Err(CqlError::protocol(format!(
+                "CQL version {cql} is not supported by the binary protocol (supported version are >= 3.0.0)"
+            )));
+        }
+        None => return Err(CqlError::protocol(format!("Invalid version value: {cql}"))),
     }
     if let Some(c) = options.get("COMPRESSION").filter(|c| !c.is_empty()) {
         return Err(CqlError::protocol(format!("Unknown compression algorithm: {c}")));
