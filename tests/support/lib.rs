@@ -1,1 +1,9 @@
-//! Test support: spawn_app and friends (see tests/api).
+//! Test support: `spawn_app` starts a CQL node (in memory, on 127.0.0.1:<free port>), applies
+//! the schema with the real driver, and gives the two real handlers their own `Db` each, as
+//! two Lambda containers would have. Every response a test gets is checked against
+//! `openapi.yaml` on the way.
+
+pub mod app;
+pub mod openapi;
+
+pub use app::{TestApp, TestResponse, product, spawn_app, spawn_app_with};

@@ -1,0 +1,11 @@
+//! The product API through the real handlers, the real scylla driver and the CQL node.
+//! One binary, one module per concern.
+
+mod cold_start;
+mod concurrency;
+mod create;
+mod faults;
+mod idempotency;
+mod list_paging;
+mod openapi;
+mod validation;

@@ -1,0 +1,156 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
+use cql_node::cluster::Cluster;
+use cql_node::faults::FaultRegistry;
+use http_api::lambda_http::http::{self, HeaderMap};
+use http_api::lambda_http::{Body, Request, RequestExt};
+use serde_json::Value;
+use store::{Config, Db};
+
+use crate::openapi;
+
+pub struct TestApp {
+    pub cluster: Cluster,
+    pub config: Config,
+    /// The create-product function's handle.
+    pub create_db: Db,
+    /// The list-products function's handle.
+    pub list_db: Db,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    /// `Value::Null` when the body is not JSON.
+    pub json: Value,
+}
+
+impl TestResponse {
+    pub fn from_response(response: http::Response<Body>) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = match response.body() {
+            Body::Text(t) => t.clone(),
+            Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => String::new(),
+        };
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        TestResponse { status, headers, text, json }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Settings for tests: short timeouts so failures are quick; everything else as production.
+pub fn test_config(port: u16) -> Config {
+    let mut config = Config::local(port);
+    config.connect_timeout = Duration::from_secs(2);
+    config.request_timeout = Duration::from_secs(5);
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(FaultRegistry::new()).await
+}
+
+/// With a fault registry the test keeps, to inject faults into the node.
+pub async fn spawn_app_with(faults: FaultRegistry) -> TestApp {
+    let cluster = Cluster::builder().nodes(1).faults(faults).start().await.expect("start the CQL node");
+    let config = test_config(cluster.port());
+    apply_schema(&config).await;
+    TestApp { create_db: Db::new(config.clone()), list_db: Db::new(config.clone()), cluster, config }
+}
+
+pub async fn apply_schema(config: &Config) {
+    let session = store::db::session_builder(config).build().await.expect("connect for the schema");
+    let statements = store::schema::statements(&config.keyspace, &config.replication);
+    store::schema::apply(&session, &statements).await.expect("apply the schema");
+}
+
+pub fn post_request(body: &str, headers: &[(&str, &str)]) -> Request {
+    let mut b = http::Request::builder().method("POST").uri("/products");
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(Body::Text(body.to_owned())).expect("request")
+}
+
+pub fn list_request(params: &[(&str, &str)]) -> Request {
+    let map: HashMap<String, String> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    http::Request::builder()
+        .method("GET")
+        .uri("/products")
+        .body(Body::Empty)
+        .expect("request")
+        .with_query_string_parameters(map)
+}
+
+impl TestApp {
+    pub fn faults(&self) -> &FaultRegistry {
+        self.cluster.faults()
+    }
+
+    /// Sends any request to the create function (checked against the OpenAPI document).
+    pub async fn send_create(&self, req: Request) -> TestResponse {
+        let method = req.method().as_str().to_ascii_lowercase();
+        let r = TestResponse::from_response(create_product::handler(&self.create_db, req).await);
+        openapi::assert_conforms("/products", &method, &r);
+        r
+    }
+
+    pub async fn send_list(&self, req: Request) -> TestResponse {
+        let method = req.method().as_str().to_ascii_lowercase();
+        let r = TestResponse::from_response(list_products::handler(&self.list_db, req).await);
+        openapi::assert_conforms("/products", &method, &r);
+        r
+    }
+
+    /// POST /products with a JSON body.
+    pub async fn post_product(&self, body: &Value) -> TestResponse {
+        self.send_create(post_request(&body.to_string(), &[("content-type", "application/json")])).await
+    }
+
+    pub async fn post_raw(&self, body: &str, headers: &[(&str, &str)]) -> TestResponse {
+        self.send_create(post_request(body, headers)).await
+    }
+
+    pub async fn post_with_key(&self, body: &Value, key: &str) -> TestResponse {
+        let headers = [("content-type", "application/json"), ("idempotency-key", key)];
+        self.send_create(post_request(&body.to_string(), &headers)).await
+    }
+
+    /// GET /products with these query parameters.
+    pub async fn list(&self, params: &[(&str, &str)]) -> TestResponse {
+        self.send_list(list_request(params)).await
+    }
+
+    /// Follows `next_cursor` to the end; returns every item in order.
+    pub async fn walk(&self, limit: u32) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        let limit = limit.to_string();
+        loop {
+            let mut params = vec![("limit", limit.as_str())];
+            if let Some(c) = &cursor {
+                params.push(("cursor", c.as_str()));
+            }
+            let page = self.list(&params).await;
+            assert_eq!(page.status, 200, "{}", page.text);
+            items.extend(page.json["items"].as_array().expect("items").iter().cloned());
+            match page.json["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return items,
+            }
+        }
+    }
+}
+
+/// A valid create body.
+pub fn product(sku: &str) -> Value {
+    serde_json::json!({"name": format!("Product {sku}"), "sku": sku, "price": "9.99"})
+}
