@@ -16,7 +16,8 @@ use super::eval::Env;
 use super::journal::Journal;
 use super::modify::{self, Touched, WriteCtx};
 use super::plan::{Binder, ModifyPlan, SelectPlan, pk_bind_indexes};
-use super::schema::{Catalog, TableSchema};
+use super::schema::{Catalog, SystemTable, TableSchema};
+use super::virtual_table::{self, VirtualTable};
 use super::select::{SelectInput, run_select};
 use super::store::TableData;
 use super::{
@@ -54,6 +55,8 @@ pub(crate) struct Inner {
     clock: AtomicI64,
     events: broadcast::Sender<SchemaChange>,
     journal: Option<Journal>,
+    /// Providers of `SystemTable::Virtual(i)` tables, by index.
+    virtual_tables: RwLock<Vec<Arc<dyn VirtualTable>>>,
 }
 
 fn now_micros() -> i64 {
@@ -132,11 +135,52 @@ impl Inner {
             clock: AtomicI64::new(0),
             events,
             journal,
+            virtual_tables: RwLock::new(Vec::new()),
         })
+    }
+
+    #[cfg(test)]
+    pub fn state_for_tests(&self) -> parking_lot::RwLockWriteGuard<'_, State> {
+        self.state.write()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<SchemaChange> {
         self.events.subscribe()
+    }
+
+    pub fn add_virtual_table(&self, table: Arc<dyn VirtualTable>) -> CqlResult<()> {
+        let (ks_name, name) = (table.keyspace().to_string(), table.name().to_string());
+        let mut st = self.state.write();
+        let mut providers = self.virtual_tables.write();
+        let current = st.catalog.keyspaces.get(&ks_name).and_then(|k| k.tables.get(&name));
+        let existing = current.and_then(|t| match t.system {
+            Some(SystemTable::Virtual(i)) => Some(i),
+            _ => None,
+        });
+        if existing.is_none() && current.is_some() {
+            return Err(CqlError::invalid(format!("{ks_name}.{name} already exists and is not a virtual table")));
+        }
+        let index = existing.unwrap_or(providers.len() as u16);
+        let schema = virtual_table::table_schema(table.as_ref(), index)
+            .ok_or_else(|| CqlError::invalid(format!("virtual table {ks_name}.{name} has an invalid column type")))?;
+        match existing {
+            Some(i) => providers[i as usize] = table,
+            None => providers.push(table),
+        }
+        let ks = st.catalog.keyspaces.entry(ks_name.clone()).or_insert_with(|| super::schema::Keyspace {
+            decl: super::schema::KeyspaceDecl {
+                name: ks_name.clone(),
+                replication: vec![("class".into(), "org.apache.cassandra.locator.LocalStrategy".into())],
+                durable_writes: true,
+            },
+            tables: Default::default(),
+            system: true,
+        });
+        ks.tables.insert(name, Arc::new(schema));
+        st.catalog.version = Uuid::new_v4();
+        // Plans resolved before this table existed must be resolved again.
+        self.generation.fetch_add(1, AtomicOrdering::AcqRel);
+        Ok(())
     }
 
     /// Strictly increasing microsecond timestamps, so two writes from this node never tie.
@@ -393,7 +437,13 @@ impl Inner {
         let now_secs = env.now_micros / 1_000_000;
         let st = self.state.read();
         if let Some(sys) = sp.table.system {
-            let data = system::generate(&sp.table, sys, &st.catalog, ctx.node);
+            let data = match sys {
+                SystemTable::Virtual(i) => match self.virtual_tables.read().get(i as usize) {
+                    Some(provider) => virtual_table::generate(&sp.table, provider, &st.catalog),
+                    None => return Err(CqlError::server(format!("no provider for virtual table {}", sp.table.qualified()))),
+                },
+                _ => system::generate(&sp.table, sys, &st.catalog, ctx.node),
+            };
             drop(st);
             let rows = run_select(SelectInput { plan: sp, data: &data, env: &env, params, now_secs })?;
             return Ok(Outcome::Rows(rows));

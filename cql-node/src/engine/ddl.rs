@@ -69,6 +69,9 @@ pub fn keyspace_options(opts: &[(String, OptionValue)], existing: Option<&Keyspa
                             out.push((k.clone(), v.clone()));
                         }
                     }
+                    // Amazon Keyspaces' own class (the Keyspaces profile creates keyspaces with
+                    // it); no Cassandra class has this name, so Cassandra behaviour is unchanged.
+                    "SingleRegionStrategy" => out[0].1 = short.clone(),
                     _ => {
                         return Err(CqlError::new(ErrorKind::ConfigError, format!("Unable to find replication strategy class '{full}'")));
                     }

@@ -31,6 +31,7 @@ mod store;
 mod system;
 pub mod token;
 pub mod value;
+pub mod virtual_table;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -254,6 +255,21 @@ impl Engine {
     pub fn schema_events(&self) -> tokio::sync::broadcast::Receiver<SchemaChange> {
         self.inner.subscribe()
     }
+
+    /// Serves `table` (read-only, rows computed at each read) from now on; a table of the same
+    /// name is replaced. Its keyspace is created as a system keyspace when missing.
+    pub fn add_virtual_table(&self, table: Arc<dyn virtual_table::VirtualTable>) -> CqlResult<()> {
+        self.inner.add_virtual_table(table)
+    }
 }
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_semantics;
+
+#[cfg(test)]
+impl Engine {
+    pub(crate) fn inner_state_for_tests(&self) -> parking_lot::RwLockWriteGuard<'_, core::State> {
+        self.inner.state_for_tests()
+    }
+}

@@ -728,8 +728,9 @@ impl Binder {
                             .collect::<CqlResult<Vec<_>>>()?,
                         _ => return Err(CqlError::invalid("Expected a tuple of values for a multi-column relation")),
                     };
-                    for k in ck_kinds.iter_mut().take(idx.len()) {
-                        *k = Some(Op::Gt);
+                    // The tuple is one slice starting at its first clustering column.
+                    if let Some(k) = ck_kinds.first_mut() {
+                        *k = Some(if r.op == Op::Eq { Op::Eq } else { Op::Gt });
                     }
                     tuple_filters.push((idx, r.op, vals));
                 }

@@ -67,6 +67,8 @@ pub enum SystemTable {
     SchemaViews,
     SchemaIndexes,
     SchemaTriggers,
+    /// Rows from a registered `virtual_table::VirtualTable` (its index in registration order).
+    Virtual(u16),
 }
 
 #[derive(Debug, Clone)]

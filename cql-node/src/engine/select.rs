@@ -225,8 +225,16 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             }
             for (cols, op, vals) in &tuple_filters {
                 let Some(r) = row else { return false };
-                let n = cols.len().min(r.ck.len());
-                let o = compare_clustering(t, &r.ck[..n], &vals[..n]);
+                // Tuple relations compare by value (each type's natural order), whatever the
+                // clustering order (CASSANDRA-7281).
+                let n = cols.len().min(r.ck.len()).min(vals.len());
+                let mut o = Ordering::Equal;
+                for k in 0..n {
+                    o = compare(&t.columns[t.ck[k]].ty, &r.ck[k], &vals[k]);
+                    if o != Ordering::Equal {
+                        break;
+                    }
+                }
                 if !op_matches(o, *op) {
                     return false;
                 }
