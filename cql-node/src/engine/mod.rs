@@ -266,6 +266,8 @@ impl Engine {
 mod tests;
 #[cfg(test)]
 mod tests_semantics;
+#[cfg(test)]
+mod durability_tests;
 
 #[cfg(test)]
 impl Engine {
