@@ -58,10 +58,9 @@ pub fn targets(plan: &ModifyPlan, env: &Env<'_>) -> CqlResult<Vec<Target>> {
     let mut pk_parts = Vec::new();
     for (i, r) in plan.pk.iter().enumerate() {
         let vals = eval_restr(r, env, &t.columns[t.pk[i]].name)?;
-        for v in &vals {
-            if v.is_empty() && t.columns[t.pk[i]].ty != ColumnType::Blob && !matches!(t.columns[t.pk[i]].ty, ColumnType::Varchar | ColumnType::Ascii) {
-                return Err(CqlError::invalid(format!("Key may not be empty")));
-            }
+        // Cassandra refuses an empty partition key (a single empty component).
+        if t.pk.len() == 1 && vals.iter().any(|v| v.is_empty()) {
+            return Err(CqlError::invalid("Key may not be empty"));
         }
         if vals.iter().map(|v| v.len()).sum::<usize>() > 65535 {
             return Err(CqlError::invalid("Key length of 65536 is longer than maximum of 65535"));

@@ -163,13 +163,23 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             }
             acc = next;
         }
+        // Cassandra answers IN on the partition key in key-value order (each component by its
+        // type), without duplicates, whatever the order of the IN list.
+        acc.sort_by(|a, b| {
+            for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+                let o = compare(&t.columns[t.pk[i]].ty, x, y);
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            Ordering::Equal
+        });
+        acc.dedup_by(|a, b| a.iter().zip(b.iter()).enumerate().all(|(i, (x, y))| compare(&t.columns[t.pk[i]].ty, x, y) == Ordering::Equal));
         for parts in acc {
             let refs: Vec<&[u8]> = parts.iter().map(|b| &b[..]).collect();
             let key = Bytes::from(serialize_partition_key(&refs));
             keys.push((token_of(&key), key));
         }
-        keys.sort();
-        keys.dedup();
         true
     } else {
         false
@@ -353,8 +363,14 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         }
     };
     if explicit {
-        for (token, key) in &keys {
-            let Some(rc) = resume_ok(*token, key) else { continue };
+        // Resume at the partition the paging state names, in the IN order.
+        let start = match &resume {
+            Some((rt, rk, _)) => keys.iter().position(|(t, k)| t == rt && k == rk).unwrap_or(keys.len()),
+            None => 0,
+        };
+        for (n, (token, key)) in keys.iter().enumerate().skip(start) {
+            let rc = if n == start { resume_ok(*token, key) } else { Some(None) };
+            let Some(rc) = rc else { continue };
             let same = resume.as_ref().is_some_and(|(rt, rk, _)| rt == token && rk == key);
             let ppl_left = if same { remaining_ppl } else { None };
             if let Some(p) = data.partitions.get(&(*token, key.clone()))
