@@ -83,6 +83,7 @@ impl ClusterBuilder {
         };
         if let Some(profile) = &self.keyspaces {
             profile.ddl.follow(engine.schema_events());
+            crate::keyspaces::mcs_tables::register(&engine, &profile.ddl).map_err(StartError::Engine)?;
         }
         let addresses: Vec<IpAddr> = (0..self.nodes).map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 0, i as u8 + 1))).collect();
         let mut last_error = None;

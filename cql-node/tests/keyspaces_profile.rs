@@ -166,7 +166,7 @@ async fn new_tables_are_creating_then_active() {
     s.query_unpaged("CREATE KEYSPACE shop WITH replication = {'class': 'SingleRegionStrategy'}", ()).await.unwrap();
     // The keyspace itself is CREATING: a table cannot be created in it yet.
     let msg = expect_invalid(s, at("CREATE TABLE shop.products (id text PRIMARY KEY, name text)", Consistency::LocalQuorum)).await;
-    assert_eq!(msg, "Keyspace shop does not exist");
+    assert_eq!(msg, "Keyspace 'shop' does not exist");
     let ks_status = |ks: &'static str| async move {
         let rows = s
             .query_unpaged(at("SELECT status FROM system_schema_mcs.keyspaces WHERE keyspace_name = ?", Consistency::LocalQuorum), (ks,))

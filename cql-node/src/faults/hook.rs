@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::error::CqlError;
 use crate::faults::{FaultAction, FaultRegistry};
 use crate::keyspaces::KeyspacesProfile;
 use crate::server::{HookDecision, Operation, RequestHook, RequestInfo};
@@ -24,6 +25,11 @@ impl NodeHook {
 }
 
 impl RequestHook for NodeHook {
+    fn before_parse(&self, query: &str) -> Option<CqlError> {
+        self.keyspaces.as_ref()?;
+        crate::keyspaces::rules::check_supported(query).err()
+    }
+
     fn before(&self, request: &RequestInfo<'_>) -> HookDecision {
         if let Some(profile) = &self.keyspaces
             && let Err(e) = profile.check_request(request.kind, request.query, request.consistency, request.keyspace)

@@ -121,7 +121,7 @@ impl DdlTracker {
         let Some((keyspace, table)) = target_of(query) else { return Ok(()) };
         let Some(keyspace) = keyspace.or_else(|| current_keyspace.map(str::to_string)) else { return Ok(()) };
         if self.keyspace_status(&keyspace) == ResourceStatus::Creating {
-            return Err(CqlError::invalid(format!("Keyspace {keyspace} does not exist")));
+            return Err(CqlError::invalid(format!("Keyspace '{keyspace}' does not exist")));
         }
         if let Some(table) = table
             && self.table_status(&keyspace, &table) == ResourceStatus::Creating
@@ -248,7 +248,7 @@ mod tests {
         assert!(ddl.check_statement("SELECT * FROM other", Some("ks")).is_ok());
 
         ddl.record(&created(SchemaTarget::Keyspace("new_ks".into())));
-        assert_eq!(ddl.check_statement("USE new_ks", None).unwrap_err().message, "Keyspace new_ks does not exist");
+        assert_eq!(ddl.check_statement("USE new_ks", None).unwrap_err().message, "Keyspace 'new_ks' does not exist");
         assert!(ddl.check_statement("CREATE TABLE new_ks.x (a int PRIMARY KEY)", None).is_err());
 
         let immediate = DdlTracker::new(Duration::ZERO);

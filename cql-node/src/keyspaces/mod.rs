@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod ddl;
+pub mod mcs_tables;
 pub mod rules;
 pub mod sasl;
 pub mod sigv4;

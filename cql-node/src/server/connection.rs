@@ -346,6 +346,14 @@ struct HookCall<'a> {
     serial_consistency: Option<crate::types::Consistency>,
 }
 
+/// The hook's look at a statement's raw text, before the engine parses it.
+fn check_before_parse(conn: &Conn, query: &str) -> CqlResult<()> {
+    match conn.shared.hook.as_ref().and_then(|h| h.before_parse(query)) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// Consults the node's hook, if any: waits its delay, then proceeds, fails or drops.
 async fn consult_hook(conn: &Conn, keyspace: Option<&str>, call: HookCall<'_>) -> Result<(), Interrupted> {
     let Some(hook) = &conn.shared.hook else { return Ok(()) };
@@ -410,6 +418,7 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
                 response::result(out, stream, &outcome, false);
                 return Ok(());
             }
+            check_before_parse(conn, &query)?;
             let prepared = guarded(|| engine.prepare(&query, ks))?;
             execute(conn, stream, Operation::Query, &prepared, &params, false, out).await
         }
@@ -419,6 +428,7 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
             execute(conn, stream, Operation::Execute, &prepared, &params, skip, out).await
         }
         Request::Prepare { query } => {
+            check_before_parse(conn, &query)?;
             let prepared = guarded(|| engine.prepare(&query, ks))?;
             let call = HookCall {
                 operation: Operation::Prepare,

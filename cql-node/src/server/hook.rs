@@ -76,6 +76,13 @@ impl HookDecision {
 /// Called before each statement. Keep it fast: it runs on the request's task.
 pub trait RequestHook: Send + Sync + 'static {
     fn before(&self, request: &RequestInfo<'_>) -> HookDecision;
+
+    /// Sees the raw text of a QUERY or PREPARE before the engine parses it, so a profile can
+    /// refuse first, as its service does, statements the engine would refuse differently
+    /// (e.g. Keyspaces's unsupported features). Default: no opinion.
+    fn before_parse(&self, _query: &str) -> Option<CqlError> {
+        None
+    }
 }
 
 /// Closures are hooks too, for tests.
