@@ -991,7 +991,7 @@ mod tests {
         let words = [
             "SELECT", "*", "FROM", "t", "WHERE", "a", "=", "?", "(", ")", "'x", "'y'", "{", "}", "[", "]", ",", "IN",
             "INSERT", "INTO", "VALUES", "IF", "NOT", "EXISTS", "0x", "1.5e", "-", "token", "BEGIN", "BATCH", "APPLY",
-            ":", "\"q", "/*", "$$", "frozen<", "map<", ">", "1", "2e9999", "CREATE", "TABLE", "PRIMARY", "KEY",
+            ":", "\"q", "/*", "$$", "é", "\"日本\"", "'ü", "--", "frozen<", "map<", ">", "1", "2e9999", "CREATE", "TABLE", "PRIMARY", "KEY",
         ];
         let mut seed: u64 = 0x9e3779b97f4a7c15;
         let mut next = || {

@@ -141,7 +141,12 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         Some(n) if n > 0 && !plan.aggregate => Some(n as usize),
         _ => None,
     };
-    let remaining = paging.as_ref().and_then(|p| p.remaining).or(limit.map(|l| l as usize)).map(|r| r as i64);
+    // LIMIT bounds the rows returned; an aggregate returns one row, so it counts them all.
+    let remaining = if plan.aggregate {
+        None
+    } else {
+        paging.as_ref().and_then(|p| p.remaining).or(limit.map(|l| l as usize)).map(|r| r as i64)
+    };
     let remaining_ppl = paging.as_ref().and_then(|p| p.partition_remaining);
 
     // Candidate partitions.

@@ -345,7 +345,10 @@ fn table_rows(target: &TableSchema, t: &TableSchema, out: &mut TableData) {
     r.insert("additional_write_policy", text(&opt_text("additional_write_policy")));
     r.insert("bloom_filter_fp_chance", double(&opt_text("bloom_filter_fp_chance")));
     r.insert("caching", text_map(&opt_map("caching")));
-    r.insert("cdc", boolean(opt_text("cdc") == "true"));
+    // Cassandra writes `cdc` only for tables with CDC enabled; otherwise it reads as null.
+    if opt_text("cdc") == "true" {
+        r.insert("cdc", boolean(true));
+    }
     r.insert("comment", text(&opt_text("comment")));
     r.insert("compaction", text_map(&opt_map("compaction")));
     r.insert("compression", text_map(&opt_map("compression")));

@@ -185,6 +185,8 @@ fn clustering_order_slices_and_order_by() {
     let r = h.rows("SELECT COUNT(*) FROM t WHERE k = 1");
     assert_eq!(names(&r), ["count"]);
     assert_eq!(r.rows[0][0], Some(Bytes::copy_from_slice(&10i64.to_be_bytes())));
+    let r = h.rows("SELECT COUNT(*) FROM t WHERE k = 1 LIMIT 3");
+    assert_eq!(r.rows[0][0], Some(Bytes::copy_from_slice(&10i64.to_be_bytes())), "LIMIT applies to the one result row");
     let r = h.rows("SELECT c FROM t WHERE k = 1 AND (c, d) > (3, 'a')");
     assert_eq!(ints(&r, 0), vec![4, 4, 3]);
     assert_eq!(h.err("SELECT c FROM t WHERE k = 1 AND d = 'a'").kind, ErrorKind::Invalid);
