@@ -18,6 +18,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+use crate::auth::Authenticator;
 use crate::engine::{Engine, EngineConfig, NodeInfo};
 use crate::faults::FaultRegistry;
 use crate::faults::hook::NodeHook;
@@ -37,7 +38,9 @@ const PORT_ATTEMPTS: usize = 8;
 
 pub struct ClusterBuilder {
     nodes: usize,
+    first_address: Ipv4Addr,
     port: u16,
+    authenticator: Option<Arc<dyn Authenticator>>,
     engine: Option<Engine>,
     faults: FaultRegistry,
     keyspaces: Option<KeyspacesProfile>,
@@ -45,7 +48,15 @@ pub struct ClusterBuilder {
 
 impl Default for ClusterBuilder {
     fn default() -> Self {
-        Self { nodes: 3, port: 0, engine: None, faults: FaultRegistry::new(), keyspaces: None }
+        Self {
+            nodes: 3,
+            first_address: Ipv4Addr::new(127, 0, 0, 1),
+            port: 0,
+            authenticator: None,
+            engine: None,
+            faults: FaultRegistry::new(),
+            keyspaces: None,
+        }
     }
 }
 
@@ -53,6 +64,17 @@ impl ClusterBuilder {
     /// How many nodes (1 to 254); default 3.
     pub fn nodes(mut self, n: usize) -> Self {
         self.nodes = n.clamp(1, 254);
+        self
+    }
+    /// Node 0's address; node `i` gets the `i`-th next one. Default 127.0.0.1.
+    pub fn first_address(mut self, addr: Ipv4Addr) -> Self {
+        self.first_address = addr;
+        self
+    }
+    /// An authenticator for every node (e.g. PasswordAuthenticator); the Keyspaces profile
+    /// brings its own and ignores this.
+    pub fn authenticator(mut self, auth: Arc<dyn Authenticator>) -> Self {
+        self.authenticator = Some(auth);
         self
     }
     /// The port every node listens on; default 0: a free one picked at start.
@@ -85,7 +107,8 @@ impl ClusterBuilder {
             profile.ddl.follow(engine.schema_events());
             crate::keyspaces::mcs_tables::register(&engine, &profile.ddl).map_err(StartError::Engine)?;
         }
-        let addresses: Vec<IpAddr> = (0..self.nodes).map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 0, i as u8 + 1))).collect();
+        let first = u32::from(self.first_address);
+        let addresses: Vec<IpAddr> = (0..self.nodes).map(|i| IpAddr::V4(Ipv4Addr::from(first.wrapping_add(i as u32)))).collect();
         let mut last_error = None;
         let attempts = if self.port == 0 { PORT_ATTEMPTS } else { 1 };
         for _ in 0..attempts {
@@ -97,6 +120,7 @@ impl ClusterBuilder {
                 engine: engine.clone(),
                 faults: self.faults.clone(),
                 keyspaces: self.keyspaces.clone(),
+                authenticator: self.authenticator.clone(),
             };
             match cluster.start_all().await {
                 Ok(()) => return Ok(cluster),
@@ -134,6 +158,7 @@ pub struct Cluster {
     engine: Engine,
     faults: FaultRegistry,
     keyspaces: Option<KeyspacesProfile>,
+    authenticator: Option<Arc<dyn Authenticator>>,
 }
 
 impl Cluster {
@@ -146,6 +171,11 @@ impl Cluster {
             self.restart_node(i).await?;
         }
         Ok(())
+    }
+
+    /// Node 0's address (a driver's contact point; it discovers the others).
+    pub fn addr(&self) -> SocketAddr {
+        self.node_addr(0)
     }
 
     /// Every node's address, running or not: what a driver gets as contact points.
@@ -211,6 +241,8 @@ impl Cluster {
             .hook(hook);
         if let Some(profile) = &self.keyspaces {
             builder = builder.authenticator(Arc::new(profile.authenticator())).tls(profile.tls.acceptor());
+        } else if let Some(auth) = &self.authenticator {
+            builder = builder.authenticator(auth.clone());
         }
         self.nodes[index] = Some(builder.start().await?);
         Ok(())

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use clap::Parser;
 use cql_node::auth::PasswordAuthenticator;
 use cql_node::engine::{Engine, EngineConfig};
+use cql_node::keyspaces::cli::TestDoubleArgs;
 use cql_node::server::Node;
 use tracing_subscriber::EnvFilter;
 
@@ -21,9 +22,10 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
-    /// Port to listen on (0 picks a free one; the log says which).
-    #[arg(long, default_value_t = 9042)]
-    port: u16,
+    /// Port to listen on (0 picks a free one; the log says which). Default 9042, or 9142
+    /// with `--profile keyspaces`.
+    #[arg(long)]
+    port: Option<u16>,
     /// Directory where data survives restarts (and kill -9); in memory when absent.
     #[arg(long, env = "CQL_NODE_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -31,6 +33,9 @@ struct Args {
     /// the environment: comma-separated). Without any, no authentication is asked.
     #[arg(long = "user", env = "CQL_NODE_USERS", value_delimiter = ',', hide_env_values = true)]
     users: Vec<String>,
+    /// Profile, several nodes, fault admin API (see FAULTS_AND_PROFILES.md).
+    #[command(flatten)]
+    extras: TestDoubleArgs,
 }
 
 #[tokio::main]
@@ -58,7 +63,11 @@ async fn run(args: Args) -> Result<(), String> {
         users.push(user);
     }
     let engine = Engine::open(EngineConfig { data_dir: args.data_dir.clone() }).map_err(|e| format!("cannot open the data: {e}"))?;
-    let mut builder = Node::builder().bind(SocketAddr::new(args.bind, args.port)).engine(engine);
+    let port = args.port.unwrap_or_else(|| args.extras.default_port(9042));
+    if args.extras.is_active() {
+        return run_test_double(args, engine, users, port).await;
+    }
+    let mut builder = Node::builder().bind(SocketAddr::new(args.bind, port)).engine(engine);
     if !users.is_empty() {
         tracing::info!(users = ?users.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), "PasswordAuthenticator on");
         builder = builder.authenticator(Arc::new(PasswordAuthenticator::new(users)));
@@ -68,6 +77,18 @@ async fn run(args: Args) -> Result<(), String> {
     shutdown_signal().await;
     tracing::info!("shutting down");
     node.stop().await;
+    Ok(())
+}
+
+/// Several nodes, the Keyspaces profile and/or the fault admin API (`cql_node::cluster`).
+async fn run_test_double(args: Args, engine: Engine, users: Vec<(String, String)>, port: u16) -> Result<(), String> {
+    let IpAddr::V4(first) = args.bind else { return Err("--nodes/--profile/--admin need an IPv4 --bind".into()) };
+    let auth = (!users.is_empty()).then(|| Arc::new(PasswordAuthenticator::new(users)) as Arc<dyn cql_node::auth::Authenticator>);
+    let running = args.extras.start(engine, first, port, auth).await.map_err(|e| e.to_string())?;
+    tracing::info!(nodes = ?running.cluster.contact_points(), profile = ?args.extras.profile, admin = ?running.admin.as_ref().map(|(a, _)| a), "ready for CQL clients (test double, not a database)");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
     Ok(())
 }
 

@@ -6,9 +6,12 @@
 //!          --aws-credential AKIDTEST:secret --nodes 3 --admin 127.0.0.1:9100
 //! ```
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::auth::Authenticator;
 
 use crate::cluster::Cluster;
 use crate::engine::Engine;
@@ -106,10 +109,19 @@ impl TestDoubleArgs {
         if self.profile == Profile::Keyspaces { KEYSPACES_PORT } else { default }
     }
 
-    /// Starts the nodes on `port` (0: any free port) over `engine`, and the admin API.
-    pub async fn start(&self, engine: Engine, port: u16) -> Result<Running, TestDoubleError> {
+    /// Whether any of these options asks for more than one plain node.
+    pub fn is_active(&self) -> bool {
+        self.profile != Profile::Cassandra || self.nodes > 1 || self.admin.is_some()
+    }
+
+    /// Starts the nodes from `first` on `port` (0: any free port) over `engine`, and the
+    /// admin API. `auth` applies to the Cassandra profile (Keyspaces brings its own).
+    pub async fn start(&self, engine: Engine, first: Ipv4Addr, port: u16, auth: Option<Arc<dyn Authenticator>>) -> Result<Running, TestDoubleError> {
         let faults = FaultRegistry::new();
-        let mut builder = Cluster::builder().nodes(self.nodes).port(port).engine(engine).faults(faults.clone());
+        let mut builder = Cluster::builder().nodes(self.nodes).first_address(first).port(port).engine(engine).faults(faults.clone());
+        if let Some(auth) = auth {
+            builder = builder.authenticator(auth);
+        }
         if self.profile == Profile::Keyspaces {
             let mut config = KeyspacesConfig::new(self.region.clone()).creating_for(Duration::from_millis(self.creating_ms));
             for c in &self.aws_credentials {
