@@ -501,12 +501,21 @@ impl Inner {
                     }
                 }
             }
-            for (p, b) in items {
-                let env = Env { binds: b, now_micros: now };
+            let envs: Vec<Env> = items.iter().map(|(_, b)| Env { binds: b, now_micros: now }).collect();
+            let mut failed = false;
+            for ((p, _), env) in items.iter().zip(envs.iter()) {
                 let data = st.data.get(&p.table.id).ok_or_else(|| unconfigured(&p.table.name))?;
-                if let Some(rows) = modify::check_condition(data, p, &env, now_secs)? {
-                    return Ok(Outcome::Rows(rows));
+                if let Some(rows) = modify::check_condition(data, p, env, now_secs)? {
+                    if !is_batch {
+                        return Ok(Outcome::Rows(rows));
+                    }
+                    failed = true;
                 }
+            }
+            if failed {
+                let data = st.data.get(&items[0].0.table.id).ok_or_else(|| unconfigured(&items[0].0.table.name))?;
+                let pairs: Vec<(&ModifyPlan, &Env)> = items.iter().map(|(p, _)| *p).zip(envs.iter()).collect();
+                return Ok(Outcome::Rows(modify::batch_failure(data, &pairs, now_secs)?));
             }
         }
         let mut touched: Vec<Touched> = Vec::new();

@@ -509,3 +509,69 @@ pub fn check_condition(data: &TableData, plan: &ModifyPlan, env: &Env<'_>, now: 
 pub fn applied_rows(t: &TableSchema) -> Rows {
     Rows { columns: vec![applied_spec(t)], rows: vec![vec![bool_cell(true)]], paging_state: None }
 }
+
+/// The not-applied answer of a conditional batch, as Cassandra builds it: `[applied]`, the
+/// primary key columns, then the condition columns in order of appearance (every column when
+/// a statement uses IF [NOT] EXISTS), one row per conditioned row that currently exists.
+pub fn batch_failure(data: &TableData, items: &[(&ModifyPlan, &Env<'_>)], now: i64) -> CqlResult<Rows> {
+    let Some((first, _)) = items.first() else { return Ok(applied_rows_false(None)) };
+    let t = &*first.table;
+    let mut cols: Vec<usize> = Vec::new();
+    let mut wildcard = false;
+    for (p, _) in items {
+        match &p.cond {
+            CondPlan::IfExists | CondPlan::IfNotExists => wildcard = true,
+            CondPlan::Conds(cs) => cols.extend(cs.iter().map(|c| c.col)),
+            CondPlan::None => {}
+        }
+    }
+    let selected: Vec<usize> = if wildcard {
+        (0..t.columns.len()).collect()
+    } else {
+        let mut v: Vec<usize> = t.pk.iter().chain(t.ck.iter()).copied().collect();
+        for c in cols {
+            if !v.contains(&c) {
+                v.push(c);
+            }
+        }
+        v
+    };
+    let mut specs = vec![applied_spec(t)];
+    specs.extend(selected.iter().map(|i| {
+        let c = &t.columns[*i];
+        ColumnSpec { keyspace: t.keyspace.clone(), table: t.name.clone(), name: c.name.clone(), ty: c.ty.clone() }
+    }));
+    let mut rows: Vec<Vec<Option<Bytes>>> = Vec::new();
+    let mut seen: Vec<Vec<Bytes>> = Vec::new();
+    for (p, env) in items {
+        if !p.is_lwt() {
+            continue;
+        }
+        let Some(tg) = targets(p, env)?.into_iter().next() else { continue };
+        if seen.contains(&tg.ck) {
+            continue;
+        }
+        seen.push(tg.ck.clone());
+        let Some(part) = data.partitions.get(&(tg.token, tg.key.clone())) else { continue };
+        let Ok(i) = part.find(t, &tg.ck) else { continue };
+        let row = &part.rows[i];
+        if !row.is_live(now) {
+            continue;
+        }
+        let pk_parts: Vec<&[u8]> = split_partition_key(&tg.key, t.pk.len()).unwrap_or_default();
+        let mut out = vec![bool_cell(false)];
+        for c in &selected {
+            out.push(column_value(t, *c, &pk_parts, part, Some(row), now).map(Bytes::copy_from_slice));
+        }
+        rows.push(out);
+    }
+    if rows.is_empty() {
+        return Ok(applied_rows_false(Some(t)));
+    }
+    Ok(Rows { columns: specs, rows, paging_state: None })
+}
+
+fn applied_rows_false(t: Option<&TableSchema>) -> Rows {
+    let columns = t.map(|t| vec![applied_spec(t)]).unwrap_or_default();
+    Rows { columns, rows: vec![vec![bool_cell(false)]], paging_state: None }
+}

@@ -347,7 +347,8 @@ fn batches_apply_atomically_and_validate() {
     let r = h.rows("BEGIN BATCH INSERT INTO t (k, c, v) VALUES (1, 9, 1) IF NOT EXISTS; UPDATE t SET v = 2 WHERE k = 1 AND c = 1 IF v = 1; APPLY BATCH");
     assert_eq!(r.rows[0][0], b(true));
     let r = h.rows("BEGIN BATCH INSERT INTO t (k, c, v) VALUES (1, 8, 1); UPDATE t SET v = 3 WHERE k = 1 AND c = 1 IF v = 1; APPLY BATCH");
-    assert_eq!(r.rows[0][0], b(false));
+    assert_eq!(names(&r), ["[applied]", "k", "c", "v"], "batch failures name the primary key");
+    assert_eq!(r.rows, vec![vec![b(false), i(1), i(1), i(2)]]);
     assert_eq!(h.rows("SELECT * FROM t WHERE k = 1 AND c = 8").rows.len(), 0, "nothing applied");
     assert_eq!(h.err("BEGIN BATCH INSERT INTO t (k, c, v) VALUES (1, 8, 1) IF NOT EXISTS; INSERT INTO t (k, c, v) VALUES (2, 8, 1); APPLY BATCH").kind, ErrorKind::Invalid);
     assert_eq!(h.err("BEGIN BATCH UPDATE n SET x = x + 1 WHERE k = 1; APPLY BATCH").kind, ErrorKind::Invalid);
