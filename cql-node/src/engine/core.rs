@@ -59,6 +59,9 @@ pub(crate) struct Inner {
     virtual_tables: RwLock<Vec<Arc<dyn VirtualTable>>>,
 }
 
+/// Prepared statements kept per cache before it is emptied.
+const MAX_CACHED: usize = 50_000;
+
 fn now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
@@ -206,8 +209,19 @@ impl Inner {
             return Ok(p.clone());
         }
         let prepared = self.prepare_uncached(query, keyspace, generation)?;
-        self.by_id.write().insert(prepared.id.clone(), prepared.clone());
+        {
+            let mut by_id = self.by_id.write();
+            // QUERY with literals prepares a new text each time: bound the caches. Drivers
+            // answer an Unprepared error by preparing again, so forgetting is safe.
+            if by_id.len() >= MAX_CACHED {
+                by_id.clear();
+            }
+            by_id.insert(prepared.id.clone(), prepared.clone());
+        }
         let mut by_text = self.by_text.write();
+        if by_text.len() >= MAX_CACHED {
+            by_text.clear();
+        }
         let list = by_text.entry(query.to_string()).or_default();
         list.retain(|(k, _)| k.as_deref() != keyspace);
         list.push((keyspace.map(|s| s.to_string()), prepared.clone()));
