@@ -235,3 +235,68 @@ fn clauses_it_cannot_translate_are_refused() {
         assert!(table_from_cql(cql).is_err(), "{cql}");
     }
 }
+
+/// The CQL mode against the CQL node's Keyspaces profile, where new keyspaces and tables stay
+/// CREATING for a while and refuse statements until ACTIVE, as on Keyspaces.
+mod against_node {
+    use super::*;
+    use std::sync::Arc;
+
+    use ::keyspaces::{KeyspacesConfig, RefreshingCredentials, configure_with_credentials};
+    use cql_node::cluster::Cluster;
+    use cql_node::keyspaces::{AwsCredential, KeyspacesConfig as NodeConfig, KeyspacesProfile};
+    use scylla::client::session_builder::SessionBuilder;
+
+    const NODE_REGION: &str = "eu-west-3";
+
+    async fn node(creating_for: Duration) -> (Cluster, Session, std::path::PathBuf) {
+        let config = NodeConfig::new(NODE_REGION).aws_credential(AwsCredential::new("AKIDSCHEMA", "schema-secret")).creating_for(creating_for);
+        let profile = KeyspacesProfile::new(config).expect("certificates");
+        let ca = std::env::temp_dir().join(format!("schema-ks-ca-{}.pem", uuid::Uuid::new_v4()));
+        profile.tls.write_ca_pem(&ca).expect("CA written");
+        let cluster = Cluster::builder().nodes(1).keyspaces(profile).start().await.expect("node starts");
+        let mut cfg = KeyspacesConfig::new(NODE_REGION);
+        cfg.endpoint_host = Some(cluster.node_addr(0).ip().to_string());
+        cfg.endpoint_port = Some(cluster.port());
+        cfg.ca_file = Some(ca.clone());
+        let creds = aws_credential_types::Credentials::new("AKIDSCHEMA", "schema-secret", None, None, "test");
+        let builder = configure_with_credentials(SessionBuilder::new(), &cfg, Arc::new(RefreshingCredentials::new(creds))).await.unwrap();
+        let session = tokio::time::timeout(Duration::from_secs(30), builder.build()).await.expect("bounded").expect("connects");
+        (cluster, session, ca)
+    }
+
+    fn store_tables() -> Vec<TableDef> {
+        tables_from_cql(&store::schema::create_tables("store")).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waits_through_creating_and_returns_only_once_tables_are_usable() {
+        let (cluster, session, ca) = node(Duration::from_secs(2)).await;
+        let mut lines = Vec::new();
+        let policy = WaitPolicy { poll_every: Duration::from_millis(100), bound: Duration::from_secs(60) };
+        apply(&CqlSchemaApi { session: &session }, "store", &store_tables(), policy, &mut |l| lines.push(l)).await.expect("applied");
+        assert!(lines.iter().any(|l| l.starts_with("table store.products: CREATING")), "{lines:#?}");
+        // Returned means ACTIVE: the profile refuses statements on a CREATING table.
+        session
+            .query_unpaged("INSERT INTO store.products_by_sku (sku, product_id, committed) VALUES ('A-1', uuid(), true)", ())
+            .await
+            .expect("table usable once apply returns");
+        // Applying again finds everything and creates nothing.
+        let mut again = Vec::new();
+        apply(&CqlSchemaApi { session: &session }, "store", &store_tables(), policy, &mut |l| again.push(l)).await.unwrap();
+        assert!(again.iter().all(|l| !l.contains("creating")), "{again:#?}");
+        cluster.stop().await;
+        let _ = std::fs::remove_file(ca);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_keyspace_creating_longer_than_the_bound_is_reported_not_waited_for() {
+        let (cluster, session, ca) = node(Duration::from_secs(600)).await;
+        let policy = WaitPolicy { poll_every: Duration::from_millis(50), bound: Duration::from_millis(300) };
+        let err = apply(&CqlSchemaApi { session: &session }, "store", &store_tables(), policy, &mut |_| {}).await.unwrap_err();
+        assert!(matches!(&err, KeyspacesSchemaError::NotActive { status, .. } if status == "CREATING"), "{err}");
+        assert!(err.to_string().contains("keyspace store is still CREATING"), "{err}");
+        cluster.stop().await;
+        let _ = std::fs::remove_file(ca);
+    }
+}
