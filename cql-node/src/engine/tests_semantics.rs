@@ -422,3 +422,36 @@ fn static_columns_and_distinct() {
     let r = h.rows("SELECT DISTINCT k FROM t");
     assert_eq!(r.rows.len(), 2);
 }
+
+#[test]
+fn random_statements_never_panic() {
+    // Statement soup against a real schema: every outcome must be a result or a CQL error.
+    let mut h = h();
+    h.ok("CREATE TABLE t (k int, c text, s int STATIC, v int, l list<int>, m map<text, int>, PRIMARY KEY (k, c))");
+    h.ok("CREATE TABLE n (k int PRIMARY KEY, x counter)");
+    let parts: &[&[&str]] = &[
+        &["SELECT", "INSERT INTO", "UPDATE", "DELETE", "BEGIN BATCH", "SELECT COUNT(*)", "SELECT DISTINCT k", "SELECT token(k)"],
+        &[" * FROM t", " t (k, c, v) VALUES (1, 'a', 2)", " t SET v = 3", " FROM t", " n SET x = x + 1", " l FROM t", " t (k, c) VALUES (?, ?)"],
+        &[" WHERE k = 1", " WHERE k IN (1, 2)", " WHERE c = 'a'", " WHERE k = 1 AND c > 'a'", " WHERE token(k) > 0", "", " WHERE v = 1", " WHERE k = null"],
+        &["", " AND c = 'a'", " AND v > 1", " IF EXISTS", " IF NOT EXISTS", " IF v = 2", " LIMIT 1", " ALLOW FILTERING", " ORDER BY c DESC", " USING TTL 5", " APPLY BATCH"],
+    ];
+    let mut seed: u64 = 0x2545f4914f6cdd1d;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..3000 {
+        let q: String = parts.iter().map(|p| p[(next() % p.len() as u64) as usize]).collect();
+        let mut p = params(vec![]);
+        if next() % 2 == 0 {
+            p.page_size = Some((next() % 3) as i32 + 1);
+        }
+        let _ = h.run_p(&q, &p);
+        let vals = vec![BoundValue::Bytes(Bytes::from_static(&[0, 0, 0, 1])), BoundValue::Unset];
+        let _ = h.run_p(&q, &params(vals));
+    }
+    // The node still answers.
+    assert!(h.run("SELECT * FROM t").is_ok());
+}
