@@ -188,6 +188,13 @@ pub struct CreateTable {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+pub enum AlterTable {
+    Add { if_not_exists: bool, columns: Vec<ColumnDef> },
+    Drop { if_exists: bool, columns: Vec<String> },
+    With(Vec<(String, OptionValue)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
     Select(Select),
     Insert(Insert),
@@ -197,6 +204,7 @@ pub enum Statement {
     Use(String),
     CreateKeyspace { name: String, if_not_exists: bool, options: Vec<(String, OptionValue)> },
     AlterKeyspace { name: String, options: Vec<(String, OptionValue)> },
+    AlterTable { name: QualifiedName, change: AlterTable },
     DropKeyspace { name: String, if_exists: bool },
     CreateTable(CreateTable),
     DropTable { name: QualifiedName, if_exists: bool },

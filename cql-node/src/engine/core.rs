@@ -35,6 +35,15 @@ pub(crate) enum Plan {
     Truncate(QualifiedName),
 }
 
+fn plan_tables(plan: &Plan) -> Vec<Uuid> {
+    match plan {
+        Plan::Select(p) => vec![p.table.id],
+        Plan::Modify(p) => vec![p.table.id],
+        Plan::Batch { stmts, .. } => stmts.iter().map(|p| p.table.id).collect(),
+        _ => vec![],
+    }
+}
+
 pub(crate) struct PlanBox {
     pub plan: Plan,
     pub keyspace: Option<String>,
@@ -297,12 +306,14 @@ impl Inner {
             }
             ddl @ (Statement::CreateKeyspace { .. }
             | Statement::AlterKeyspace { .. }
+            | Statement::AlterTable { .. }
             | Statement::DropKeyspace { .. }
             | Statement::CreateTable(_)
             | Statement::DropTable { .. }) => {
                 let needs_ks = match &ddl {
                     Statement::CreateTable(ct) => ct.name.keyspace.is_none(),
                     Statement::DropTable { name, .. } => name.keyspace.is_none(),
+                    Statement::AlterTable { name, .. } => name.keyspace.is_none(),
                     _ => false,
                 };
                 if needs_ks && keyspace.is_none() {
@@ -600,6 +611,9 @@ impl Inner {
     fn run_ddl(&self, ddl: &Statement, keyspace: Option<&str>) -> CqlResult<Outcome> {
         let mut st = self.state.write();
         let mut dropped: Vec<Uuid> = Vec::new();
+        let mut altered: Option<Uuid> = None;
+        let mut altered_schema: Option<Arc<TableSchema>> = None;
+        let mut touched: Vec<Touched> = Vec::new();
         let change = match ddl {
             Statement::CreateKeyspace { name, if_not_exists, options } => {
                 ddl::create_keyspace(&mut st.catalog.keyspaces, name, *if_not_exists, options)?
@@ -616,6 +630,39 @@ impl Inner {
                     Some(t) => {
                         st.data.insert(t.id, TableData::default());
                         Some(SchemaChange { change: ChangeType::Created, target: SchemaTarget::Table { keyspace: ks, table: t.name.clone() } })
+                    }
+                    None => None,
+                }
+            }
+            Statement::AlterTable { name, change } => {
+                let ks = name.keyspace.as_deref().or(keyspace).ok_or_else(no_keyspace)?.to_string();
+                match ddl::alter_table(&mut st.catalog.keyspaces, &ks, &name.name, change)? {
+                    Some((t, slots)) => {
+                        altered = Some(t.id);
+                        if !slots.is_empty()
+                            && let Some(td) = st.data.get_mut(&t.id)
+                        {
+                            // A dropped column's data goes with it (a column added later under
+                            // the same name starts empty, as in Cassandra).
+                            for ((token, key), p) in td.partitions.iter_mut() {
+                                for slot in &slots {
+                                    if let Some(c) = p.statics.cells.get_mut(*slot) {
+                                        *c = None;
+                                    }
+                                }
+                                touched.push(Touched { table: t.id, token: *token, key: key.clone(), ck: None });
+                                for r in p.rows.iter_mut() {
+                                    for slot in &slots {
+                                        if let Some(c) = r.cells.get_mut(*slot) {
+                                            *c = None;
+                                        }
+                                    }
+                                    touched.push(Touched { table: t.id, token: *token, key: key.clone(), ck: Some(r.ck.to_vec()) });
+                                }
+                            }
+                        }
+                        altered_schema = Some(t.clone());
+                        Some(SchemaChange { change: ChangeType::Updated, target: SchemaTarget::Table { keyspace: ks, table: name.name.clone() } })
                     }
                     None => None,
                 }
@@ -646,8 +693,21 @@ impl Inner {
             for id in &dropped {
                 j.clear_table(id)?;
             }
+            if let Some(schema) = &altered_schema {
+                let schema = schema.clone();
+                j.write(&st.data, &touched, &move |_| Some(schema.clone()))?;
+            }
         }
         drop(st);
+        // Prepared statements on a dropped or altered table must be prepared again: EXECUTE
+        // answers Unprepared and drivers re-prepare, as with Cassandra.
+        let gone: Vec<Uuid> = dropped.iter().copied().chain(altered).collect();
+        if !gone.is_empty() {
+            self.by_id.write().retain(|_, p| match p.plan.downcast_ref::<PlanBox>() {
+                Some(pb) => !plan_tables(&pb.plan).iter().any(|id| gone.contains(id)),
+                None => true,
+            });
+        }
         // Statements prepared against the old schema are re-resolved on next use.
         self.by_text.write().clear();
         let _ = self.events.send(change.clone());

@@ -274,7 +274,7 @@ pub fn create_table(kss: &mut BTreeMap<String, Keyspace>, ks_name: &str, ct: &Cr
             Kind::Regular
         };
         let desc = ct.clustering.iter().position(|x| *x == c.name).map(|i| orders[i]).unwrap_or(false);
-        decls.push(ColumnDecl { name: c.name.clone(), ty: type_name(&c.ty, c.frozen), kind, desc });
+        decls.push(ColumnDecl { name: c.name.clone(), ty: type_name(&c.ty, c.frozen), kind, desc, slot: None });
     }
     // Keep key columns in key order.
     decls.sort_by_key(|d| match d.kind {
@@ -313,4 +313,90 @@ pub fn drop_table(kss: &mut BTreeMap<String, Keyspace>, ks_name: &str, name: &st
         None if if_exists => Ok(None),
         None => Err(CqlError::invalid(format!("Table '{ks_name}.{name}' doesn't exist"))),
     }
+}
+
+/// ALTER TABLE ADD / DROP / WITH. Returns the new schema (same id: the stored rows stay) and
+/// the cell slots of dropped columns, whose data the caller erases.
+pub fn alter_table(
+    kss: &mut BTreeMap<String, Keyspace>,
+    ks_name: &str,
+    name: &str,
+    change: &super::ast::AlterTable,
+) -> CqlResult<Option<(Arc<TableSchema>, Vec<usize>)>> {
+    use super::ast::AlterTable;
+    let ks = kss.get_mut(ks_name).ok_or_else(|| CqlError::invalid(format!("Keyspace '{ks_name}' does not exist")))?;
+    if ks.system {
+        return Err(not_modifiable(ks_name));
+    }
+    let old = ks.tables.get(name).cloned().ok_or_else(|| CqlError::invalid(format!("Table '{ks_name}.{name}' doesn't exist")))?;
+    let mut decl = old.decl();
+    let mut changed = false;
+    let mut dropped_slots = Vec::new();
+    match change {
+        AlterTable::Add { if_not_exists, columns } => {
+            let mut next_slot = old.slots;
+            for c in columns {
+                if decl.columns.iter().any(|d| d.name == c.name) {
+                    if *if_not_exists {
+                        continue;
+                    }
+                    return Err(CqlError::invalid(format!("Column with name '{}' already exists", c.name)));
+                }
+                if c.ty == ColumnType::Counter && !old.is_counter {
+                    return Err(CqlError::invalid(format!("Cannot add a counter column ({}) in a non counter column family", c.name)));
+                }
+                if c.ty != ColumnType::Counter && old.is_counter {
+                    return Err(CqlError::invalid(format!("Cannot add a non counter column ({}) in a counter column family", c.name)));
+                }
+                if c.is_static && old.ck.is_empty() {
+                    return Err(CqlError::invalid(format!("Static columns are only useful (and thus allowed) if the table has at least one clustering column")));
+                }
+                if matches!(c.ty, ColumnType::Duration | ColumnType::Custom(_)) {
+                    return Err(CqlError::invalid(format!("Type {} is not supported by this node", type_name(&c.ty, false))));
+                }
+                decl.columns.push(ColumnDecl {
+                    name: c.name.clone(),
+                    ty: type_name(&c.ty, c.frozen),
+                    kind: if c.is_static { Kind::Static } else { Kind::Regular },
+                    desc: false,
+                    slot: Some(next_slot),
+                });
+                next_slot += 1;
+                changed = true;
+            }
+        }
+        AlterTable::Drop { if_exists, columns } => {
+            for n in columns {
+                match decl.columns.iter().position(|d| &d.name == n) {
+                    None if *if_exists => {}
+                    None => return Err(CqlError::invalid(format!("Column {n} was not found in table {name}"))),
+                    Some(i) => {
+                        if matches!(decl.columns[i].kind, Kind::PartitionKey | Kind::Clustering) {
+                            return Err(CqlError::invalid(format!("Cannot drop PRIMARY KEY column {n}")));
+                        }
+                        if let Some(slot) = decl.columns[i].slot {
+                            dropped_slots.push(slot);
+                        }
+                        decl.columns.remove(i);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        AlterTable::With(opts) => {
+            let merged = table_options(opts)?;
+            for (k, _) in opts {
+                if let Some(v) = merged.get(k) {
+                    decl.options.insert(k.clone(), v.clone());
+                }
+            }
+            changed = true;
+        }
+    }
+    if !changed {
+        return Ok(None);
+    }
+    let schema = Arc::new(TableSchema::build(&decl, None).ok_or_else(|| CqlError::invalid("Invalid column type"))?);
+    ks.tables.insert(name.to_string(), schema.clone());
+    Ok(Some((schema, dropped_slots)))
 }

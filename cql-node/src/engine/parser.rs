@@ -229,16 +229,53 @@ impl Parser {
             let options = self.options()?;
             return Ok(Statement::AlterKeyspace { name, options });
         }
+        if self.eat_kw("table") || self.eat_kw("columnfamily") {
+            return self.alter_table();
+        }
         let what = match self.peek() {
             Some(Tok::Ident(s)) => s.to_ascii_uppercase(),
             _ => return Err(self.err_here()),
         };
         let kind = if matches!(what.as_str(), "ROLE" | "USER") { StatementKind::Other } else { StatementKind::Schema };
-        if !matches!(what.as_str(), "TABLE" | "COLUMNFAMILY" | "TYPE" | "MATERIALIZED" | "ROLE" | "USER") {
+        if !matches!(what.as_str(), "TYPE" | "MATERIALIZED" | "ROLE" | "USER") {
             return Err(self.err_here());
         }
         self.pos = self.toks.len();
         Ok(Statement::Unsupported { kind, what: format!("ALTER {what}") })
+    }
+
+    fn alter_table(&mut self) -> CqlResult<Statement> {
+        let name = self.qualified()?;
+        let change = if self.eat_kw("add") {
+            let if_not_exists = self.if_not_exists()?;
+            let mut columns = Vec::new();
+            let paren = self.eat_sym("(");
+            loop {
+                let cname = self.ident()?;
+                let (ty, frozen) = self.cql_type()?;
+                let is_static = self.eat_kw("static");
+                columns.push(ColumnDef { name: cname, ty, frozen, is_static });
+                if !(paren && self.eat_sym(",")) {
+                    break;
+                }
+            }
+            if paren {
+                self.sym(")")?;
+            }
+            AlterTable::Add { if_not_exists, columns }
+        } else if self.eat_kw("drop") {
+            let if_exists = self.if_exists()?;
+            let columns = if self.is_sym("(") { self.column_list()? } else { vec![self.ident()?] };
+            AlterTable::Drop { if_exists, columns }
+        } else if self.eat_kw("with") {
+            AlterTable::With(self.options()?)
+        } else if self.is_kw("rename") || self.is_kw("alter") {
+            self.pos = self.toks.len();
+            return Ok(Statement::Unsupported { kind: StatementKind::Schema, what: "ALTER TABLE RENAME/ALTER".into() });
+        } else {
+            return Err(self.err_here());
+        };
+        Ok(Statement::AlterTable { name, change })
     }
 
     /// `name = value AND name = value ...` (WITH options of keyspaces and tables).

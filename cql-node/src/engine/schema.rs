@@ -114,6 +114,10 @@ pub struct ColumnDecl {
     pub ty: String,
     pub kind: Kind,
     pub desc: bool,
+    /// Cell index of a regular/static column; kept stable across ALTER TABLE so stored rows
+    /// still line up. None: assigned in name order.
+    #[serde(default)]
+    pub slot: Option<usize>,
 }
 
 /// The persistable description of a table (types as CQL text, re-parsed on load).
@@ -149,7 +153,7 @@ impl TableSchema {
         }
         rest.sort_by(|a, b| a.name.cmp(&b.name));
         let mut columns = Vec::new();
-        let mut slots = 0;
+        let mut slots = rest.iter().filter_map(|c| c.slot).map(|s| s + 1).max().unwrap_or(0);
         let mut is_counter = false;
         let mut has_static = false;
         for (group, kind) in [(&pk, Kind::PartitionKey), (&ck, Kind::Clustering), (&rest, Kind::Regular)] {
@@ -171,6 +175,8 @@ impl TableSchema {
                     desc: c.desc,
                     slot: if is_key {
                         usize::MAX
+                    } else if let Some(s) = c.slot {
+                        s
                     } else {
                         slots += 1;
                         slots - 1
@@ -203,7 +209,13 @@ impl TableSchema {
             columns: self
                 .columns
                 .iter()
-                .map(|c| ColumnDecl { name: c.name.clone(), ty: c.type_text(), kind: c.kind, desc: c.desc })
+                .map(|c| ColumnDecl {
+                    name: c.name.clone(),
+                    ty: c.type_text(),
+                    kind: c.kind,
+                    desc: c.desc,
+                    slot: if c.is_key() { None } else { Some(c.slot) },
+                })
                 .collect(),
             options: self.options.clone(),
         }

@@ -52,6 +52,10 @@ impl Row {
         if cell.ts <= self.deleted_at || cell.ts <= partition_deleted_at {
             return;
         }
+        // Columns added by ALTER TABLE have slots past older rows' cells.
+        if slot >= self.cells.len() {
+            self.cells.resize(slot + 1, None);
+        }
         let Some(place) = self.cells.get_mut(slot) else { return };
         let replace = match place {
             None => true,

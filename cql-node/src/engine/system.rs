@@ -231,7 +231,7 @@ fn build_table(ks: &str, name: &str, st: SystemTable, cols: &[(&str, &str, Kind)
         id: name_uuid(&format!("{ks}{name}")),
         keyspace: ks.into(),
         name: name.into(),
-        columns: cols.iter().map(|(n, t, k)| ColumnDecl { name: (*n).into(), ty: (*t).into(), kind: *k, desc: false }).collect(),
+        columns: cols.iter().map(|(n, t, k)| ColumnDecl { name: (*n).into(), ty: (*t).into(), kind: *k, desc: false, slot: None }).collect(),
         options,
     };
     // The definitions above are fixed and valid; a failure here is a bug caught by tests.

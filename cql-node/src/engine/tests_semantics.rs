@@ -455,3 +455,29 @@ fn random_statements_never_panic() {
     // The node still answers.
     assert!(h.run("SELECT * FROM t").is_ok());
 }
+
+#[test]
+fn alter_table_add_drop_with() {
+    let mut h = h();
+    h.ok("CREATE TABLE t (k int PRIMARY KEY, b int, d int)");
+    h.ok("INSERT INTO t (k, b, d) VALUES (1, 2, 4)");
+    let sel = h.e.prepare("SELECT * FROM t", Some("ks")).unwrap();
+    let mut events = h.e.schema_events();
+    h.ok("ALTER TABLE t ADD c text");
+    assert_eq!(events.try_recv().unwrap().change, ChangeType::Updated);
+    assert!(h.e.prepared(&sel.id).is_none(), "statements on the altered table must be prepared again");
+    h.ok("UPDATE t SET c = 'x' WHERE k = 1");
+    let r = h.rows("SELECT * FROM t");
+    assert_eq!(names(&r), ["k", "b", "c", "d"]);
+    assert_eq!(r.rows, vec![vec![i(1), i(2), t("x"), i(4)]]);
+    h.ok("ALTER TABLE t DROP b");
+    assert_eq!(names(&h.rows("SELECT * FROM t")), ["k", "c", "d"]);
+    h.ok("ALTER TABLE t ADD b int");
+    assert_eq!(h.rows("SELECT b FROM t WHERE k = 1").rows, vec![vec![None]], "a re-added column starts empty");
+    h.ok("ALTER TABLE t WITH comment = 'hello' AND default_time_to_live = 10");
+    let r = h.rows("SELECT comment, default_time_to_live FROM system_schema.tables WHERE keyspace_name = 'ks' AND table_name = 't'");
+    assert_eq!(r.rows, vec![vec![t("hello"), i(10)]]);
+    assert_eq!(h.err("ALTER TABLE t ADD c int").message, "Column with name 'c' already exists");
+    assert_eq!(h.err("ALTER TABLE t DROP k").message, "Cannot drop PRIMARY KEY column k");
+    assert_eq!(h.err("ALTER TABLE nope ADD x int").kind, ErrorKind::Invalid);
+}

@@ -60,7 +60,7 @@ pub(crate) fn table_schema(table: &dyn VirtualTable, index: u16) -> Option<Table
         id: name_uuid(&format!("{}{}", table.keyspace(), table.name())),
         keyspace: table.keyspace().into(),
         name: table.name().into(),
-        columns: table.columns().into_iter().map(|c| ColumnDecl { name: c.name, ty: c.cql_type, kind: kind(c.kind), desc: false }).collect(),
+        columns: table.columns().into_iter().map(|c| ColumnDecl { name: c.name, ty: c.cql_type, kind: kind(c.kind), desc: false, slot: None }).collect(),
         options: default_table_options(),
     };
     TableSchema::build(&decl, Some(super::schema::SystemTable::Virtual(index)))
