@@ -54,7 +54,17 @@ pub enum Sel {
     Ttl(usize),
     CountStar,
     Count(usize),
+    /// min / max / sum / avg of a column.
+    Agg(AggKind, usize),
     Token,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggKind {
+    Min,
+    Max,
+    Sum,
+    Avg,
 }
 
 #[derive(Debug, Clone)]
@@ -665,6 +675,28 @@ impl Binder {
                         return Err(CqlError::invalid(format!("Invalid arguments for function system.token: expected the partition key columns ({})", want.join(", "))));
                     }
                     (Sel::Token, format!("system.token({})", cols.join(", ")), ColumnType::Bigint)
+                }
+                Selector::Func(name, args) if matches!(name.as_str(), "min" | "max" | "sum" | "avg") => {
+                    let col = match args.as_slice() {
+                        [Selector::Column(c)] => self.col(c)?,
+                        _ => return Err(CqlError::invalid(format!("Invalid number of arguments in call to function system.{name}: 1 required"))),
+                    };
+                    let c = &t.columns[col];
+                    let kind = match name.as_str() {
+                        "min" => AggKind::Min,
+                        "max" => AggKind::Max,
+                        "sum" => AggKind::Sum,
+                        _ => AggKind::Avg,
+                    };
+                    let numeric = matches!(
+                        c.ty,
+                        ColumnType::Int | ColumnType::Bigint | ColumnType::Smallint | ColumnType::Tinyint | ColumnType::Counter | ColumnType::Float | ColumnType::Double
+                    );
+                    if matches!(kind, AggKind::Sum | AggKind::Avg) && !numeric {
+                        return Err(CqlError::invalid(format!("Invalid call to function {name}, none of its type signatures match (known type signatures: system.{name} : (int) -> int, ...)")));
+                    }
+                    aggregate = true;
+                    (Sel::Agg(kind, col), format!("system.{name}({})", c.name), c.ty.clone())
                 }
                 Selector::Func(name, _) => return Err(CqlError::invalid(format!("Unknown function '{name}'"))),
             };

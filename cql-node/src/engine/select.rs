@@ -9,13 +9,14 @@ use bytes::Bytes;
 use super::ast::Op;
 use super::eval::{Env, Val, eval, eval_restr, eval_restr_nullable};
 use super::paging::PagingState;
-use super::plan::{Filter, Sel, SelectPlan};
+use super::plan::{AggKind, Filter, Sel, SelectPlan};
 use super::schema::{Kind, TableSchema};
 use super::store::{Partition, Row, TableData, compare_clustering, compare_prefix};
 use super::token::{serialize_partition_key, split_partition_key, token_of};
 use super::value::{compare, decode_collection, decode_map};
 use super::{QueryParams, Rows};
 use crate::error::{CqlError, CqlResult};
+use crate::types::ColumnType;
 
 /// A filter with its values evaluated once for the whole execution.
 struct EvFilter<'a> {
@@ -214,7 +215,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     }
 
     let mut out_rows: Vec<Vec<Option<Bytes>>> = Vec::new();
-    let mut count: i64 = 0;
+    let mut accs: Vec<Acc> = plan.sels.iter().map(|_| Acc::default()).collect();
     let mut first_row: Option<Vec<Option<Bytes>>> = None;
     let mut last_pos: Option<(i64, Bytes, Vec<Bytes>, Option<usize>)> = None;
     let mut more = false;
@@ -279,14 +280,21 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             *in_part += 1;
             emitted += 1;
             if plan.aggregate {
-                let mut countable = true;
-                for s in &plan.sels {
-                    if let Sel::Count(c) = s {
-                        countable = column_value(t, *c, &pk_parts, p, row, now_secs).is_some();
+                for (s, acc) in plan.sels.iter().zip(accs.iter_mut()) {
+                    match s {
+                        Sel::CountStar => acc.add_count(),
+                        Sel::Count(c) => {
+                            if column_value(t, *c, &pk_parts, p, row, now_secs).is_some() {
+                                acc.add_count();
+                            }
+                        }
+                        Sel::Agg(kind, c) => {
+                            if let Some(v) = column_value(t, *c, &pk_parts, p, row, now_secs) {
+                                acc.add(*kind, &t.columns[*c].ty, v);
+                            }
+                        }
+                        _ => {}
                     }
-                }
-                if countable {
-                    count += 1;
                 }
                 if first_row.is_none() {
                     first_row = Some(project(plan, t, &pk_parts, p, row, token, now_secs));
@@ -429,9 +437,11 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
 
     if plan.aggregate {
         let mut row = first_row.unwrap_or_else(|| vec![None; plan.sels.len()]);
-        for (i, s) in plan.sels.iter().enumerate() {
-            if matches!(s, Sel::CountStar | Sel::Count(_)) {
-                row[i] = Some(Bytes::copy_from_slice(&count.to_be_bytes()));
+        for (i, (s, acc)) in plan.sels.iter().zip(accs.iter()).enumerate() {
+            match s {
+                Sel::CountStar | Sel::Count(_) => row[i] = Some(Bytes::copy_from_slice(&acc.count.to_be_bytes())),
+                Sel::Agg(kind, c) => row[i] = acc.result(*kind, &t.columns[*c].ty),
+                _ => {}
             }
         }
         return Ok(Rows { columns: plan.columns.clone(), rows: vec![row], paging_state: None });
@@ -488,8 +498,84 @@ fn project(plan: &SelectPlan, t: &TableSchema, pk: &[&[u8]], p: &Partition, row:
                 }
             }
             Sel::Token => Some(Bytes::copy_from_slice(&token.to_be_bytes())),
-            Sel::CountStar | Sel::Count(_) => None,
+            Sel::CountStar | Sel::Count(_) | Sel::Agg(..) => None,
         });
     }
     out
+}
+
+/// Running state of one aggregate selector.
+#[derive(Default)]
+struct Acc {
+    count: i64,
+    int_sum: i128,
+    float_sum: f64,
+    best: Option<Bytes>,
+}
+
+impl Acc {
+    fn add_count(&mut self) {
+        self.count += 1;
+    }
+
+    fn add(&mut self, kind: AggKind, ty: &ColumnType, v: &[u8]) {
+        match kind {
+            AggKind::Min | AggKind::Max => {
+                let better = match &self.best {
+                    None => true,
+                    Some(b) => {
+                        let o = compare(ty, v, b);
+                        if kind == AggKind::Min { o == Ordering::Less } else { o == Ordering::Greater }
+                    }
+                };
+                if better {
+                    self.best = Some(Bytes::copy_from_slice(v));
+                }
+            }
+            AggKind::Sum | AggKind::Avg => {
+                self.count += 1;
+                match ty {
+                    ColumnType::Float => self.float_sum += v.try_into().map(f32::from_be_bytes).unwrap_or(0.0) as f64,
+                    ColumnType::Double => self.float_sum += v.try_into().map(f64::from_be_bytes).unwrap_or(0.0),
+                    _ => {
+                        let mut buf = [if v.first().is_some_and(|b| b & 0x80 != 0) { 0xff } else { 0 }; 16];
+                        let n = v.len().min(16);
+                        buf[16 - n..].copy_from_slice(&v[v.len() - n..]);
+                        self.int_sum += i128::from_be_bytes(buf);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The aggregate in the column's type (sums and averages of integers wrap and truncate,
+    /// like Cassandra's Java arithmetic).
+    fn result(&self, kind: AggKind, ty: &ColumnType) -> Option<Bytes> {
+        match kind {
+            AggKind::Min | AggKind::Max => self.best.clone(),
+            AggKind::Sum | AggKind::Avg => {
+                let avg = kind == AggKind::Avg;
+                let n = self.count.max(1);
+                Some(match ty {
+                    ColumnType::Float => {
+                        let v = if avg && self.count > 0 { self.float_sum / n as f64 } else { self.float_sum };
+                        Bytes::copy_from_slice(&(v as f32).to_be_bytes())
+                    }
+                    ColumnType::Double => {
+                        let v = if avg && self.count > 0 { self.float_sum / n as f64 } else { self.float_sum };
+                        Bytes::copy_from_slice(&v.to_be_bytes())
+                    }
+                    _ => {
+                        let v = if avg { self.int_sum / n as i128 } else { self.int_sum };
+                        match ty {
+                            ColumnType::Int => Bytes::copy_from_slice(&(v as i32).to_be_bytes()),
+                            ColumnType::Smallint => Bytes::copy_from_slice(&(v as i16).to_be_bytes()),
+                            ColumnType::Tinyint => Bytes::copy_from_slice(&(v as i8).to_be_bytes()),
+                            _ => Bytes::copy_from_slice(&(v as i64).to_be_bytes()),
+                        }
+                    }
+                })
+            }
+        }
+    }
 }

@@ -185,6 +185,12 @@ fn clustering_order_slices_and_order_by() {
     let r = h.rows("SELECT COUNT(*) FROM t WHERE k = 1");
     assert_eq!(names(&r), ["count"]);
     assert_eq!(r.rows[0][0], Some(Bytes::copy_from_slice(&10i64.to_be_bytes())));
+    let r = h.rows("SELECT COUNT(*), COUNT(v), min(v), max(v), sum(v), avg(v) FROM t WHERE k = 1");
+    assert_eq!(names(&r), ["count", "system.count(v)", "system.min(v)", "system.max(v)", "system.sum(v)", "system.avg(v)"]);
+    let l = |v: i64| Some(Bytes::copy_from_slice(&v.to_be_bytes()));
+    assert_eq!(r.rows, vec![vec![l(10), l(10), i(0), i(40), i(200), i(20)]]);
+    let r = h.rows("SELECT COUNT(*), min(v), sum(v) FROM t WHERE k = 99");
+    assert_eq!(r.rows, vec![vec![l(0), None, i(0)]]);
     let r = h.rows("SELECT COUNT(*) FROM t WHERE k = 1 LIMIT 3");
     assert_eq!(r.rows[0][0], Some(Bytes::copy_from_slice(&10i64.to_be_bytes())), "LIMIT applies to the one result row");
     let r = h.rows("SELECT c FROM t WHERE k = 1 AND (c, d) > (3, 'a')");
