@@ -138,3 +138,72 @@ async fn drop_connections_closes_clients_but_keeps_listening() {
     node.stop().await;
     assert!(TcpStream::connect(addr).await.is_err(), "stopped node no longer listens");
 }
+
+fn string_list(items: &[&str]) -> Vec<u8> {
+    let mut b = (items.len() as u16).to_be_bytes().to_vec();
+    for s in items {
+        b.extend_from_slice(&(s.len() as u16).to_be_bytes());
+        b.extend_from_slice(s.as_bytes());
+    }
+    b
+}
+
+fn query_body(cql: &str) -> Vec<u8> {
+    let mut b = (cql.len() as i32).to_be_bytes().to_vec();
+    b.extend_from_slice(cql.as_bytes());
+    b.extend_from_slice(&[0, 1, 0]); // consistency ONE, no flags
+    b
+}
+
+#[tokio::test]
+async fn registered_connections_get_schema_change_events() {
+    let node = node().await;
+    let mut listener = raw_ready(node.addr()).await;
+    listener.write_all(&frame(4, 0, 2, 0x0B, &string_list(&["SCHEMA_CHANGE", "STATUS_CHANGE"]))).await.unwrap();
+    assert_eq!(read_response(&mut listener).await.opcode, 0x02, "READY to REGISTER");
+
+    let mut other = raw_ready(node.addr()).await;
+    other.write_all(&frame(4, 0, 3, 0x0B, &string_list(&["NOT_AN_EVENT"]))).await.unwrap();
+    assert_eq!(read_response(&mut other).await.error().0, PROTOCOL_ERROR);
+
+    let session = session(node.addr()).await;
+    keyspace(&session, "evented").await;
+    let event = read_response(&mut listener).await;
+    assert_eq!((event.stream, event.opcode), (-1, 0x0C));
+    let text = String::from_utf8_lossy(&event.body);
+    for part in ["SCHEMA_CHANGE", "CREATED", "KEYSPACE", "evented"] {
+        assert!(text.contains(part), "event lacks {part}: {text}");
+    }
+    node.stop().await;
+}
+
+/// Many connections, each with many requests pipelined on distinct streams: every stream
+/// gets exactly one answer.
+#[tokio::test]
+async fn many_connections_with_pipelined_streams() {
+    let node = node().await;
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let addr = node.addr();
+        clients.spawn(async move {
+            let mut conn = raw_ready(addr).await;
+            let mut burst = Vec::new();
+            for stream in 10..60i16 {
+                burst.extend(frame(4, 0, stream, 0x07, &query_body("SELECT release_version FROM system.local")));
+            }
+            conn.write_all(&burst).await.unwrap();
+            let mut seen = Vec::new();
+            for _ in 10..60 {
+                let r = read_response(&mut conn).await;
+                assert_eq!(r.opcode, 0x08, "a RESULT");
+                seen.push(r.stream);
+            }
+            seen.sort();
+            assert_eq!(seen, (10..60).collect::<Vec<i16>>());
+        });
+    }
+    while let Some(done) = clients.join_next().await {
+        done.expect("every connection served");
+    }
+    node.stop().await;
+}

@@ -82,6 +82,9 @@ async fn cqlsh_creates_inserts_selects_and_describes() {
         assert!(out.split_whitespace().any(|w| w == ks), "DESCRIBE KEYSPACES lacks {ks}:\n{out}");
     }
 
+    let out = cqlsh(port, &["-e", "DESCRIBE CLUSTER"]).await;
+    assert!(out.contains("Cluster: Test Cluster") && out.contains("Partitioner: org.apache.cassandra.dht.Murmur3Partitioner"), "{out}");
+
     let out = cqlsh(port, &["-e", "DESCRIBE TABLE shop.products"]).await;
     assert!(out.contains("CREATE TABLE shop.products"), "{out}");
     assert!(out.contains("id int PRIMARY KEY") || out.contains("PRIMARY KEY (id)"), "{out}");

@@ -12,6 +12,7 @@ use crate::types::{ColumnType, Consistency};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Describe {
+    Cluster,
     Keyspaces,
     Tables,
     Keyspace(Option<String>),
@@ -32,6 +33,7 @@ pub fn parse(query: &str) -> Option<Describe> {
         return None;
     }
     Some(match (what.as_deref(), arg) {
+        (Some("cluster"), None) => Describe::Cluster,
         (Some("keyspaces"), None) => Describe::Keyspaces,
         (Some("tables") | Some("columnfamilies"), None) => Describe::Tables,
         (Some("keyspace"), ks) => Describe::Keyspace(ks.map(unquote)),
@@ -227,6 +229,15 @@ pub fn execute(engine: &Engine, ctx: &ExecContext<'_>, what: &Describe) -> CqlRe
     };
     let current = || ctx.keyspace.map(str::to_string);
     match what {
+        Describe::Cluster => Ok(Outcome::Rows(Rows {
+            columns: vec![spec("cluster"), spec("partitioner"), spec("snitch")],
+            rows: vec![vec![
+                cell(&ctx.node.cluster_name),
+                cell(&ctx.node.partitioner),
+                cell("org.apache.cassandra.locator.SimpleSnitch"),
+            ]],
+            paging_state: None,
+        })),
         Describe::Keyspaces => {
             Ok(list(keyspaces(engine, ctx)?.into_iter().map(|(k, ..)| vec![cell(&k), cell("keyspace"), cell(&k)]).collect()))
         }
@@ -277,7 +288,8 @@ mod tests {
         assert_eq!(parse("DESCRIBE TABLE shop.\"Items\""), Some(Describe::Table(Some("shop".into()), "Items".into())));
         assert_eq!(parse("DESC TABLE t"), Some(Describe::Table(None, "t".into())));
         assert_eq!(parse("SELECT * FROM t"), None);
-        assert_eq!(parse("DESCRIBE CLUSTER"), None);
+        assert_eq!(parse("DESCRIBE CLUSTER"), Some(Describe::Cluster));
+        assert_eq!(parse("DESCRIBE SCHEMA"), None);
     }
 
     #[test]
