@@ -207,3 +207,33 @@ async fn many_connections_with_pipelined_streams() {
     }
     node.stop().await;
 }
+
+#[tokio::test]
+async fn unknown_prepared_id_answers_unprepared_with_the_id() {
+    let node = node().await;
+    let mut conn = raw_ready(node.addr()).await;
+    let mut body = vec![0, 4, 0xde, 0xad, 0xbe, 0xef]; // [short bytes] id
+    body.extend_from_slice(&[0, 1, 0]);
+    conn.write_all(&frame(4, 0, 8, 0x0A, &body)).await.unwrap();
+    let r = read_response(&mut conn).await;
+    let (code, message) = r.error();
+    assert_eq!(code, 0x2500);
+    assert!(message.contains("deadbeef"), "{message}");
+    assert_eq!(&r.body[r.body.len() - 6..], &[0, 4, 0xde, 0xad, 0xbe, 0xef], "the id comes back for re-preparing");
+    // The connection stays usable after an ordinary error.
+    conn.write_all(&frame(4, 0, 9, 0x07, &query_body("SELECT cluster_name FROM system.local"))).await.unwrap();
+    assert_eq!(read_response(&mut conn).await.opcode, 0x08);
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_custom_payload_is_accepted_and_ignored() {
+    let node = node().await;
+    let mut conn = raw_ready(node.addr()).await;
+    let mut body = vec![0, 1, 0, 1, b'k', 0, 0, 0, 1, b'v']; // [bytes map] {"k": "v"}
+    body.extend(query_body("SELECT cluster_name FROM system.local"));
+    conn.write_all(&frame(4, 0x04, 4, 0x07, &body)).await.unwrap();
+    let r = read_response(&mut conn).await;
+    assert_eq!((r.stream, r.opcode), (4, 0x08));
+    node.stop().await;
+}
