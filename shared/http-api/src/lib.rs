@@ -6,6 +6,7 @@ pub mod body;
 pub mod logging;
 pub mod problem;
 pub mod response;
+pub mod startup;
 
 pub use problem::ApiError;
 

@@ -41,3 +41,58 @@ where
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use lambda_http::{Context, http};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn one_json_line_per_request_with_id_status_and_latency_but_no_body() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt().json().flatten_event(true).with_writer(move || writer.clone()).finish();
+        let mut context = Context::default();
+        context.request_id = "req-123".into();
+        let req = http::Request::builder()
+            .method("POST")
+            .uri("/products")
+            .header("authorization", "Bearer top-secret")
+            .body(Body::Text(r#"{"password":"hunter2"}"#.into()))
+            .unwrap()
+            .with_lambda_context(context);
+        tracing::subscriber::with_default(subscriber, || {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            rt.block_on(log_request(req, |_req| async {
+                Response::builder().status(201).body(Body::Empty).unwrap()
+            }));
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        let line: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(line["request_id"], "req-123");
+        assert_eq!(line["method"], "POST");
+        assert_eq!(line["path"], "/products");
+        assert_eq!(line["status"], 201);
+        assert!(line["latency_ms"].is_number());
+        assert!(!text.contains("hunter2") && !text.contains("top-secret"));
+    }
+}
