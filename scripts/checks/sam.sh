@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The deployment artefacts, everything short of AWS itself: the template lints clean
+# (cfn-lint, sam validate --lint), declares the store's tables, `sam build` builds both
+# functions (cargo lambda, arm64, release), and cargo lambda packages them as zips.
+# Release builds for arm64 take minutes on a fresh clone; later runs reuse target/.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export SAM_CLI_TELEMETRY=0
+# sam validate resolves the partition from a region; none is needed to reach AWS.
+export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-eu-west-1}
+
+echo "-- cfn-lint"
+cfn-lint template.yaml
+echo "-- sam validate --lint"
+sam validate --lint
+
+echo "-- template tables = store schema"
+# From a scratch directory, so a developer's .env cannot change the printed schema.
+manifest="$PWD/Cargo.toml"
+(cd "$(mktemp -d)" && cargo run --quiet --manifest-path "$manifest" -p store-schema -- --print) \
+  | python3 scripts/checks/template_tables.py template.yaml
+
+echo "-- sam build"
+# rust-cargolambda is a beta build method in the SAM CLI (also set in samconfig.toml).
+sam build --beta-features --build-dir .aws-sam/build
+for fn in CreateProductFunction ListProductsFunction; do
+  test -x ".aws-sam/build/$fn/bootstrap" || { echo "sam build produced no bootstrap for $fn" >&2; exit 1; }
+done
+
+echo "-- cargo lambda build --release --arm64 --output-format zip"
+cargo lambda build --release --arm64 --output-format zip -p create-product -p list-products
+target=${CARGO_TARGET_DIR:-target}
+for bin in create-product list-products; do
+  zip="$target/lambda/$bin/bootstrap.zip"
+  test -s "$zip" || { echo "no $zip" >&2; exit 1; }
+  echo "$bin: $(stat -c %s "$zip") bytes zipped"
+done

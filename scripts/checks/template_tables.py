@@ -1,0 +1,54 @@
+"""The SAM template declares the same Keyspaces tables as the store's CQL schema: same
+tables, columns, types and partition keys. The CQL comes from `store-schema --print` on stdin."""
+import re
+import sys
+
+import yaml
+
+
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+# !Ref, !Sub, !GetAtt...: keep the value, drop the tag.
+CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: loader.construct_scalar(node)
+                                if isinstance(node, yaml.ScalarNode) else loader.construct_sequence(node)
+                                if isinstance(node, yaml.SequenceNode) else loader.construct_mapping(node))
+
+
+def from_template(path):
+    with open(path) as f:
+        template = yaml.load(f, Loader=CfnLoader)
+    tables = {}
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::Cassandra::Table":
+            continue
+        props = resource["Properties"]
+        pk = [c["ColumnName"] for c in props["PartitionKeyColumns"]]
+        columns = {c["ColumnName"]: c["ColumnType"].lower() for c in props["PartitionKeyColumns"] + props.get("RegularColumns", [])}
+        tables[props["TableName"]] = (columns, pk)
+    return tables
+
+
+def from_cql(text):
+    tables = {}
+    for name, body in re.findall(r"CREATE TABLE IF NOT EXISTS \w+\.(\w+) \((.*?)\);", text, re.S):
+        columns, pk = {}, []
+        for part in [p.strip() for p in body.split(",")]:
+            words = part.split()
+            if part.upper().endswith("PRIMARY KEY"):
+                pk = [words[0]]
+                words = words[:-2]
+            columns[words[0]] = " ".join(words[1:]).lower()
+        tables[name] = (columns, pk)
+    return tables
+
+
+template = from_template(sys.argv[1])
+cql = from_cql(sys.stdin.read())
+if not cql:
+    sys.exit("no CREATE TABLE read from store-schema --print")
+if template != cql:
+    print(f"template.yaml tables: {template}\nstore CQL tables:     {cql}", file=sys.stderr)
+    sys.exit("template.yaml's AWS::Cassandra::Table resources differ from the store's CQL schema")
+print(f"template.yaml declares the store's {len(cql)} tables")
