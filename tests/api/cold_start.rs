@@ -27,6 +27,12 @@ async fn cold_start_with_the_node_down_then_up() {
         .expect("answers within the bound");
     assert_eq!(r.status().as_u16(), 503);
 
+    // A burst while down: the requests that queued behind one failed attempt fail fast
+    // together instead of each waiting a connect timeout (bounded as a whole).
+    let burst = futures::future::join_all((0..8).map(|_| list_products::handler(&db, store_tests::app::list_request(&[]))));
+    let answers = tokio::time::timeout(bound, burst).await.expect("the burst answers within the bound");
+    assert!(answers.iter().all(|r| r.status().as_u16() == 503));
+
     app.cluster.restart_node(0).await.expect("restart the node");
     let req = store_tests::app::post_request(&product("COLD-1").to_string(), &[("content-type", "application/json")]);
     let r = create_product::handler(&db, req).await;

@@ -36,8 +36,10 @@ pub struct Db {
     config: Config,
     hook: Option<SessionHook>,
     connected: RwLock<Option<Arc<Connected>>>,
-    /// Serialises connection attempts so a burst of requests makes one, not one each.
-    connecting: Mutex<()>,
+    /// Serialises connection attempts so a burst of requests makes one, not one each; holds
+    /// when the last attempt failed, so requests that waited for it fail fast instead of
+    /// queueing one full connect timeout each.
+    connecting: Mutex<Option<tokio::time::Instant>>,
 }
 
 /// The builder with our settings: default consistency from the configuration (LOCAL_QUORUM
@@ -73,7 +75,7 @@ impl Db {
     }
 
     pub fn with_session_hook(config: Config, hook: Option<SessionHook>) -> Self {
-        Db { config, hook, connected: RwLock::new(None), connecting: Mutex::new(()) }
+        Db { config, hook, connected: RwLock::new(None), connecting: Mutex::new(None) }
     }
 
     pub fn config(&self) -> &Config {
@@ -93,13 +95,26 @@ impl Db {
         if let Some(c) = self.connected.read().await.as_ref() {
             return Ok(c.clone());
         }
-        let _guard = self.connecting.lock().await;
+        let arrived = tokio::time::Instant::now();
+        let mut last_failure = self.connecting.lock().await;
         if let Some(c) = self.connected.read().await.as_ref() {
             return Ok(c.clone());
         }
-        let connected = Arc::new(self.connect().await?);
-        *self.connected.write().await = Some(connected.clone());
-        Ok(connected)
+        if last_failure.is_some_and(|failed_at| failed_at >= arrived) {
+            return Err(StoreError::Unavailable("the cluster was unreachable a moment ago".into()));
+        }
+        match self.connect().await {
+            Ok(c) => {
+                let connected = Arc::new(c);
+                *self.connected.write().await = Some(connected.clone());
+                *last_failure = None;
+                Ok(connected)
+            }
+            Err(e) => {
+                *last_failure = Some(tokio::time::Instant::now());
+                Err(e)
+            }
+        }
     }
 
     async fn connect(&self) -> Result<Connected, StoreError> {
