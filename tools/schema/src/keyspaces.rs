@@ -77,6 +77,11 @@ pub trait SchemaApi {
     fn create_keyspace(&self, keyspace: &str) -> impl Future<Output = Result<(), KeyspacesSchemaError>>;
     fn table_status(&self, keyspace: &str, table: &str) -> impl Future<Output = Result<Status, KeyspacesSchemaError>>;
     fn create_table(&self, keyspace: &str, table: &TableDef) -> impl Future<Output = Result<(), KeyspacesSchemaError>>;
+    /// Turns on row TTLs for an existing table that lacks them (the store writes claim rows
+    /// with a TTL, which Keyspaces refuses otherwise); `true` when it had to.
+    fn enable_ttl(&self, _keyspace: &str, _table: &str) -> impl Future<Output = Result<bool, KeyspacesSchemaError>> {
+        std::future::ready(Ok(false))
+    }
 }
 
 /// Creates the keyspace and tables that are missing, then waits until all are ACTIVE.
@@ -102,6 +107,8 @@ pub async fn apply(
         if api.table_status(keyspace, &table.name).await? == Status::Missing {
             progress(format!("{label}: absent, creating"));
             api.create_table(keyspace, table).await?;
+        } else if api.enable_ttl(keyspace, &table.name).await? {
+            progress(format!("{label}: exists, TTL enabled"));
         } else {
             progress(format!("{label}: exists"));
         }
@@ -303,6 +310,19 @@ impl SchemaApi for SdkSchemaApi {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(Status::Missing),
             Err(e) => Err(api_err(e)),
         }
+    }
+
+    async fn enable_ttl(&self, keyspace: &str, table: &str) -> Result<bool, KeyspacesSchemaError> {
+        let current = self.client.get_table().keyspace_name(keyspace).table_name(table).send().await.map_err(api_err)?;
+        if current.ttl().map(|t| t.status()) == Some(&TimeToLiveStatus::Enabled) {
+            return Ok(false);
+        }
+        let ttl = TimeToLive::builder()
+            .status(TimeToLiveStatus::Enabled)
+            .build()
+            .map_err(|e| KeyspacesSchemaError::Api(e.to_string()))?;
+        self.client.update_table().keyspace_name(keyspace).table_name(table).ttl(ttl).send().await.map_err(api_err)?;
+        Ok(true)
     }
 
     async fn create_table(&self, keyspace: &str, table: &TableDef) -> Result<(), KeyspacesSchemaError> {

@@ -69,12 +69,19 @@ fn get_keyspace(found: bool) -> ReplayEvent {
 }
 
 fn get_table(table: &str, status: Option<&str>) -> ReplayEvent {
+    get_table_ttl(table, status, true)
+}
+
+fn get_table_ttl(table: &str, status: Option<&str>, ttl_enabled: bool) -> ReplayEvent {
     let answer = match status {
-        Some(status) => response(
-            200,
-            json!({"keyspaceName": "store", "tableName": table, "status": status,
-                   "resourceArn": format!("arn:aws:cassandra:eu-west-1:111122223333:/keyspace/store/table/{table}")}),
-        ),
+        Some(status) => {
+            let mut body = json!({"keyspaceName": "store", "tableName": table, "status": status,
+                   "resourceArn": format!("arn:aws:cassandra:eu-west-1:111122223333:/keyspace/store/table/{table}")});
+            if ttl_enabled {
+                body["ttl"] = json!({"status": "ENABLED"});
+            }
+            response(200, body)
+        }
         None => not_found(),
     };
     ReplayEvent::new(request("GetTable", json!({"keyspaceName": "store", "tableName": table})), answer)
@@ -159,8 +166,14 @@ async fn creates_keyspace_and_table_from_nothing_and_waits_through_creating() {
 
 #[tokio::test(start_paused = true)]
 async fn existing_keyspace_and_active_table_are_left_alone() {
-    let (api, http) =
-        client(vec![get_keyspace(true), get_keyspace(true), get_table("products", Some("ACTIVE")), get_table("products", Some("ACTIVE"))]);
+    let (api, http) = client(vec![
+        get_keyspace(true),
+        get_keyspace(true),
+        get_table("products", Some("ACTIVE")),
+        // TTL already on: nothing to update.
+        get_table("products", Some("ACTIVE")),
+        get_table("products", Some("ACTIVE")),
+    ]);
     let (result, lines) = run(&api, &[products()]).await;
     result.unwrap();
     // No Create* call was made: the recording has none, and every request matched it.
@@ -170,10 +183,32 @@ async fn existing_keyspace_and_active_table_are_left_alone() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_existing_table_without_ttl_gets_it_and_is_waited_for() {
+    let (api, http) = client(vec![
+        get_keyspace(true),
+        get_keyspace(true),
+        get_table_ttl("products", Some("ACTIVE"), false),
+        get_table_ttl("products", Some("ACTIVE"), false),
+        ReplayEvent::new(
+            request("UpdateTable", json!({"keyspaceName": "store", "tableName": "products", "ttl": {"status": "ENABLED"}})),
+            response(200, json!({"resourceArn": "arn:aws:cassandra:eu-west-1:111122223333:/keyspace/store/table/products"})),
+        ),
+        get_table("products", Some("UPDATING")),
+        get_table("products", Some("ACTIVE")),
+    ]);
+    let (result, lines) = run(&api, &[products()]).await;
+    result.unwrap();
+    http.assert_requests_match();
+    assert!(lines.contains(&"table store.products: exists, TTL enabled".to_owned()), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.starts_with("table store.products: UPDATING")), "{lines:#?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_table_stuck_creating_past_the_bound_is_a_clear_error() {
     let (api, http) = client(vec![
         get_keyspace(true),
         get_keyspace(true),
+        get_table("products", Some("CREATING")),
         get_table("products", Some("CREATING")),
         // Polled at 0 s, 2 s and 4 s (the bound), still CREATING each time.
         get_table("products", Some("CREATING")),
@@ -191,7 +226,13 @@ async fn a_table_stuck_creating_past_the_bound_is_a_clear_error() {
 
 #[tokio::test(start_paused = true)]
 async fn a_table_being_deleted_fails_at_once() {
-    let (api, _http) = client(vec![get_keyspace(true), get_keyspace(true), get_table("products", Some("DELETING")), get_table("products", Some("DELETING"))]);
+    let (api, _http) = client(vec![
+        get_keyspace(true),
+        get_keyspace(true),
+        get_table("products", Some("DELETING")),
+        get_table("products", Some("DELETING")),
+        get_table("products", Some("DELETING")),
+    ]);
     let (result, _) = run(&api, &[products()]).await;
     assert!(matches!(result, Err(KeyspacesSchemaError::Failed { ref status, .. }) if status == "DELETING"));
 }
