@@ -18,13 +18,15 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use crate::auth::Authenticator;
 use crate::engine::{Engine, EngineConfig, NodeInfo};
 use crate::faults::FaultRegistry;
 use crate::faults::hook::NodeHook;
 use crate::keyspaces::KeyspacesProfile;
 use crate::keyspaces::topology;
-use crate::server::{Node, StartError};
+use crate::server::{ConnectionDropper, Node, StartError};
 
 /// Cassandra-4.1-like identity for plain (non-Keyspaces) clusters.
 const CLUSTER_NAME: &str = "Test Cluster";
@@ -121,6 +123,7 @@ impl ClusterBuilder {
                 faults: self.faults.clone(),
                 keyspaces: self.keyspaces.clone(),
                 authenticator: self.authenticator.clone(),
+                droppers: Arc::new(Mutex::new(vec![None; self.nodes])),
             };
             match cluster.start_all().await {
                 Ok(()) => return Ok(cluster),
@@ -159,6 +162,8 @@ pub struct Cluster {
     faults: FaultRegistry,
     keyspaces: Option<KeyspacesProfile>,
     authenticator: Option<Arc<dyn Authenticator>>,
+    /// Running nodes' connection droppers, by index, for DropConnections faults.
+    droppers: Arc<Mutex<Vec<Option<ConnectionDropper>>>>,
 }
 
 impl Cluster {
@@ -223,6 +228,7 @@ impl Cluster {
     /// Stops one node: its port closes and its connections drop; the others keep serving.
     pub async fn stop_node(&mut self, index: usize) {
         if let Some(node) = self.nodes[index].take() {
+            self.droppers.lock()[index] = None;
             node.stop().await;
         }
     }
@@ -233,7 +239,9 @@ impl Cluster {
         if self.nodes[index].is_some() {
             return Ok(());
         }
-        let hook = NodeHook::new(self.faults.clone(), self.keyspaces.clone()).into_arc();
+        let droppers = self.droppers.clone();
+        let drop_all = Arc::new(move || droppers.lock().iter().flatten().for_each(ConnectionDropper::drop_connections));
+        let hook = NodeHook::new(self.faults.clone(), self.keyspaces.clone()).with_drop_all(drop_all).into_arc();
         let mut builder = Node::builder()
             .bind(self.node_addr(index))
             .engine(self.engine.clone())
@@ -244,7 +252,9 @@ impl Cluster {
         } else if let Some(auth) = &self.authenticator {
             builder = builder.authenticator(auth.clone());
         }
-        self.nodes[index] = Some(builder.start().await?);
+        let node = builder.start().await?;
+        self.droppers.lock()[index] = Some(node.connection_dropper());
+        self.nodes[index] = Some(node);
         Ok(())
     }
 

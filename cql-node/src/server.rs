@@ -218,6 +218,15 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<tok
 }
 
 /// A running node. Dropping it without `stop` leaves it serving until the runtime shuts down.
+#[derive(Clone)]
+pub struct ConnectionDropper(Arc<Shared>);
+
+impl ConnectionDropper {
+    pub fn drop_connections(&self) {
+        self.0.drop_connections();
+    }
+}
+
 pub struct Node {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -250,6 +259,12 @@ impl Node {
     /// Closes every client connection now; the node keeps listening for new ones.
     pub fn drop_connections(&self) {
         self.shared.drop_connections();
+    }
+
+    /// A cloneable handle that closes this node's client connections, for code that must do
+    /// it without holding the `Node` (e.g. a hook dropping every node's connections at once).
+    pub fn connection_dropper(&self) -> ConnectionDropper {
+        ConnectionDropper(self.shared.clone())
     }
 
     /// Closes the listener and every connection, and returns once all of them are gone.

@@ -85,3 +85,27 @@ async fn each_node_sees_itself_local_and_the_others_as_peers() {
     assert_eq!(tokens.len(), 3);
     cluster.stop().await;
 }
+
+/// A DropConnections fault closes the client connections of every node, whichever node the
+/// matching request reached: raw connections held open to all three see end-of-stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drop_connections_fault_closes_every_nodes_connections() {
+    use cql_node::faults::{Fault, FaultKind, Match};
+    use tokio::io::AsyncReadExt;
+
+    let cluster = Cluster::builder().nodes(3).start().await.unwrap();
+    let mut raw = Vec::new();
+    for addr in cluster.contact_points() {
+        raw.push(tokio::net::TcpStream::connect(addr).await.expect("raw connection"));
+    }
+    let session = SessionBuilder::new().known_node_addr(cluster.node_addr(0)).build().await.unwrap();
+    cluster.faults().inject(Fault::new(FaultKind::DropConnections).matching(Match::TextContains("release_version".into())).times(1));
+    let _ = session.query_unpaged("SELECT release_version FROM system.local", ()).await;
+    assert_eq!(cluster.faults().fired_total(), 1);
+    for (i, stream) in raw.iter_mut().enumerate() {
+        let mut buf = [0u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await;
+        assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "node {i}'s connection stayed open: {read:?}");
+    }
+    cluster.stop().await;
+}

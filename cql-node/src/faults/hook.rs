@@ -8,15 +8,26 @@ use crate::faults::{FaultAction, FaultRegistry};
 use crate::keyspaces::KeyspacesProfile;
 use crate::server::{HookDecision, Operation, RequestHook, RequestInfo};
 
+/// Closes the client connections of every node of a set.
+pub type DropAll = Arc<dyn Fn() + Send + Sync>;
+
 #[derive(Clone)]
 pub struct NodeHook {
     faults: FaultRegistry,
     keyspaces: Option<KeyspacesProfile>,
+    drop_all: Option<DropAll>,
 }
 
 impl NodeHook {
     pub fn new(faults: FaultRegistry, keyspaces: Option<KeyspacesProfile>) -> Self {
-        Self { faults, keyspaces }
+        Self { faults, keyspaces, drop_all: None }
+    }
+
+    /// A DropConnections fault then closes every node's client connections, not only those
+    /// of the node that received the request (as when a frozen Lambda's sockets all die).
+    pub fn with_drop_all(mut self, drop_all: DropAll) -> Self {
+        self.drop_all = Some(drop_all);
+        self
     }
 
     pub fn into_arc(self) -> Arc<dyn RequestHook> {
@@ -44,7 +55,12 @@ impl RequestHook for NodeHook {
             None => HookDecision::proceed(),
             Some(FaultAction::Fail(e)) => HookDecision::fail(e),
             Some(FaultAction::Delay(d)) => HookDecision::proceed().with_delay(d),
-            Some(FaultAction::DropConnections) => HookDecision::drop_connections(),
+            Some(FaultAction::DropConnections) => {
+                if let Some(drop_all) = &self.drop_all {
+                    drop_all();
+                }
+                HookDecision::drop_connections()
+            }
         }
     }
 }
