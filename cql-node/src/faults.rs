@@ -329,4 +329,19 @@ mod tests {
         let minimal: Fault = serde_json::from_str(r#"{"kind":"overloaded"}"#).unwrap();
         assert_eq!(minimal, Fault::new(FaultKind::Overloaded));
     }
+
+    #[test]
+    fn the_documented_json_forms_parse() {
+        let latency: Fault =
+            serde_json::from_str(r#"{"kind":{"latency":{"millis":2000}},"matching":{"text_contains":"products"},"for_millis":10000}"#).unwrap();
+        assert_eq!(
+            latency,
+            Fault::latency(Duration::from_secs(2)).matching(Match::TextContains("products".into())).for_duration(Duration::from_secs(10))
+        );
+        let by_kind: Fault = serde_json::from_str(r#"{"kind":"write_timeout","matching":{"kind":"insert"},"times":3}"#).unwrap();
+        assert_eq!(by_kind, Fault::new(FaultKind::WriteTimeout).matching(Match::Kind(StatementKind::Insert)).times(3));
+        let any: Fault = serde_json::from_str(r#"{"kind":"drop_connections","matching":"any","times":1}"#).unwrap();
+        assert_eq!(any, Fault::new(FaultKind::DropConnections).times(1));
+        assert!(serde_json::from_str::<Fault>(r#"{"kind":"write_timeout","matching":{"kind":"upsert"}}"#).is_err());
+    }
 }

@@ -96,3 +96,51 @@ pub(crate) fn generate(t: &TableSchema, provider: &Arc<dyn VirtualTable>, catalo
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::tests::H;
+
+    /// Lists every user table with a fixed status, as a profile would.
+    struct Listing;
+
+    impl VirtualTable for Listing {
+        fn keyspace(&self) -> &str {
+            "virtual_ks"
+        }
+        fn name(&self) -> &str {
+            "tables"
+        }
+        fn columns(&self) -> Vec<VirtualColumn> {
+            vec![
+                VirtualColumn::new("keyspace_name", "text", VirtualColumnKind::PartitionKey),
+                VirtualColumn::new("table_name", "text", VirtualColumnKind::Clustering),
+                VirtualColumn::new("status", "text", VirtualColumnKind::Regular),
+            ]
+        }
+        fn rows(&self, schema: &SchemaListing) -> Vec<Vec<Option<Bytes>>> {
+            let t = |s: &str| Some(Bytes::copy_from_slice(s.as_bytes()));
+            schema.keyspaces.iter().flat_map(|(ks, tables)| tables.iter().map(move |tb| vec![t(ks), t(tb), t("ACTIVE")])).collect()
+        }
+    }
+
+    #[test]
+    fn rows_are_computed_at_each_read_and_writes_are_refused() {
+        let mut h = H::new();
+        h.e.add_virtual_table(Arc::new(Listing)).unwrap();
+        h.setup();
+        assert_eq!(h.rows("SELECT * FROM virtual_ks.tables").rows.len(), 0);
+        h.ok("CREATE TABLE a (k int PRIMARY KEY)");
+        h.ok("CREATE TABLE b (k int PRIMARY KEY)");
+        let rows = h.rows("SELECT table_name, status FROM virtual_ks.tables WHERE keyspace_name = 'ks' AND table_name = 'b'");
+        assert_eq!(rows.rows, vec![vec![Some(Bytes::from_static(b"b")), Some(Bytes::from_static(b"ACTIVE"))]]);
+        assert_eq!(h.rows("SELECT * FROM virtual_ks.tables").rows.len(), 2);
+        assert!(h.run("INSERT INTO virtual_ks.tables (keyspace_name, table_name, status) VALUES ('x', 'y', 'z')").is_err());
+        // Listed in system_schema like any table, and registering again replaces the provider.
+        let listed = h.rows("SELECT table_name FROM system_schema.tables WHERE keyspace_name = 'virtual_ks'");
+        assert_eq!(listed.rows.len(), 1);
+        h.e.add_virtual_table(Arc::new(Listing)).unwrap();
+        assert_eq!(h.rows("SELECT * FROM virtual_ks.tables").rows.len(), 2);
+    }
+}
