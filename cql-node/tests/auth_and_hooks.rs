@@ -37,7 +37,7 @@ async fn right_password_connects_and_works() {
 #[tokio::test]
 async fn wrong_password_gets_cassandras_authentication_error() {
     let node = auth_node().await;
-    let err = connect_as(node.addr(), "app", "wrong").await.err().expect("refused");
+    let err = connect_as(node.addr(), "app", "wrong").await.expect_err("refused");
     let text = format!("{err:?}");
     assert!(text.contains("AuthenticationError"), "{text}");
     assert!(text.contains("Provided username app and/or password are incorrect"), "{text}");

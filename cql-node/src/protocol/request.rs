@@ -244,7 +244,7 @@ mod tests {
         assert_eq!(batch.batch_type, BatchType::Unlogged);
         assert_eq!(batch.consistency, Consistency::Quorum);
         assert_eq!(batch.statements.len(), 2);
-        assert!(matches!(&batch.statements[1].0, BatchStatement::Prepared(id) if &id[..] == [9, 9]));
+        assert!(matches!(&batch.statements[1].0, BatchStatement::Prepared(id) if id[..] == [9, 9]));
     }
 
     #[test]

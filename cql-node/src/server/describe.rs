@@ -117,7 +117,10 @@ fn ident(name: &str) -> String {
     if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
 }
 
-fn keyspaces(engine: &Engine, ctx: &ExecContext<'_>) -> CqlResult<Vec<(String, Vec<(String, String)>, bool)>> {
+/// A keyspace's name, replication options and durable_writes.
+type KeyspaceRow = (String, Vec<(String, String)>, bool);
+
+fn keyspaces(engine: &Engine, ctx: &ExecContext<'_>) -> CqlResult<Vec<KeyspaceRow>> {
     let mut out: Vec<_> = select(engine, ctx, "SELECT keyspace_name, replication, durable_writes FROM system_schema.keyspaces")?
         .iter()
         .map(|r| (text(&r[0]), text_map(&r[1]), r[2].as_deref() != Some(&[0][..])))
