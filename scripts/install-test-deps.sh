@@ -5,6 +5,8 @@
 set -euo pipefail
 need=()
 python3 -c 'import cassandra' 2>/dev/null || need+=(cassandra-driver)
+# AWS's SigV4 plugin for that driver: the Keyspaces profile must accept exactly what it sends.
+python3 -c 'import cassandra_sigv4' 2>/dev/null || need+=(cassandra-sigv4)
 command -v cqlsh >/dev/null || need+=(cqlsh)
 command -v cargo-lambda >/dev/null || need+=(cargo-lambda)
 command -v cfn-lint >/dev/null || need+=(cfn-lint)
