@@ -237,3 +237,25 @@ async fn a_custom_payload_is_accepted_and_ignored() {
     assert_eq!((r.stream, r.opcode), (4, 0x08));
     node.stop().await;
 }
+
+/// With a tiny in-flight bound, a burst far larger than it is still answered in full:
+/// the bound slows reading down, it never loses or refuses requests.
+#[tokio::test]
+async fn in_flight_bound_applies_back_pressure_without_losing_requests() {
+    let node = cql_node::server::Node::builder().max_in_flight(2).start().await.unwrap();
+    let mut conn = raw_ready(node.addr()).await;
+    let mut burst = Vec::new();
+    for stream in 0..300i16 {
+        burst.extend(frame(4, 0, stream, 0x07, &query_body("SELECT key FROM system.local")));
+    }
+    conn.write_all(&burst).await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..300 {
+        let r = read_response(&mut conn).await;
+        assert_eq!(r.opcode, 0x08);
+        seen.push(r.stream);
+    }
+    seen.sort();
+    assert_eq!(seen, (0..300).collect::<Vec<i16>>());
+    node.stop().await;
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
@@ -34,7 +34,7 @@ const SUPPORTED: &[(&str, &[&str])] =
 
 struct Conn {
     shared: Arc<Shared>,
-    tx: mpsc::UnboundedSender<BytesMut>,
+    tx: mpsc::UnboundedSender<Outgoing>,
     /// Cancelled when the node drops its connections or stops.
     cancel: CancellationToken,
     keyspace: Mutex<Option<Arc<str>>>,
@@ -43,8 +43,14 @@ struct Conn {
 
 impl Conn {
     fn send(&self, frame: BytesMut) {
+        self.send_holding(frame, None);
+    }
+
+    /// Queues a response; `permit` (the request's in-flight slot) is released only once the
+    /// response is written, so a client that never reads cannot make us buffer without bound.
+    fn send_holding(&self, frame: BytesMut, permit: Option<OwnedSemaphorePermit>) {
         // A closed writer means the connection is going away; the answer has nowhere to go.
-        let _ = self.tx.send(frame);
+        let _ = self.tx.send(Outgoing { frame, permit });
     }
 
     fn send_error(&self, stream: i16, err: &CqlError) {
@@ -56,6 +62,12 @@ impl Conn {
     fn keyspace(&self) -> Option<Arc<str>> {
         self.keyspace.lock().clone()
     }
+}
+
+/// One encoded response on its way to the socket.
+struct Outgoing {
+    frame: BytesMut,
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 enum Phase {
@@ -191,11 +203,14 @@ where
             (Phase::Ready, request @ (Request::Query { .. } | Request::Prepare { .. } | Request::Execute { .. } | Request::Batch(_))) => {
                 let conn = conn.clone();
                 conn.shared.tracker.clone().spawn(async move {
-                    let _permit = permit;
                     let mut out = BytesMut::with_capacity(128);
                     match run(&conn, stream, request, &mut out).await {
-                        Ok(()) => conn.send(out),
-                        Err(Interrupted::Fail(e)) => conn.send_error(stream, &e),
+                        Ok(()) => conn.send_holding(out, Some(permit)),
+                        Err(Interrupted::Fail(e)) => {
+                            let mut out = BytesMut::new();
+                            response::error(&mut out, stream, &e);
+                            conn.send_holding(out, Some(permit));
+                        }
                         Err(Interrupted::Dropped) => {}
                     }
                 });
@@ -283,19 +298,24 @@ async fn forward_schema_events(
     }
 }
 
-async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::UnboundedReceiver<BytesMut>, cancel: CancellationToken) {
+async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::UnboundedReceiver<Outgoing>, cancel: CancellationToken) {
     let mut batch = BytesMut::with_capacity(64 * 1024);
+    let mut permits = Vec::new();
     loop {
         let first = tokio::select! {
             _ = cancel.cancelled() => return,
             f = rx.recv() => f,
         };
         let Some(first) = first else { break };
-        batch.unsplit(first);
+        batch.unsplit(first.frame);
+        permits.push(first.permit);
         // Gather what else is already queued so a burst of answers costs one write.
         while batch.len() < WRITE_BATCH {
             match rx.try_recv() {
-                Ok(next) => batch.extend_from_slice(&next),
+                Ok(next) => {
+                    batch.extend_from_slice(&next.frame);
+                    permits.push(next.permit);
+                }
                 Err(_) => break,
             }
         }
@@ -307,6 +327,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::UnboundedRece
             return;
         }
         batch.clear();
+        permits.clear();
     }
     // Every sender is gone (the reader stopped): flush what was answered, then close.
     let _ = w.shutdown().await;
