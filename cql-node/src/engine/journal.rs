@@ -185,10 +185,15 @@ impl Journal {
                 p.rows.push(row);
             }
         }
-        // Rows come back in key-byte order; restore clustering order per partition.
+        // Rows come back in key-byte order; restore clustering order per partition, then let
+        // a partition deletion shadow the older rows stored before it.
         for (id, t) in data.iter_mut() {
             for p in t.partitions.values_mut() {
                 order(id, p);
+                if p.deleted_at != super::store::NO_DELETION {
+                    let at = p.deleted_at;
+                    p.delete(at);
+                }
             }
         }
         Ok(())
