@@ -104,3 +104,27 @@ async fn hook_can_delay_then_drop_every_connection() {
     again.query_unpaged("SELECT * FROM system.local", ()).await.unwrap();
     node.stop().await;
 }
+
+/// Mid-authentication, Cassandra accepts nothing but AUTH_RESPONSE; a failed attempt leaves
+/// the connection open for another.
+#[tokio::test]
+async fn sasl_exchange_states_as_cassandra_enforces_them() {
+    use tokio::io::AsyncWriteExt;
+    let node = auth_node().await;
+    let mut conn = tokio::net::TcpStream::connect(node.addr()).await.unwrap();
+    conn.write_all(&frame(4, 0, 1, 0x01, &startup_body())).await.unwrap();
+    assert_eq!(read_response(&mut conn).await.opcode, 0x03, "AUTHENTICATE");
+    conn.write_all(&frame(4, 0, 2, 0x05, &[])).await.unwrap();
+    assert_eq!(read_response(&mut conn).await.error(), (0x000A, "Unexpected message OPTIONS, expecting SASL_RESPONSE".into()));
+    let token = |pw: &str| {
+        let t = format!("\0app\0{pw}");
+        let mut b = (t.len() as i32).to_be_bytes().to_vec();
+        b.extend_from_slice(t.as_bytes());
+        b
+    };
+    conn.write_all(&frame(4, 0, 3, 0x0F, &token("bad"))).await.unwrap();
+    assert_eq!(read_response(&mut conn).await.error(), (0x0100, "Provided username app and/or password are incorrect".into()));
+    conn.write_all(&frame(4, 0, 4, 0x0F, &token("right-pass"))).await.unwrap();
+    assert_eq!(read_response(&mut conn).await.opcode, 0x10, "AUTH_SUCCESS");
+    node.stop().await;
+}

@@ -134,6 +134,11 @@ where
         };
         let stream = header.stream;
         match (&mut phase, request) {
+            // Cassandra refuses even OPTIONS mid-authentication (ServerConnection.validateNewMessage).
+            (Phase::Authenticating(_), other @ (Request::Options | Request::Startup(_) | Request::Register(_) | Request::Query { .. } | Request::Prepare { .. } | Request::Execute { .. } | Request::Batch(_))) => conn.send_error(
+                stream,
+                &CqlError::protocol(format!("Unexpected message {}, expecting SASL_RESPONSE", name(&other))),
+            ),
             (_, Request::Options) => {
                 let mut out = BytesMut::new();
                 response::supported(&mut out, stream, SUPPORTED);
@@ -183,10 +188,6 @@ where
                 }
                 conn.send(out);
             }
-            (Phase::Authenticating(_), _) => conn.send_error(
-                stream,
-                &CqlError::new(ErrorKind::Unauthorized, "You have not logged in"),
-            ),
             (Phase::Ready, Request::Register(events)) => match check_events(&events) {
                 Err(e) => conn.send_error(stream, &e),
                 Ok(schema) => {
