@@ -66,7 +66,7 @@ async fn exponent_in_a_json_number_is_refused() {
 #[tokio::test]
 async fn malformed_json_is_400() {
     let app = spawn_app().await;
-    for body in ["{", "", "not json", "[1,2]", "{\"name\": }"] {
+    for body in ["{", "", "not json", "[1,2]", "{\"name\": }", r#"{"name":"a","name":"b","sku":"D","price":1}"#] {
         let r = app.post_raw(body, JSON).await;
         assert_eq!(r.status, 400, "{body:?}");
         assert_eq!(r.json["type"], "/problems/malformed-json");

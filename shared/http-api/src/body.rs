@@ -13,6 +13,33 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub type JsonObject = BTreeMap<String, Box<RawValue>>;
 
+/// A JSON object whose members are unique: `{"sku": "A", "sku": "B"}` is refused rather than
+/// silently keeping one of the two.
+struct UniqueMembers(JsonObject);
+
+impl<'de> serde::Deserialize<'de> for UniqueMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueMembers, A::Error> {
+                let mut members = JsonObject::new();
+                while let Some((key, value)) = map.next_entry::<String, Box<RawValue>>()? {
+                    if members.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!("duplicate member {key:?}")));
+                    }
+                    members.insert(key, value);
+                }
+                Ok(UniqueMembers(members))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
 /// `application/json` or any `application/*+json`, with optional parameters (charset...).
 pub fn is_json_content_type(value: &str) -> bool {
     let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
@@ -37,9 +64,9 @@ pub fn json_object(req: &Request) -> Result<JsonObject, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::MalformedJson("the body is empty".into()));
     }
-    serde_json::from_slice::<JsonObject>(bytes).map_err(|e| {
+    serde_json::from_slice::<UniqueMembers>(bytes).map(|o| o.0).map_err(|e| {
         if e.is_data() {
-            ApiError::MalformedJson("the body must be a JSON object".into())
+            ApiError::MalformedJson(format!("the body must be a JSON object with unique members: {e}"))
         } else {
             ApiError::MalformedJson(format!("not valid JSON: {e}"))
         }
@@ -75,7 +102,7 @@ mod tests {
         assert_eq!(json_object(&request(Some("text/plain"), "{}")).unwrap_err().status(), 415);
         let big = format!("{{\"name\": \"{}\"}}", "a".repeat(MAX_BODY_BYTES));
         assert_eq!(json_object(&request(Some("application/json"), &big)).unwrap_err().status(), 413);
-        for bad in ["", "{", "[1]", "\"x\"", "{\"a\":}", "{} x"] {
+        for bad in ["", "{", "[1]", "\"x\"", "{\"a\":}", "{} x", r#"{"a": 1, "a": 2}"#] {
             assert_eq!(json_object(&request(Some("application/json"), bad)).unwrap_err().status(), 400, "{bad}");
         }
     }
