@@ -83,6 +83,8 @@ pub struct SelectPlan {
     pub limit: Option<Expr>,
     pub per_partition_limit: Option<Expr>,
     pub reversed: bool,
+    /// ORDER BY was given (rows of several IN partitions are then merged in that order).
+    pub ordered: bool,
     pub aggregate: bool,
     pub distinct: bool,
 }
@@ -936,6 +938,7 @@ impl Binder {
             limit,
             per_partition_limit,
             reversed,
+            ordered: !s.order_by.is_empty(),
             aggregate,
             distinct: s.distinct,
         })

@@ -142,12 +142,6 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         Some(n) if n > 0 && !plan.aggregate => Some(n as usize),
         _ => None,
     };
-    // LIMIT bounds the rows returned; an aggregate returns one row, so it counts them all.
-    let remaining = if plan.aggregate {
-        None
-    } else {
-        paging.as_ref().and_then(|p| p.remaining).or(limit.map(|l| l as usize)).map(|r| r as i64)
-    };
     let remaining_ppl = paging.as_ref().and_then(|p| p.partition_remaining);
 
     // Candidate partitions.
@@ -190,6 +184,14 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     } else {
         false
     };
+    // ORDER BY over several IN partitions sorts all their rows, which paging cannot resume.
+    let merge = plan.ordered && keys.len() > 1 && !plan.aggregate;
+    // LIMIT bounds the rows returned; an aggregate returns one row, so it counts them all.
+    let remaining = if plan.aggregate || merge {
+        None
+    } else {
+        paging.as_ref().and_then(|p| p.remaining).or(limit.map(|l| l as usize)).map(|r| r as i64)
+    };
     let mut lo: Bound<i64> = Bound::Unbounded;
     let mut hi: Bound<i64> = Bound::Unbounded;
     for (op, e) in &plan.token_bounds {
@@ -215,6 +217,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     }
 
     let mut out_rows: Vec<Vec<Option<Bytes>>> = Vec::new();
+    let mut out_cks: Vec<Vec<Bytes>> = Vec::new();
     let mut accs: Vec<Acc> = plan.sels.iter().map(|_| Acc::default()).collect();
     let mut first_row: Option<Vec<Option<Bytes>>> = None;
     let mut last_pos: Option<(i64, Bytes, Vec<Bytes>, Option<usize>)> = None;
@@ -302,6 +305,9 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
                 return true;
             }
             out_rows.push(project(plan, t, &pk_parts, p, row, token, now_secs));
+            if merge {
+                out_cks.push(ck.to_vec());
+            }
             last_pos = Some((token, p.key.clone(), ck.to_vec(), ppl_cap.map(|c| c - *in_part)));
             true
         };
@@ -445,6 +451,23 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             }
         }
         return Ok(Rows { columns: plan.columns.clone(), rows: vec![row], paging_state: None });
+    }
+    if merge {
+        if page_size.is_some() {
+            return Err(CqlError::invalid(
+                "Cannot page queries with both ORDER BY and a IN restriction on the partition key; you must either remove the ORDER BY or the IN and sort client side, or disable paging for this query",
+            ));
+        }
+        let mut idx: Vec<usize> = (0..out_rows.len()).collect();
+        idx.sort_by(|a, b| {
+            let o = compare_clustering(t, &out_cks[*a], &out_cks[*b]);
+            if plan.reversed { o.reverse() } else { o }
+        });
+        let mut rows: Vec<Vec<Option<Bytes>>> = idx.into_iter().map(|i| std::mem::take(&mut out_rows[i])).collect();
+        if let Some(l) = limit {
+            rows.truncate(l as usize);
+        }
+        return Ok(Rows { columns: plan.columns.clone(), rows, paging_state: None });
     }
     let paging_state = if more {
         last_pos.map(|(token, key, ck, ppl_left)| {

@@ -180,6 +180,16 @@ fn clustering_order_slices_and_order_by() {
     assert_eq!(ints(&r, 0), vec![3]);
     let r = h.rows("SELECT c FROM t WHERE k = 1 ORDER BY c ASC LIMIT 3");
     assert_eq!(ints(&r, 0), vec![0, 0, 1]);
+    for k in [2, 3] {
+        h.ok(&format!("INSERT INTO t (k, c, d, v) VALUES ({k}, {k}, 'z', 0)"));
+    }
+    let r = h.rows("SELECT c FROM t WHERE k IN (1, 2, 3) ORDER BY c ASC LIMIT 5");
+    assert_eq!(ints(&r, 0), vec![0, 0, 1, 1, 2], "rows of IN partitions merge in ORDER BY order");
+    let mut p = params(vec![]);
+    p.page_size = Some(100);
+    let e = h.run_p("SELECT c FROM t WHERE k IN (1, 2) ORDER BY c ASC", &p).unwrap_err();
+    assert!(e.message.starts_with("Cannot page queries with both ORDER BY and a IN restriction"), "{}", e.message);
+    h.ok("DELETE FROM t WHERE k IN (2, 3)");
     let r = h.rows("SELECT c FROM t WHERE k = 1 AND c IN (0, 4)");
     assert_eq!(ints(&r, 0), vec![4, 4, 0, 0]);
     let r = h.rows("SELECT COUNT(*) FROM t WHERE k = 1");
