@@ -770,6 +770,9 @@ impl Binder {
                 }
                 Lhs::Element(..) => return Err(CqlError::invalid("Map-entry relations are not supported in SELECT by this node")),
                 Lhs::Column(n) => {
+                    if r.op == Op::Ne {
+                        return Err(CqlError::invalid(format!("Unsupported \"!=\" relation: {n} != ?")));
+                    }
                     let col = self.col(n)?;
                     let c = &t.columns[col];
                     let kr = self.restr(r, col)?;

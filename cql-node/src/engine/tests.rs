@@ -203,6 +203,7 @@ fn schema_errors_use_cassandra_classes() {
     let e = h.err("SELECT * FROM t WHERE v = 1");
     assert!(e.message.starts_with("Cannot execute this query as it might involve data filtering"), "{}", e.message);
     assert_eq!(h.rows("SELECT * FROM t WHERE v = 1 ALLOW FILTERING").rows.len(), 0);
+    assert!(h.err("SELECT * FROM t WHERE v != 1 ALLOW FILTERING").message.starts_with("Unsupported \"!=\" relation"));
     assert_eq!(h.err("INSERT INTO t (v) VALUES (1)").message, "Some partition key parts are missing: k");
     assert_eq!(h.err("SELECT nope FROM t").kind, ErrorKind::Invalid);
     assert_eq!(h.err("INSERT INTO system.local (key) VALUES ('x')").kind, ErrorKind::Unauthorized);
