@@ -200,15 +200,38 @@ pub enum Statement {
     Insert(Insert),
     Update(Update),
     Delete(Delete),
-    Batch { kind: crate::engine::BatchType, using: Using, statements: Vec<Statement> },
+    Batch {
+        kind: crate::engine::BatchType,
+        using: Using,
+        statements: Vec<Statement>,
+    },
     Use(String),
-    CreateKeyspace { name: String, if_not_exists: bool, options: Vec<(String, OptionValue)> },
-    AlterKeyspace { name: String, options: Vec<(String, OptionValue)> },
-    AlterTable { name: QualifiedName, change: AlterTable },
-    DropKeyspace { name: String, if_exists: bool },
+    CreateKeyspace {
+        name: String,
+        if_not_exists: bool,
+        options: Vec<(String, OptionValue)>,
+    },
+    AlterKeyspace {
+        name: String,
+        options: Vec<(String, OptionValue)>,
+    },
+    AlterTable {
+        name: QualifiedName,
+        change: AlterTable,
+    },
+    DropKeyspace {
+        name: String,
+        if_exists: bool,
+    },
     CreateTable(CreateTable),
-    DropTable { name: QualifiedName, if_exists: bool },
+    DropTable {
+        name: QualifiedName,
+        if_exists: bool,
+    },
     Truncate(QualifiedName),
     /// Recognised but unsupported statements: answered with a clear error of the right class.
-    Unsupported { kind: crate::engine::StatementKind, what: String },
+    Unsupported {
+        kind: crate::engine::StatementKind,
+        what: String,
+    },
 }

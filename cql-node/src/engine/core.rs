@@ -17,9 +17,9 @@ use super::journal::Journal;
 use super::modify::{self, Touched, WriteCtx};
 use super::plan::{Binder, ModifyPlan, SelectPlan, pk_bind_indexes};
 use super::schema::{Catalog, SystemTable, TableSchema};
-use super::virtual_table::{self, VirtualTable};
 use super::select::{SelectInput, run_select};
 use super::store::TableData;
+use super::virtual_table::{self, VirtualTable};
 use super::{
     BatchRequest, BatchType, BoundValue, BoundValues, ChangeType, ColumnSpec, EngineConfig, ExecContext, Outcome, Prepared, QueryParams,
     SchemaChange, SchemaTarget, StatementKind, ddl, parser, system,
@@ -29,7 +29,11 @@ use crate::error::{CqlError, CqlResult, ErrorKind};
 pub(crate) enum Plan {
     Select(SelectPlan),
     Modify(ModifyPlan),
-    Batch { kind: BatchType, timestamp: Option<super::plan::Expr>, stmts: Vec<ModifyPlan> },
+    Batch {
+        kind: BatchType,
+        timestamp: Option<super::plan::Expr>,
+        stmts: Vec<ModifyPlan>,
+    },
     Use(String),
     Ddl(Statement),
     Truncate(QualifiedName),
@@ -72,7 +76,10 @@ pub(crate) struct Inner {
 const MAX_CACHED: usize = 50_000;
 
 fn now_micros() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
 }
 
 fn unconfigured(name: &str) -> CqlError {
@@ -85,12 +92,18 @@ fn no_keyspace() -> CqlError {
 
 pub(crate) fn resolve_table(catalog: &Catalog, name: &QualifiedName, ks: Option<&str>) -> CqlResult<Arc<TableSchema>> {
     let ks_name = name.keyspace.as_deref().or(ks).ok_or_else(no_keyspace)?;
-    let ks = catalog.keyspaces.get(ks_name).ok_or_else(|| CqlError::invalid(format!("Keyspace '{ks_name}' does not exist")))?;
+    let ks = catalog
+        .keyspaces
+        .get(ks_name)
+        .ok_or_else(|| CqlError::invalid(format!("Keyspace '{ks_name}' does not exist")))?;
     ks.tables.get(&name.name).cloned().ok_or_else(|| unconfigured(&name.name))
 }
 
 fn is_system_keyspace(ks: &str) -> bool {
-    matches!(ks, "system" | "system_schema" | "system_auth" | "system_distributed" | "system_traces" | "system_views" | "system_virtual_schema")
+    matches!(
+        ks,
+        "system" | "system_schema" | "system_auth" | "system_distributed" | "system_traces" | "system_views" | "system_virtual_schema"
+    )
 }
 
 impl Inner {
@@ -107,11 +120,16 @@ impl Inner {
                 for k in rec.keyspaces {
                     catalog.keyspaces.insert(
                         k.name.clone(),
-                        super::schema::Keyspace { decl: k, tables: Default::default(), system: false },
+                        super::schema::Keyspace {
+                            decl: k,
+                            tables: Default::default(),
+                            system: false,
+                        },
                     );
                 }
                 for t in rec.tables {
-                    let schema = TableSchema::build(&t, None).ok_or_else(|| CqlError::server(format!("stored schema of {}.{} unreadable", t.keyspace, t.name)))?;
+                    let schema = TableSchema::build(&t, None)
+                        .ok_or_else(|| CqlError::server(format!("stored schema of {}.{} unreadable", t.keyspace, t.name)))?;
                     if let Some(ks) = catalog.keyspaces.get_mut(&t.keyspace) {
                         ks.tables.insert(t.name.clone(), Arc::new(schema));
                     }
@@ -170,7 +188,9 @@ impl Inner {
             _ => None,
         });
         if existing.is_none() && current.is_some() {
-            return Err(CqlError::invalid(format!("{ks_name}.{name} already exists and is not a virtual table")));
+            return Err(CqlError::invalid(format!(
+                "{ks_name}.{name} already exists and is not a virtual table"
+            )));
         }
         let index = existing.unwrap_or(providers.len() as u16);
         let schema = virtual_table::table_schema(table.as_ref(), index)
@@ -179,15 +199,19 @@ impl Inner {
             Some(i) => providers[i as usize] = table,
             None => providers.push(table),
         }
-        let ks = st.catalog.keyspaces.entry(ks_name.clone()).or_insert_with(|| super::schema::Keyspace {
-            decl: super::schema::KeyspaceDecl {
-                name: ks_name.clone(),
-                replication: vec![("class".into(), "org.apache.cassandra.locator.LocalStrategy".into())],
-                durable_writes: true,
-            },
-            tables: Default::default(),
-            system: true,
-        });
+        let ks = st
+            .catalog
+            .keyspaces
+            .entry(ks_name.clone())
+            .or_insert_with(|| super::schema::Keyspace {
+                decl: super::schema::KeyspaceDecl {
+                    name: ks_name.clone(),
+                    replication: vec![("class".into(), "org.apache.cassandra.locator.LocalStrategy".into())],
+                    durable_writes: true,
+                },
+                tables: Default::default(),
+                system: true,
+            });
         ks.tables.insert(name, Arc::new(schema));
         st.catalog.version = Uuid::new_v4();
         // Plans resolved before this table existed must be resolved again.
@@ -201,7 +225,10 @@ impl Inner {
         let mut last = self.clock.load(AtomicOrdering::Relaxed);
         loop {
             let next = if now > last { now } else { last + 1 };
-            match self.clock.compare_exchange_weak(last, next, AtomicOrdering::Relaxed, AtomicOrdering::Relaxed) {
+            match self
+                .clock
+                .compare_exchange_weak(last, next, AtomicOrdering::Relaxed, AtomicOrdering::Relaxed)
+            {
                 Ok(_) => return next,
                 Err(x) => last = x,
             }
@@ -275,7 +302,9 @@ impl Inner {
                 let timestamp = match &using.timestamp {
                     Some(t) => {
                         let any = stmts.first().map(|p| p.table.clone());
-                        let Some(table) = any else { return Err(CqlError::invalid("Empty batch")) };
+                        let Some(table) = any else {
+                            return Err(CqlError::invalid("Empty batch"));
+                        };
                         let mut b = Binder::new(table);
                         b.specs = std::mem::take(&mut bind);
                         let e = b.term(t, "[timestamp]", &crate::types::ColumnType::Bigint)?;
@@ -299,7 +328,10 @@ impl Inner {
             }
             Statement::Unsupported { kind, what } => {
                 let e = match kind {
-                    StatementKind::Other => CqlError::new(ErrorKind::Unauthorized, format!("{what} is not supported by this node (no roles or permissions)")),
+                    StatementKind::Other => CqlError::new(
+                        ErrorKind::Unauthorized,
+                        format!("{what} is not supported by this node (no roles or permissions)"),
+                    ),
                     _ => CqlError::invalid(format!("{what} is not supported by this node")),
                 };
                 return Err(e);
@@ -339,20 +371,37 @@ impl Inner {
             bind,
             pk_indexes,
             result,
-            plan: Arc::new(PlanBox { plan, keyspace: keyspace.map(|s| s.to_string()), generation }),
+            plan: Arc::new(PlanBox {
+                plan,
+                keyspace: keyspace.map(|s| s.to_string()),
+                generation,
+            }),
         })
     }
 
-    fn modify_plan(&self, catalog: &Catalog, stmt: &Statement, keyspace: Option<&str>, bind: &mut Vec<ColumnSpec>) -> CqlResult<ModifyPlan> {
+    fn modify_plan(
+        &self,
+        catalog: &Catalog,
+        stmt: &Statement,
+        keyspace: Option<&str>,
+        bind: &mut Vec<ColumnSpec>,
+    ) -> CqlResult<ModifyPlan> {
         let name = match stmt {
             Statement::Insert(i) => &i.table,
             Statement::Update(u) => &u.table,
             Statement::Delete(d) => &d.table,
-            _ => return Err(CqlError::invalid("Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.")),
+            _ => {
+                return Err(CqlError::invalid(
+                    "Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.",
+                ));
+            }
         };
         let t = resolve_table(catalog, name, keyspace)?;
         if t.system.is_some() || is_system_keyspace(&t.keyspace) {
-            return Err(CqlError::new(ErrorKind::Unauthorized, format!("{} keyspace is not user-modifiable.", t.keyspace)));
+            return Err(CqlError::new(
+                ErrorKind::Unauthorized,
+                format!("{} keyspace is not user-modifiable.", t.keyspace),
+            ));
         }
         let mut b = Binder::new(t);
         b.specs = std::mem::take(bind);
@@ -394,7 +443,10 @@ impl Inner {
     }
 
     pub fn execute(&self, ctx: &ExecContext<'_>, stmt: &Prepared, params: &QueryParams) -> CqlResult<Outcome> {
-        let pb = stmt.plan.downcast_ref::<PlanBox>().ok_or_else(|| CqlError::server("foreign prepared statement"))?;
+        let pb = stmt
+            .plan
+            .downcast_ref::<PlanBox>()
+            .ok_or_else(|| CqlError::server("foreign prepared statement"))?;
         let binds = self.bind_values(stmt, &params.values)?;
         match &pb.plan {
             Plan::Select(sp) => self.run_select(ctx, stmt, pb, sp, &binds, params),
@@ -414,9 +466,14 @@ impl Inner {
                     return self.retry_stale(ctx, stmt, pb, params);
                 }
                 let items: Vec<(&ModifyPlan, &[BoundValue])> = stmts.iter().map(|p| (p, &binds[..])).collect();
-                let env = Env { binds: &binds, now_micros: now_micros() };
+                let env = Env {
+                    binds: &binds,
+                    now_micros: now_micros(),
+                };
                 let bts = match timestamp {
-                    Some(e) => super::eval::eval(e, &env)?.bytes().and_then(|b| b[..].try_into().ok().map(i64::from_be_bytes)),
+                    Some(e) => super::eval::eval(e, &env)?
+                        .bytes()
+                        .and_then(|b| b[..].try_into().ok().map(i64::from_be_bytes)),
                     None => None,
                 };
                 self.run_writes(&mut st, &items, *kind, bts, params.timestamp, true)
@@ -433,7 +490,10 @@ impl Inner {
                 let mut st = self.state.write();
                 let t = resolve_table(&st.catalog, name, pb.keyspace.as_deref())?;
                 if t.system.is_some() || is_system_keyspace(&t.keyspace) {
-                    return Err(CqlError::new(ErrorKind::Unauthorized, format!("{} keyspace is not user-modifiable.", t.keyspace)));
+                    return Err(CqlError::new(
+                        ErrorKind::Unauthorized,
+                        format!("{} keyspace is not user-modifiable.", t.keyspace),
+                    ));
                 }
                 st.data.insert(t.id, TableData::default());
                 if let Some(j) = &self.journal {
@@ -457,8 +517,19 @@ impl Inner {
         self.execute(ctx, &fresh, params)
     }
 
-    fn run_select(&self, ctx: &ExecContext<'_>, stmt: &Prepared, pb: &PlanBox, sp: &SelectPlan, binds: &[BoundValue], params: &QueryParams) -> CqlResult<Outcome> {
-        let env = Env { binds, now_micros: now_micros() };
+    fn run_select(
+        &self,
+        ctx: &ExecContext<'_>,
+        stmt: &Prepared,
+        pb: &PlanBox,
+        sp: &SelectPlan,
+        binds: &[BoundValue],
+        params: &QueryParams,
+    ) -> CqlResult<Outcome> {
+        let env = Env {
+            binds,
+            now_micros: now_micros(),
+        };
         let now_secs = env.now_micros / 1_000_000;
         let st = self.state.read();
         if let Some(sys) = sp.table.system {
@@ -470,14 +541,26 @@ impl Inner {
                 _ => system::generate(&sp.table, sys, &st.catalog, ctx.node),
             };
             drop(st);
-            let rows = run_select(SelectInput { plan: sp, data: &data, env: &env, params, now_secs })?;
+            let rows = run_select(SelectInput {
+                plan: sp,
+                data: &data,
+                env: &env,
+                params,
+                now_secs,
+            })?;
             return Ok(Outcome::Rows(rows));
         }
         let Some(data) = st.data.get(&sp.table.id) else {
             drop(st);
             return self.retry_stale(ctx, stmt, pb, params);
         };
-        let rows = run_select(SelectInput { plan: sp, data, env: &env, params, now_secs })?;
+        let rows = run_select(SelectInput {
+            plan: sp,
+            data,
+            env: &env,
+            params,
+            now_secs,
+        })?;
         Ok(Outcome::Rows(rows))
     }
 
@@ -502,7 +585,9 @@ impl Inner {
                 return Err(CqlError::invalid("Cannot include a counter statement in a logged batch"));
             }
             if kind == BatchType::Unlogged && counters > 0 && counters < items.len() {
-                return Err(CqlError::invalid("Counter and non-counter mutations cannot exist in the same batch"));
+                return Err(CqlError::invalid(
+                    "Counter and non-counter mutations cannot exist in the same batch",
+                ));
             }
         }
         let lwt = items.iter().any(|(p, _)| p.is_lwt());
@@ -538,7 +623,10 @@ impl Inner {
                 }
             }
             if failed {
-                let data = st.data.get(&items[0].0.table.id).ok_or_else(|| unconfigured(&items[0].0.table.name))?;
+                let data = st
+                    .data
+                    .get(&items[0].0.table.id)
+                    .ok_or_else(|| unconfigured(&items[0].0.table.name))?;
                 let pairs: Vec<(&ModifyPlan, &Env)> = items.iter().map(|(p, _)| *p).zip(envs.iter()).collect();
                 return Ok(Outcome::Rows(modify::batch_failure(data, &pairs, now_secs)?));
             }
@@ -551,7 +639,12 @@ impl Inner {
                 None => default_ts,
             };
             let ttl = modify::eval_ttl(p, &env)?;
-            let w = WriteCtx { env: &env, ts, ttl, now_secs };
+            let w = WriteCtx {
+                env: &env,
+                ts,
+                ttl,
+                now_secs,
+            };
             let data = st.data.get_mut(&p.table.id).ok_or_else(|| unconfigured(&p.table.name))?;
             modify::apply(data, p, &w, &mut touched)?;
         }
@@ -570,9 +663,14 @@ impl Inner {
         let _ = ctx;
         let mut bound = Vec::with_capacity(batch.statements.len());
         for (p, values) in &batch.statements {
-            let pb = p.plan.downcast_ref::<PlanBox>().ok_or_else(|| CqlError::server("foreign prepared statement"))?;
+            let pb = p
+                .plan
+                .downcast_ref::<PlanBox>()
+                .ok_or_else(|| CqlError::server("foreign prepared statement"))?;
             let Plan::Modify(_) = &pb.plan else {
-                return Err(CqlError::invalid("Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed."));
+                return Err(CqlError::invalid(
+                    "Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.",
+                ));
             };
             bound.push(self.bind_values(p, values)?);
         }
@@ -580,7 +678,10 @@ impl Inner {
         let mut items: Vec<(&ModifyPlan, &[BoundValue])> = Vec::with_capacity(bound.len());
         let mut fresh_plans = Vec::new();
         for (p, _) in &batch.statements {
-            let pb = p.plan.downcast_ref::<PlanBox>().ok_or_else(|| CqlError::server("foreign prepared statement"))?;
+            let pb = p
+                .plan
+                .downcast_ref::<PlanBox>()
+                .ok_or_else(|| CqlError::server("foreign prepared statement"))?;
             if let Plan::Modify(mp) = &pb.plan
                 && !st.data.contains_key(&mp.table.id)
             {
@@ -594,7 +695,10 @@ impl Inner {
             fresh_plans.push(p.clone());
         }
         for (i, p) in fresh_plans.iter().enumerate() {
-            let pb = p.plan.downcast_ref::<PlanBox>().ok_or_else(|| CqlError::server("foreign prepared statement"))?;
+            let pb = p
+                .plan
+                .downcast_ref::<PlanBox>()
+                .ok_or_else(|| CqlError::server("foreign prepared statement"))?;
             match &pb.plan {
                 Plan::Modify(mp) => {
                     if !st.data.contains_key(&mp.table.id) {
@@ -602,7 +706,11 @@ impl Inner {
                     }
                     items.push((mp, &bound[i][..]));
                 }
-                _ => return Err(CqlError::invalid("Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.")),
+                _ => {
+                    return Err(CqlError::invalid(
+                        "Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.",
+                    ));
+                }
             }
         }
         self.run_writes(&mut st, &items, batch.batch_type, None, batch.timestamp, true)
@@ -615,9 +723,11 @@ impl Inner {
         let mut altered_schema: Option<Arc<TableSchema>> = None;
         let mut touched: Vec<Touched> = Vec::new();
         let change = match ddl {
-            Statement::CreateKeyspace { name, if_not_exists, options } => {
-                ddl::create_keyspace(&mut st.catalog.keyspaces, name, *if_not_exists, options)?
-            }
+            Statement::CreateKeyspace {
+                name,
+                if_not_exists,
+                options,
+            } => ddl::create_keyspace(&mut st.catalog.keyspaces, name, *if_not_exists, options)?,
             Statement::AlterKeyspace { name, options } => ddl::alter_keyspace(&mut st.catalog.keyspaces, name, options)?,
             Statement::DropKeyspace { name, if_exists } => {
                 let (c, ids) = ddl::drop_keyspace(&mut st.catalog.keyspaces, name, *if_exists)?;
@@ -629,7 +739,13 @@ impl Inner {
                 match ddl::create_table(&mut st.catalog.keyspaces, &ks, ct)? {
                     Some(t) => {
                         st.data.insert(t.id, TableData::default());
-                        Some(SchemaChange { change: ChangeType::Created, target: SchemaTarget::Table { keyspace: ks, table: t.name.clone() } })
+                        Some(SchemaChange {
+                            change: ChangeType::Created,
+                            target: SchemaTarget::Table {
+                                keyspace: ks,
+                                table: t.name.clone(),
+                            },
+                        })
                     }
                     None => None,
                 }
@@ -650,19 +766,35 @@ impl Inner {
                                         *c = None;
                                     }
                                 }
-                                touched.push(Touched { table: t.id, token: *token, key: key.clone(), ck: None });
+                                touched.push(Touched {
+                                    table: t.id,
+                                    token: *token,
+                                    key: key.clone(),
+                                    ck: None,
+                                });
                                 for r in p.rows.iter_mut() {
                                     for slot in &slots {
                                         if let Some(c) = r.cells.get_mut(*slot) {
                                             *c = None;
                                         }
                                     }
-                                    touched.push(Touched { table: t.id, token: *token, key: key.clone(), ck: Some(r.ck.to_vec()) });
+                                    touched.push(Touched {
+                                        table: t.id,
+                                        token: *token,
+                                        key: key.clone(),
+                                        ck: Some(r.ck.to_vec()),
+                                    });
                                 }
                             }
                         }
                         altered_schema = Some(t.clone());
-                        Some(SchemaChange { change: ChangeType::Updated, target: SchemaTarget::Table { keyspace: ks, table: name.name.clone() } })
+                        Some(SchemaChange {
+                            change: ChangeType::Updated,
+                            target: SchemaTarget::Table {
+                                keyspace: ks,
+                                table: name.name.clone(),
+                            },
+                        })
                     }
                     None => None,
                 }
@@ -672,7 +804,13 @@ impl Inner {
                 match ddl::drop_table(&mut st.catalog.keyspaces, &ks, &name.name, *if_exists)? {
                     Some(id) => {
                         dropped.push(id);
-                        Some(SchemaChange { change: ChangeType::Dropped, target: SchemaTarget::Table { keyspace: ks, table: name.name.clone() } })
+                        Some(SchemaChange {
+                            change: ChangeType::Dropped,
+                            target: SchemaTarget::Table {
+                                keyspace: ks,
+                                table: name.name.clone(),
+                            },
+                        })
                     }
                     None => None,
                 }
@@ -686,9 +824,20 @@ impl Inner {
         st.catalog.version = Uuid::new_v4();
         self.generation.fetch_add(1, AtomicOrdering::AcqRel);
         if let Some(j) = &self.journal {
-            let kss: Vec<_> = st.catalog.keyspaces.values().filter(|k| !k.system).map(|k| k.decl.clone()).collect();
-            let tables: Vec<_> =
-                st.catalog.keyspaces.values().filter(|k| !k.system).flat_map(|k| k.tables.values().map(|t| t.decl())).collect();
+            let kss: Vec<_> = st
+                .catalog
+                .keyspaces
+                .values()
+                .filter(|k| !k.system)
+                .map(|k| k.decl.clone())
+                .collect();
+            let tables: Vec<_> = st
+                .catalog
+                .keyspaces
+                .values()
+                .filter(|k| !k.system)
+                .flat_map(|k| k.tables.values().map(|t| t.decl()))
+                .collect();
             j.save_schema(&kss, &tables)?;
             for id in &dropped {
                 j.clear_table(id)?;

@@ -46,14 +46,23 @@ pub fn keyspace_options(opts: &[(String, OptionValue)], existing: Option<&Keyspa
                     "SimpleStrategy" => {
                         let rf = m.iter().find(|(k, _)| k == "replication_factor").map(|(_, v)| v.clone());
                         let Some(rf) = rf else {
-                            return Err(CqlError::new(ErrorKind::ConfigError, "SimpleStrategy requires a replication_factor strategy option."));
+                            return Err(CqlError::new(
+                                ErrorKind::ConfigError,
+                                "SimpleStrategy requires a replication_factor strategy option.",
+                            ));
                         };
                         if rf.parse::<u32>().is_err() {
-                            return Err(CqlError::new(ErrorKind::ConfigError, format!("Replication factor must be non-negative integer; found {rf}")));
+                            return Err(CqlError::new(
+                                ErrorKind::ConfigError,
+                                format!("Replication factor must be non-negative integer; found {rf}"),
+                            ));
                         }
                         for (k, _) in m {
                             if k != "class" && k != "replication_factor" {
-                                return Err(CqlError::new(ErrorKind::ConfigError, format!("Unrecognized strategy option {{{k}}} passed to SimpleStrategy for keyspace")));
+                                return Err(CqlError::new(
+                                    ErrorKind::ConfigError,
+                                    format!("Unrecognized strategy option {{{k}}} passed to SimpleStrategy for keyspace"),
+                                ));
                             }
                         }
                         out.push(("replication_factor".into(), rf));
@@ -64,7 +73,10 @@ pub fn keyspace_options(opts: &[(String, OptionValue)], existing: Option<&Keyspa
                                 continue;
                             }
                             if v.parse::<u32>().is_err() {
-                                return Err(CqlError::new(ErrorKind::ConfigError, format!("Replication factor must be non-negative integer; found {v}")));
+                                return Err(CqlError::new(
+                                    ErrorKind::ConfigError,
+                                    format!("Replication factor must be non-negative integer; found {v}"),
+                                ));
                             }
                             out.push((k.clone(), v.clone()));
                         }
@@ -73,7 +85,10 @@ pub fn keyspace_options(opts: &[(String, OptionValue)], existing: Option<&Keyspa
                     // it); no Cassandra class has this name, so Cassandra behaviour is unchanged.
                     "SingleRegionStrategy" => out[0].1 = short.clone(),
                     _ => {
-                        return Err(CqlError::new(ErrorKind::ConfigError, format!("Unable to find replication strategy class '{full}'")));
+                        return Err(CqlError::new(
+                            ErrorKind::ConfigError,
+                            format!("Unable to find replication strategy class '{full}'"),
+                        ));
                     }
                 }
                 replication = Some(out);
@@ -93,7 +108,12 @@ pub fn keyspace_options(opts: &[(String, OptionValue)], existing: Option<&Keyspa
     Ok((replication, durable))
 }
 
-pub fn create_keyspace(kss: &mut BTreeMap<String, Keyspace>, name: &str, if_not_exists: bool, opts: &[(String, OptionValue)]) -> CqlResult<Option<SchemaChange>> {
+pub fn create_keyspace(
+    kss: &mut BTreeMap<String, Keyspace>,
+    name: &str,
+    if_not_exists: bool,
+    opts: &[(String, OptionValue)],
+) -> CqlResult<Option<SchemaChange>> {
     if !valid_name(name) {
         return Err(CqlError::invalid(format!(
             "Keyspace name must not be empty, more than 48 characters long, or contain non-alphanumeric-underscore characters (got \"{name}\")"
@@ -105,15 +125,29 @@ pub fn create_keyspace(kss: &mut BTreeMap<String, Keyspace>, name: &str, if_not_
             return Ok(None);
         }
         return Err(CqlError::new(
-            ErrorKind::AlreadyExists { keyspace: name.into(), table: String::new() },
+            ErrorKind::AlreadyExists {
+                keyspace: name.into(),
+                table: String::new(),
+            },
             format!("Cannot add existing keyspace \"{name}\""),
         ));
     }
     kss.insert(
         name.into(),
-        Keyspace { decl: KeyspaceDecl { name: name.into(), replication, durable_writes }, tables: BTreeMap::new(), system: false },
+        Keyspace {
+            decl: KeyspaceDecl {
+                name: name.into(),
+                replication,
+                durable_writes,
+            },
+            tables: BTreeMap::new(),
+            system: false,
+        },
     );
-    Ok(Some(SchemaChange { change: ChangeType::Created, target: SchemaTarget::Keyspace(name.into()) }))
+    Ok(Some(SchemaChange {
+        change: ChangeType::Created,
+        target: SchemaTarget::Keyspace(name.into()),
+    }))
 }
 
 fn not_modifiable(ks: &str) -> CqlError {
@@ -121,25 +155,42 @@ fn not_modifiable(ks: &str) -> CqlError {
 }
 
 pub fn alter_keyspace(kss: &mut BTreeMap<String, Keyspace>, name: &str, opts: &[(String, OptionValue)]) -> CqlResult<Option<SchemaChange>> {
-    let ks = kss.get_mut(name).ok_or_else(|| CqlError::new(ErrorKind::ConfigError, format!("Keyspace '{name}' does not exist")))?;
+    let ks = kss
+        .get_mut(name)
+        .ok_or_else(|| CqlError::new(ErrorKind::ConfigError, format!("Keyspace '{name}' does not exist")))?;
     if ks.system {
         return Err(not_modifiable(name));
     }
     let (replication, durable_writes) = keyspace_options(opts, Some(&ks.decl))?;
     ks.decl.replication = replication;
     ks.decl.durable_writes = durable_writes;
-    Ok(Some(SchemaChange { change: ChangeType::Updated, target: SchemaTarget::Keyspace(name.into()) }))
+    Ok(Some(SchemaChange {
+        change: ChangeType::Updated,
+        target: SchemaTarget::Keyspace(name.into()),
+    }))
 }
 
 /// Drops a keyspace; returns the ids of its tables (their data must go too).
 pub fn drop_keyspace(kss: &mut BTreeMap<String, Keyspace>, name: &str, if_exists: bool) -> CqlResult<(Option<SchemaChange>, Vec<Uuid>)> {
     match kss.get(name) {
         None if if_exists => Ok((None, vec![])),
-        None => Err(CqlError::new(ErrorKind::ConfigError, format!("Cannot drop non existing keyspace '{name}'."))),
+        None => Err(CqlError::new(
+            ErrorKind::ConfigError,
+            format!("Cannot drop non existing keyspace '{name}'."),
+        )),
         Some(ks) if ks.system => Err(not_modifiable(name)),
         Some(_) => {
-            let ks = kss.remove(name).map(|k| k.tables.values().map(|t| t.id).collect()).unwrap_or_default();
-            Ok((Some(SchemaChange { change: ChangeType::Dropped, target: SchemaTarget::Keyspace(name.into()) }), ks))
+            let ks = kss
+                .remove(name)
+                .map(|k| k.tables.values().map(|t| t.id).collect())
+                .unwrap_or_default();
+            Ok((
+                Some(SchemaChange {
+                    change: ChangeType::Dropped,
+                    target: SchemaTarget::Keyspace(name.into()),
+                }),
+                ks,
+            ))
         }
     }
 }
@@ -176,7 +227,11 @@ fn table_options(opts: &[(String, OptionValue)]) -> CqlResult<BTreeMap<String, O
                 if name == "compaction" || name == "compression" {
                     for (k, v) in m.iter_mut() {
                         if k == "class" && !v.contains('.') {
-                            let pkg = if name == "compaction" { "org.apache.cassandra.db.compaction" } else { "org.apache.cassandra.io.compress" };
+                            let pkg = if name == "compaction" {
+                                "org.apache.cassandra.db.compaction"
+                            } else {
+                                "org.apache.cassandra.io.compress"
+                            };
                             *v = format!("{pkg}.{v}");
                         }
                     }
@@ -186,13 +241,26 @@ fn table_options(opts: &[(String, OptionValue)]) -> CqlResult<BTreeMap<String, O
             other => OptionVal::Text(option_text(other)),
         };
         if name == "default_time_to_live" || name == "gc_grace_seconds" {
-            let OptionVal::Text(s) = &val else { return Err(CqlError::syntax(format!("Invalid value for {name}"))) };
-            let n: i64 = s.parse().map_err(|_| CqlError::syntax(format!("Invalid integer value {s} for {name}")))?;
+            let OptionVal::Text(s) = &val else {
+                return Err(CqlError::syntax(format!("Invalid value for {name}")));
+            };
+            let n: i64 = s
+                .parse()
+                .map_err(|_| CqlError::syntax(format!("Invalid integer value {s} for {name}")))?;
             if n < 0 {
-                return Err(CqlError::new(ErrorKind::ConfigError, format!("{name} must be greater than or equal to 0 (got {n})")));
+                return Err(CqlError::new(
+                    ErrorKind::ConfigError,
+                    format!("{name} must be greater than or equal to 0 (got {n})"),
+                ));
             }
             if name == "default_time_to_live" && n > super::modify::MAX_TTL {
-                return Err(CqlError::new(ErrorKind::ConfigError, format!("default_time_to_live must be less than or equal to {} (got {n})", super::modify::MAX_TTL)));
+                return Err(CqlError::new(
+                    ErrorKind::ConfigError,
+                    format!(
+                        "default_time_to_live must be less than or equal to {} (got {n})",
+                        super::modify::MAX_TTL
+                    ),
+                ));
             }
         }
         out.insert(name.clone(), val);
@@ -201,7 +269,9 @@ fn table_options(opts: &[(String, OptionValue)]) -> CqlResult<BTreeMap<String, O
 }
 
 pub fn create_table(kss: &mut BTreeMap<String, Keyspace>, ks_name: &str, ct: &CreateTable) -> CqlResult<Option<Arc<TableSchema>>> {
-    let ks = kss.get_mut(ks_name).ok_or_else(|| CqlError::invalid(format!("Keyspace '{ks_name}' does not exist")))?;
+    let ks = kss
+        .get_mut(ks_name)
+        .ok_or_else(|| CqlError::invalid(format!("Keyspace '{ks_name}' does not exist")))?;
     if ks.system {
         return Err(not_modifiable(ks_name));
     }
@@ -212,7 +282,9 @@ pub fn create_table(kss: &mut BTreeMap<String, Keyspace>, ks_name: &str, ct: &Cr
         )));
     }
     if ct.compact_storage {
-        return Err(CqlError::invalid("Compact tables are not allowed in Cassandra starting with 4.0 version."));
+        return Err(CqlError::invalid(
+            "Compact tables are not allowed in Cassandra starting with 4.0 version.",
+        ));
     }
     // Columns and keys.
     let mut seen = std::collections::HashSet::new();
@@ -230,10 +302,15 @@ pub fn create_table(kss: &mut BTreeMap<String, Keyspace>, ks_name: &str, ct: &Cr
             return Err(CqlError::invalid(format!("Duplicate definition for column {n} in PRIMARY KEY")));
         }
         if is_collection(&c.ty) && !c.frozen {
-            return Err(CqlError::invalid(format!("Invalid non-frozen collection type {} for PRIMARY KEY component {n}", type_name(&c.ty, false))));
+            return Err(CqlError::invalid(format!(
+                "Invalid non-frozen collection type {} for PRIMARY KEY component {n}",
+                type_name(&c.ty, false)
+            )));
         }
         if c.ty == ColumnType::Counter {
-            return Err(CqlError::invalid(format!("counter type is not supported for PRIMARY KEY column '{n}'")));
+            return Err(CqlError::invalid(format!(
+                "counter type is not supported for PRIMARY KEY column '{n}'"
+            )));
         }
         if c.is_static {
             return Err(CqlError::invalid(format!("Static column {n} cannot be part of the PRIMARY KEY")));
@@ -243,10 +320,14 @@ pub fn create_table(kss: &mut BTreeMap<String, Keyspace>, ks_name: &str, ct: &Cr
     if !ct.clustering_order.is_empty() {
         for (i, (n, desc)) in ct.clustering_order.iter().enumerate() {
             if !ct.clustering.contains(n) {
-                return Err(CqlError::invalid(format!("Only clustering key columns can be defined in CLUSTERING ORDER directive: {n} is not a clustering column")));
+                return Err(CqlError::invalid(format!(
+                    "Only clustering key columns can be defined in CLUSTERING ORDER directive: {n} is not a clustering column"
+                )));
             }
             if ct.clustering.get(i) != Some(n) {
-                return Err(CqlError::invalid("The order of columns in the CLUSTERING ORDER directive must match that of the clustering columns"));
+                return Err(CqlError::invalid(
+                    "The order of columns in the CLUSTERING ORDER directive must match that of the clustering columns",
+                ));
             }
             orders[i] = *desc;
         }
@@ -258,10 +339,16 @@ pub fn create_table(kss: &mut BTreeMap<String, Keyspace>, ks_name: &str, ct: &Cr
     }
     for c in &ct.columns {
         if c.is_static && ct.clustering.is_empty() {
-            return Err(CqlError::invalid(format!("Static column {} cannot be used in a table without clustering columns", c.name)));
+            return Err(CqlError::invalid(format!(
+                "Static column {} cannot be used in a table without clustering columns",
+                c.name
+            )));
         }
         if matches!(c.ty, ColumnType::Duration | ColumnType::Custom(_)) {
-            return Err(CqlError::invalid(format!("Type {} is not supported by this node", type_name(&c.ty, false))));
+            return Err(CqlError::invalid(format!(
+                "Type {} is not supported by this node",
+                type_name(&c.ty, false)
+            )));
         }
         let kind = if ct.partition_key.contains(&c.name) {
             Kind::PartitionKey
@@ -274,7 +361,13 @@ pub fn create_table(kss: &mut BTreeMap<String, Keyspace>, ks_name: &str, ct: &Cr
             Kind::Regular
         };
         let desc = ct.clustering.iter().position(|x| *x == c.name).map(|i| orders[i]).unwrap_or(false);
-        decls.push(ColumnDecl { name: c.name.clone(), ty: type_name(&c.ty, c.frozen), kind, desc, slot: None });
+        decls.push(ColumnDecl {
+            name: c.name.clone(),
+            ty: type_name(&c.ty, c.frozen),
+            kind,
+            desc,
+            slot: None,
+        });
     }
     // Keep key columns in key order.
     decls.sort_by_key(|d| match d.kind {
@@ -288,11 +381,20 @@ pub fn create_table(kss: &mut BTreeMap<String, Keyspace>, ks_name: &str, ct: &Cr
             return Ok(None);
         }
         return Err(CqlError::new(
-            ErrorKind::AlreadyExists { keyspace: ks_name.into(), table: name.clone() },
+            ErrorKind::AlreadyExists {
+                keyspace: ks_name.into(),
+                table: name.clone(),
+            },
             format!("Cannot add already existing table \"{name}\" to keyspace \"{ks_name}\""),
         ));
     }
-    let decl = TableDecl { id: Uuid::new_v4(), keyspace: ks_name.into(), name: name.clone(), columns: decls, options };
+    let decl = TableDecl {
+        id: Uuid::new_v4(),
+        keyspace: ks_name.into(),
+        name: name.clone(),
+        columns: decls,
+        options,
+    };
     let schema = Arc::new(TableSchema::build(&decl, None).ok_or_else(|| CqlError::invalid("Invalid column type"))?);
     ks.tables.insert(name.clone(), schema.clone());
     Ok(Some(schema))
@@ -324,11 +426,17 @@ pub fn alter_table(
     change: &super::ast::AlterTable,
 ) -> CqlResult<Option<(Arc<TableSchema>, Vec<usize>)>> {
     use super::ast::AlterTable;
-    let ks = kss.get_mut(ks_name).ok_or_else(|| CqlError::invalid(format!("Keyspace '{ks_name}' does not exist")))?;
+    let ks = kss
+        .get_mut(ks_name)
+        .ok_or_else(|| CqlError::invalid(format!("Keyspace '{ks_name}' does not exist")))?;
     if ks.system {
         return Err(not_modifiable(ks_name));
     }
-    let old = ks.tables.get(name).cloned().ok_or_else(|| CqlError::invalid(format!("Table '{ks_name}.{name}' doesn't exist")))?;
+    let old = ks
+        .tables
+        .get(name)
+        .cloned()
+        .ok_or_else(|| CqlError::invalid(format!("Table '{ks_name}.{name}' doesn't exist")))?;
     let mut decl = old.decl();
     let mut changed = false;
     let mut dropped_slots = Vec::new();
@@ -343,16 +451,27 @@ pub fn alter_table(
                     return Err(CqlError::invalid(format!("Column with name '{}' already exists", c.name)));
                 }
                 if c.ty == ColumnType::Counter && !old.is_counter {
-                    return Err(CqlError::invalid(format!("Cannot add a counter column ({}) in a non counter column family", c.name)));
+                    return Err(CqlError::invalid(format!(
+                        "Cannot add a counter column ({}) in a non counter column family",
+                        c.name
+                    )));
                 }
                 if c.ty != ColumnType::Counter && old.is_counter {
-                    return Err(CqlError::invalid(format!("Cannot add a non counter column ({}) in a counter column family", c.name)));
+                    return Err(CqlError::invalid(format!(
+                        "Cannot add a non counter column ({}) in a counter column family",
+                        c.name
+                    )));
                 }
                 if c.is_static && old.ck.is_empty() {
-                    return Err(CqlError::invalid(format!("Static columns are only useful (and thus allowed) if the table has at least one clustering column")));
+                    return Err(CqlError::invalid(format!(
+                        "Static columns are only useful (and thus allowed) if the table has at least one clustering column"
+                    )));
                 }
                 if matches!(c.ty, ColumnType::Duration | ColumnType::Custom(_)) {
-                    return Err(CqlError::invalid(format!("Type {} is not supported by this node", type_name(&c.ty, false))));
+                    return Err(CqlError::invalid(format!(
+                        "Type {} is not supported by this node",
+                        type_name(&c.ty, false)
+                    )));
                 }
                 decl.columns.push(ColumnDecl {
                     name: c.name.clone(),

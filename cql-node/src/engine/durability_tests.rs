@@ -20,18 +20,31 @@ const WAIT: Duration = Duration::from_secs(60);
 
 fn run(e: &Engine, q: &str) -> CqlResult<Outcome> {
     let n = node();
-    let ctx = ExecContext { keyspace: Some("ks"), node: &n };
+    let ctx = ExecContext {
+        keyspace: Some("ks"),
+        node: &n,
+    };
     let st = e.prepare(q, Some("ks"))?;
     e.execute(&ctx, &st, &params(vec![]))
 }
 
 /// The child: writes rows forever, acknowledging each on stdout.
 fn writer(dir: &Path) -> ! {
-    let e = Engine::open(EngineConfig { data_dir: Some(dir.to_path_buf()) }).expect("open");
-    run(&e, "CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").expect("ks");
+    let e = Engine::open(EngineConfig {
+        data_dir: Some(dir.to_path_buf()),
+    })
+    .expect("open");
+    run(
+        &e,
+        "CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+    )
+    .expect("ks");
     run(&e, "CREATE TABLE IF NOT EXISTS ks.t (k int, c int, v text, PRIMARY KEY (k, c))").expect("table");
     let n = node();
-    let ctx = ExecContext { keyspace: Some("ks"), node: &n };
+    let ctx = ExecContext {
+        keyspace: Some("ks"),
+        node: &n,
+    };
     let ins = e.prepare("INSERT INTO ks.t (k, c, v) VALUES (?, ?, ?)", None).expect("prepare");
     let upd = e.prepare("UPDATE ks.t SET v = ? WHERE k = ? AND c = ?", None).expect("prepare");
     let mut out = std::io::stdout().lock();
@@ -43,7 +56,8 @@ fn writer(dir: &Path) -> ! {
         // Overwrite an older row too, so recovery must keep the latest version.
         if i >= 10 {
             let v2 = BoundValue::Bytes(Bytes::from(format!("u{i}")));
-            e.execute(&ctx, &upd, &params(vec![v2, b((i - 10) % 17), b(i - 10)])).expect("update");
+            e.execute(&ctx, &upd, &params(vec![v2, b((i - 10) % 17), b(i - 10)]))
+                .expect("update");
         }
         writeln!(out, "ack {i}").expect("stdout");
         out.flush().expect("flush");
@@ -57,11 +71,25 @@ fn expected_value(i: i32, acked: i32) -> String {
 }
 
 fn read_all(dir: &Path) -> Vec<(i32, i32, String)> {
-    let e = Engine::open(EngineConfig { data_dir: Some(dir.to_path_buf()) }).expect("reopen after kill -9");
-    let Outcome::Rows(r) = run(&e, "SELECT k, c, v FROM ks.t").expect("select") else { panic!("rows expected") };
+    let e = Engine::open(EngineConfig {
+        data_dir: Some(dir.to_path_buf()),
+    })
+    .expect("reopen after kill -9");
+    let Outcome::Rows(r) = run(&e, "SELECT k, c, v FROM ks.t").expect("select") else {
+        panic!("rows expected")
+    };
     let int = |b: &Option<Bytes>| i32::from_be_bytes(b.clone().expect("value")[..].try_into().expect("int"));
-    let mut rows: Vec<(i32, i32, String)> =
-        r.rows.iter().map(|row| (int(&row[0]), int(&row[1]), String::from_utf8(row[2].clone().expect("v").to_vec()).expect("utf8"))).collect();
+    let mut rows: Vec<(i32, i32, String)> = r
+        .rows
+        .iter()
+        .map(|row| {
+            (
+                int(&row[0]),
+                int(&row[1]),
+                String::from_utf8(row[2].clone().expect("v").to_vec()).expect("utf8"),
+            )
+        })
+        .collect();
     rows.sort_by_key(|r| r.1);
     rows
 }
@@ -123,7 +151,12 @@ fn acknowledged_writes_survive_kill_9_and_a_torn_tail() {
     // 1. kill -9 mid-writes: every acknowledged write is there after restart.
     let acked = kill_after(&base, 300);
     let rows = read_all(&base);
-    assert!(rows.len() as i32 > acked, "all {} acknowledged rows recovered, got {}", acked + 1, rows.len());
+    assert!(
+        rows.len() as i32 > acked,
+        "all {} acknowledged rows recovered, got {}",
+        acked + 1,
+        rows.len()
+    );
     for i in 0..=acked {
         let row = &rows[i as usize];
         assert_eq!((row.0, row.1), (i % 17, i));
@@ -158,9 +191,20 @@ fn acknowledged_writes_survive_kill_9_and_a_torn_tail() {
 fn restart_keeps_schema_deletions_and_latest_versions() {
     let dir = std::env::temp_dir().join(format!("cql-node-restart-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
     {
-        let e = Engine::open(EngineConfig { data_dir: Some(dir.clone()) }).unwrap();
-        run(&e, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").unwrap();
-        run(&e, "CREATE TABLE ks.t (k int, c int, s int STATIC, v int, PRIMARY KEY (k, c)) WITH CLUSTERING ORDER BY (c DESC)").unwrap();
+        let e = Engine::open(EngineConfig {
+            data_dir: Some(dir.clone()),
+        })
+        .unwrap();
+        run(
+            &e,
+            "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+        )
+        .unwrap();
+        run(
+            &e,
+            "CREATE TABLE ks.t (k int, c int, s int STATIC, v int, PRIMARY KEY (k, c)) WITH CLUSTERING ORDER BY (c DESC)",
+        )
+        .unwrap();
         run(&e, "CREATE TABLE ks.gone (k int PRIMARY KEY)").unwrap();
         for c in 0..5 {
             run(&e, &format!("INSERT INTO ks.t (k, c, s, v) VALUES (1, {c}, 7, {c})")).unwrap();
@@ -174,11 +218,19 @@ fn restart_keeps_schema_deletions_and_latest_versions() {
         run(&e, "UPDATE ks.t SET w = 'w' WHERE k = 1 AND c = 0").unwrap();
         run(&e, "DROP TABLE ks.gone").unwrap();
     }
-    let e = Engine::open(EngineConfig { data_dir: Some(dir.clone()) }).unwrap();
-    let Outcome::Rows(r) = run(&e, "SELECT k, c, s, v, w FROM ks.t").unwrap() else { panic!() };
+    let e = Engine::open(EngineConfig {
+        data_dir: Some(dir.clone()),
+    })
+    .unwrap();
+    let Outcome::Rows(r) = run(&e, "SELECT k, c, s, v, w FROM ks.t").unwrap() else {
+        panic!()
+    };
     let int = |b: &Option<Bytes>| b.as_ref().map(|b| i32::from_be_bytes(b[..].try_into().unwrap()));
-    let got: Vec<(Option<i32>, Option<i32>, Option<i32>, Option<i32>, bool)> =
-        r.rows.iter().map(|row| (int(&row[0]), int(&row[1]), int(&row[2]), int(&row[3]), row[4].is_some())).collect();
+    let got: Vec<(Option<i32>, Option<i32>, Option<i32>, Option<i32>, bool)> = r
+        .rows
+        .iter()
+        .map(|row| (int(&row[0]), int(&row[1]), int(&row[2]), int(&row[3]), row[4].is_some()))
+        .collect();
     let mut want = vec![
         (Some(1), Some(4), Some(7), Some(100), false),
         (Some(1), Some(2), Some(7), Some(2), false),

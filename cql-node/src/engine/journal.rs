@@ -124,7 +124,12 @@ fn decode_row(r: &mut Reader<'_>, ck: Box<[Bytes]>, slots: usize) -> Option<Row>
         cells.push(get_cell(r)?);
     }
     cells.resize(slots, None);
-    Some(Row { ck, marker, deleted_at, cells })
+    Some(Row {
+        ck,
+        marker,
+        deleted_at,
+        cells,
+    })
 }
 
 pub struct Recovered {
@@ -157,13 +162,22 @@ impl Journal {
     }
 
     /// Loads every stored row into `data`, for tables that still exist (`slots` by table id).
-    pub fn load(&self, slots: &HashMap<Uuid, (usize, usize)>, data: &mut HashMap<Uuid, TableData>, order: &dyn Fn(&Uuid, &mut Partition)) -> CqlResult<()> {
+    pub fn load(
+        &self,
+        slots: &HashMap<Uuid, (usize, usize)>,
+        data: &mut HashMap<Uuid, TableData>,
+        order: &dyn Fn(&Uuid, &mut Partition),
+    ) -> CqlResult<()> {
         for kv in self.rows.iter() {
             let (k, v) = kv.into_inner().map_err(io)?;
             let mut kr = Reader { b: &k, pos: 0 };
-            let Some(id) = kr.take(16).and_then(|s| Uuid::from_slice(s).ok()) else { continue };
+            let Some(id) = kr.take(16).and_then(|s| Uuid::from_slice(s).ok()) else {
+                continue;
+            };
             let Some(&(nslots, _)) = slots.get(&id) else { continue };
-            let (Some(kind), Some(token), Some(pk)) = (kr.u8(), kr.i64(), kr.bytes()) else { continue };
+            let (Some(kind), Some(token), Some(pk)) = (kr.u8(), kr.i64(), kr.bytes()) else {
+                continue;
+            };
             let Some(n) = kr.u16() else { continue };
             let mut ck = Vec::with_capacity(n as usize);
             for _ in 0..n {
@@ -173,7 +187,10 @@ impl Journal {
                 }
             }
             let table = data.entry(id).or_default();
-            let p = table.partitions.entry((token, pk.clone())).or_insert_with(|| Partition::new(pk, nslots));
+            let p = table
+                .partitions
+                .entry((token, pk.clone()))
+                .or_insert_with(|| Partition::new(pk, nslots));
             let mut vr = Reader { b: &v, pos: 0 };
             if kind == HEADER {
                 let Some(del) = vr.i64() else { continue };
@@ -200,14 +217,21 @@ impl Journal {
     }
 
     /// Writes the current state of everything a statement touched, as one batch.
-    pub fn write(&self, data: &HashMap<Uuid, TableData>, touched: &[Touched], schema_of: &dyn Fn(&Uuid) -> Option<std::sync::Arc<super::schema::TableSchema>>) -> CqlResult<()> {
+    pub fn write(
+        &self,
+        data: &HashMap<Uuid, TableData>,
+        touched: &[Touched],
+        schema_of: &dyn Fn(&Uuid) -> Option<std::sync::Arc<super::schema::TableSchema>>,
+    ) -> CqlResult<()> {
         if touched.is_empty() {
             return Ok(());
         }
         let mut b = self.db.batch().durability(Some(PersistMode::Buffer));
         for t in touched {
             let Some(td) = data.get(&t.table) else { continue };
-            let Some(p) = td.partitions.get(&(t.token, t.key.clone())) else { continue };
+            let Some(p) = td.partitions.get(&(t.token, t.key.clone())) else {
+                continue;
+            };
             match &t.ck {
                 None => {
                     let mut v = p.deleted_at.to_be_bytes().to_vec();

@@ -28,8 +28,9 @@ pub struct Token {
     pub text: String,
 }
 
-const SYMS: [&str; 21] =
-    ["!=", "<=", ">=", "(", ")", ",", ";", "=", "<", ">", ".", "*", "[", "]", "{", "}", ":", "+", "-", "?", "/"];
+const SYMS: [&str; 21] = [
+    "!=", "<=", ">=", "(", ")", ",", ";", "=", "<", ">", ".", "*", "[", "]", "{", "}", ":", "+", "-", "?", "/",
+];
 
 fn is_uuid_at(s: &[u8], i: usize) -> bool {
     const SHAPE: [usize; 5] = [8, 4, 4, 4, 12];
@@ -95,7 +96,11 @@ pub fn tokenize(input: &str) -> CqlResult<Vec<Token>> {
             i += 1;
             loop {
                 match s.get(i) {
-                    None => return Err(CqlError::syntax(format!("line {line}:{col} mismatched character '<EOF>' expecting '''"))),
+                    None => {
+                        return Err(CqlError::syntax(format!(
+                            "line {line}:{col} mismatched character '<EOF>' expecting '''"
+                        )));
+                    }
                     Some(b'\'') if s.get(i + 1) == Some(&b'\'') => {
                         v.push(b'\'');
                         i += 2;
@@ -132,7 +137,11 @@ pub fn tokenize(input: &str) -> CqlResult<Vec<Token>> {
             i += 1;
             loop {
                 match s.get(i) {
-                    None => return Err(CqlError::syntax(format!("line {line}:{col} mismatched character '<EOF>' expecting '\"'"))),
+                    None => {
+                        return Err(CqlError::syntax(format!(
+                            "line {line}:{col} mismatched character '<EOF>' expecting '\"'"
+                        )));
+                    }
                     Some(b'"') if s.get(i + 1) == Some(&b'"') => {
                         v.push('"');
                         i += 2;
@@ -157,7 +166,9 @@ pub fn tokenize(input: &str) -> CqlResult<Vec<Token>> {
             }
             let hex = &input[hs..i];
             if hex.len() % 2 != 0 {
-                return Err(CqlError::syntax(format!("line {line}:{col} Invalid hex blob literal 0x{hex}: odd number of digits")));
+                return Err(CqlError::syntax(format!(
+                    "line {line}:{col} Invalid hex blob literal 0x{hex}: odd number of digits"
+                )));
             }
             let mut bytes = Vec::with_capacity(hex.len() / 2);
             for k in (0..hex.len()).step_by(2) {
@@ -236,7 +247,9 @@ pub fn tokenize(input: &str) -> CqlResult<Vec<Token>> {
                 }
                 None => {
                     let ch = input[i..].chars().next().unwrap_or('?');
-                    return Err(CqlError::syntax(format!("line {line}:{col} no viable alternative at character '{ch}'")));
+                    return Err(CqlError::syntax(format!(
+                        "line {line}:{col} no viable alternative at character '{ch}'"
+                    )));
                 }
             }
         };

@@ -79,7 +79,11 @@ pub fn targets(plan: &ModifyPlan, env: &Env<'_>) -> CqlResult<Vec<Target>> {
         let key = Bytes::from(serialize_partition_key(&refs));
         let token = token_of(&key);
         for ck in &cks {
-            out.push(Target { token, key: key.clone(), ck: ck.clone() });
+            out.push(Target {
+                token,
+                key: key.clone(),
+                ck: ck.clone(),
+            });
         }
     }
     Ok(out)
@@ -136,11 +140,15 @@ fn live_value(row: &Row, slot: usize, now: i64) -> Option<Bytes> {
 }
 
 fn list_items(v: Option<Bytes>) -> Vec<Bytes> {
-    v.and_then(|b| decode_collection(&b)).map(|x| x.into_iter().flatten().collect()).unwrap_or_default()
+    v.and_then(|b| decode_collection(&b))
+        .map(|x| x.into_iter().flatten().collect())
+        .unwrap_or_default()
 }
 
 fn map_items(v: Option<Bytes>) -> Vec<(Bytes, Bytes)> {
-    v.and_then(|b| decode_map(&b)).map(|x| x.into_iter().filter_map(|(k, v)| Some((k, v?))).collect()).unwrap_or_default()
+    v.and_then(|b| decode_map(&b))
+        .map(|x| x.into_iter().filter_map(|(k, v)| Some((k, v?))).collect())
+        .unwrap_or_default()
 }
 
 /// Applies the column operations to one row (or the partition's static row).
@@ -154,7 +162,13 @@ fn apply_ops(t: &TableSchema, plan: &ModifyPlan, row: &mut Row, pdel: i64, stati
     };
     for op in &plan.ops {
         let slot = match op {
-            ColOp::Set(s, _) | ColOp::Add(s, _) | ColOp::Sub(s, _) | ColOp::Prepend(s, _) | ColOp::SetElem(s, _, _) | ColOp::Delete(s) | ColOp::DeleteElem(s, _) => *s,
+            ColOp::Set(s, _)
+            | ColOp::Add(s, _)
+            | ColOp::Sub(s, _)
+            | ColOp::Prepend(s, _)
+            | ColOp::SetElem(s, _, _)
+            | ColOp::Delete(s)
+            | ColOp::DeleteElem(s, _) => *s,
         };
         let col = match t.columns.iter().find(|c| c.slot == slot && !c.is_key()) {
             Some(c) => c,
@@ -183,7 +197,9 @@ fn apply_ops(t: &TableSchema, plan: &ModifyPlan, row: &mut Row, pdel: i64, stati
                 let v = match eval(e, w.env)? {
                     Val::V(b) => b,
                     Val::Unset => continue,
-                    Val::Null if *ty == ColumnType::Counter => return Err(CqlError::invalid(format!("Invalid null value for counter increment"))),
+                    Val::Null if *ty == ColumnType::Counter => {
+                        return Err(CqlError::invalid(format!("Invalid null value for counter increment")));
+                    }
                     Val::Null => continue,
                 };
                 match ty {
@@ -201,7 +217,11 @@ fn apply_ops(t: &TableSchema, plan: &ModifyPlan, row: &mut Row, pdel: i64, stati
                         } else {
                             items.retain(|x| !add.iter().any(|y| compare(e, x, y) == Ordering::Equal));
                         }
-                        Some(if items.is_empty() { None } else { Some(encode_collection(items.iter())) })
+                        Some(if items.is_empty() {
+                            None
+                        } else {
+                            Some(encode_collection(items.iter()))
+                        })
                     }
                     ColumnType::Set(e) => {
                         let mut items = list_items(current());
@@ -212,7 +232,11 @@ fn apply_ops(t: &TableSchema, plan: &ModifyPlan, row: &mut Row, pdel: i64, stati
                             items.retain(|x| !add.iter().any(|y| compare(e, x, y) == Ordering::Equal));
                         }
                         let items = normalize_set(e, items);
-                        Some(if items.is_empty() { None } else { Some(encode_collection(items.iter())) })
+                        Some(if items.is_empty() {
+                            None
+                        } else {
+                            Some(encode_collection(items.iter()))
+                        })
                     }
                     ColumnType::Map(k, _) => {
                         let mut items = map_items(current());
@@ -223,7 +247,11 @@ fn apply_ops(t: &TableSchema, plan: &ModifyPlan, row: &mut Row, pdel: i64, stati
                             items.retain(|(x, _)| !keys.iter().any(|y| compare(k, x, y) == Ordering::Equal));
                         }
                         let items = normalize_map(k, items);
-                        Some(if items.is_empty() { None } else { Some(encode_map(items.iter().map(|(a, b)| (a, b)))) })
+                        Some(if items.is_empty() {
+                            None
+                        } else {
+                            Some(encode_map(items.iter().map(|(a, b)| (a, b))))
+                        })
                     }
                     _ => return Err(CqlError::invalid(format!("Invalid operation for column {}", col.name))),
                 }
@@ -250,13 +278,20 @@ fn apply_ops(t: &TableSchema, plan: &ModifyPlan, row: &mut Row, pdel: i64, stati
                             items.push((key, b));
                         }
                         let items = normalize_map(kt, items);
-                        Some(if items.is_empty() { None } else { Some(encode_map(items.iter().map(|(a, b)| (a, b)))) })
+                        Some(if items.is_empty() {
+                            None
+                        } else {
+                            Some(encode_map(items.iter().map(|(a, b)| (a, b))))
+                        })
                     }
                     ColumnType::List(_) => {
                         let mut items = list_items(current());
                         let idx = i32::from_be_bytes(key[..].try_into().map_err(|_| CqlError::invalid("Invalid list index"))?);
                         if idx < 0 || idx as usize >= items.len() {
-                            return Err(CqlError::invalid(format!("List index {idx} out of bound, list has size {}", items.len())));
+                            return Err(CqlError::invalid(format!(
+                                "List index {idx} out of bound, list has size {}",
+                                items.len()
+                            )));
                         }
                         match val {
                             Val::V(b) => items[idx as usize] = b,
@@ -264,7 +299,11 @@ fn apply_ops(t: &TableSchema, plan: &ModifyPlan, row: &mut Row, pdel: i64, stati
                                 items.remove(idx as usize);
                             }
                         }
-                        Some(if items.is_empty() { None } else { Some(encode_collection(items.iter())) })
+                        Some(if items.is_empty() {
+                            None
+                        } else {
+                            Some(encode_collection(items.iter()))
+                        })
                     }
                     _ => continue,
                 }
@@ -279,21 +318,36 @@ fn apply_ops(t: &TableSchema, plan: &ModifyPlan, row: &mut Row, pdel: i64, stati
                     ColumnType::Map(kt, _) => {
                         let mut items = map_items(current());
                         items.retain(|(x, _)| compare(kt, x, &key) != Ordering::Equal);
-                        Some(if items.is_empty() { None } else { Some(encode_map(items.iter().map(|(a, b)| (a, b)))) })
+                        Some(if items.is_empty() {
+                            None
+                        } else {
+                            Some(encode_map(items.iter().map(|(a, b)| (a, b))))
+                        })
                     }
                     ColumnType::Set(e) => {
                         let mut items = list_items(current());
                         items.retain(|x| compare(e, x, &key) != Ordering::Equal);
-                        Some(if items.is_empty() { None } else { Some(encode_collection(items.iter())) })
+                        Some(if items.is_empty() {
+                            None
+                        } else {
+                            Some(encode_collection(items.iter()))
+                        })
                     }
                     ColumnType::List(_) => {
                         let mut items = list_items(current());
                         let idx = i32::from_be_bytes(key[..].try_into().map_err(|_| CqlError::invalid("Invalid list index"))?);
                         if idx < 0 || idx as usize >= items.len() {
-                            return Err(CqlError::invalid(format!("List index {idx} out of bound, list has size {}", items.len())));
+                            return Err(CqlError::invalid(format!(
+                                "List index {idx} out of bound, list has size {}",
+                                items.len()
+                            )));
                         }
                         items.remove(idx as usize);
-                        Some(if items.is_empty() { None } else { Some(encode_collection(items.iter())) })
+                        Some(if items.is_empty() {
+                            None
+                        } else {
+                            Some(encode_collection(items.iter()))
+                        })
                     }
                     _ => continue,
                 }
@@ -314,14 +368,35 @@ pub fn apply(data: &mut TableData, plan: &ModifyPlan, w: &WriteCtx<'_>, touched:
     let slices: Vec<(usize, Op, Bytes)> = plan
         .ck_slice
         .iter()
-        .map(|(pos, op, e)| Ok((*pos, *op, eval(e, w.env)?.bytes().ok_or_else(|| CqlError::invalid("Invalid null value in condition for a clustering column"))?)))
+        .map(|(pos, op, e)| {
+            Ok((
+                *pos,
+                *op,
+                eval(e, w.env)?
+                    .bytes()
+                    .ok_or_else(|| CqlError::invalid("Invalid null value in condition for a clustering column"))?,
+            ))
+        })
         .collect::<CqlResult<_>>()?;
     let full_ck = plan.ck.len() == t.ck.len();
     for tg in targets {
-        let p = data.partitions.entry((tg.token, tg.key.clone())).or_insert_with(|| Partition::new(tg.key.clone(), t.slots));
+        let p = data
+            .partitions
+            .entry((tg.token, tg.key.clone()))
+            .or_insert_with(|| Partition::new(tg.key.clone(), t.slots));
         let pdel = p.deleted_at;
-        let header = || Touched { table: t.id, token: tg.token, key: tg.key.clone(), ck: None };
-        let row_t = |ck: &[Bytes]| Touched { table: t.id, token: tg.token, key: tg.key.clone(), ck: Some(ck.to_vec()) };
+        let header = || Touched {
+            table: t.id,
+            token: tg.token,
+            key: tg.key.clone(),
+            ck: None,
+        };
+        let row_t = |ck: &[Bytes]| Touched {
+            table: t.id,
+            token: tg.token,
+            key: tg.key.clone(),
+            ck: Some(ck.to_vec()),
+        };
         if plan.delete_row {
             if t.ck.is_empty() || (tg.ck.is_empty() && slices.is_empty()) {
                 if t.ck.is_empty() {
@@ -365,7 +440,13 @@ pub fn apply(data: &mut TableData, plan: &ModifyPlan, w: &WriteCtx<'_>, touched:
         }
         let has_static_ops = plan.ops.iter().any(|op| {
             let slot = match op {
-                ColOp::Set(s, _) | ColOp::Add(s, _) | ColOp::Sub(s, _) | ColOp::Prepend(s, _) | ColOp::SetElem(s, _, _) | ColOp::Delete(s) | ColOp::DeleteElem(s, _) => *s,
+                ColOp::Set(s, _)
+                | ColOp::Add(s, _)
+                | ColOp::Sub(s, _)
+                | ColOp::Prepend(s, _)
+                | ColOp::SetElem(s, _, _)
+                | ColOp::Delete(s)
+                | ColOp::DeleteElem(s, _) => *s,
             };
             t.columns.iter().any(|c| c.slot == slot && c.kind == Kind::Static)
         });
@@ -380,7 +461,15 @@ pub fn apply(data: &mut TableData, plan: &ModifyPlan, w: &WriteCtx<'_>, touched:
             let row = p.row_mut(t, &tg.ck);
             if plan.marker {
                 let expire = if w.ttl > 0 { w.now_secs + w.ttl as i64 } else { 0 };
-                row.write_marker(Cell { ts: w.ts, expire, ttl: w.ttl, value: Some(Bytes::new()) }, pdel);
+                row.write_marker(
+                    Cell {
+                        ts: w.ts,
+                        expire,
+                        ttl: w.ttl,
+                        value: Some(Bytes::new()),
+                    },
+                    pdel,
+                );
             }
             apply_ops(t, plan, row, pdel, false, w)?;
             touched.push(row_t(&tg.ck));
@@ -390,7 +479,12 @@ pub fn apply(data: &mut TableData, plan: &ModifyPlan, w: &WriteCtx<'_>, touched:
 }
 
 pub fn applied_spec(t: &TableSchema) -> ColumnSpec {
-    ColumnSpec { keyspace: t.keyspace.clone(), table: t.name.clone(), name: "[applied]".into(), ty: ColumnType::Boolean }
+    ColumnSpec {
+        keyspace: t.keyspace.clone(),
+        table: t.name.clone(),
+        name: "[applied]".into(),
+        ty: ColumnType::Boolean,
+    }
 }
 
 fn bool_cell(b: bool) -> Option<Bytes> {
@@ -402,14 +496,27 @@ fn bool_cell(b: bool) -> Option<Bytes> {
 pub fn check_condition(data: &TableData, plan: &ModifyPlan, env: &Env<'_>, now: i64) -> CqlResult<Option<Rows>> {
     let t = &*plan.table;
     if plan.pk.iter().any(|r| !matches!(r, KeyRestr::Eq(_))) {
-        return Err(CqlError::invalid("IN on the partition key is not supported with conditional updates"));
+        return Err(CqlError::invalid(
+            "IN on the partition key is not supported with conditional updates",
+        ));
     }
     if plan.ck.iter().any(|r| !matches!(r, KeyRestr::Eq(_))) {
-        return Err(CqlError::invalid("IN on the clustering key columns is not supported with conditional updates"));
+        return Err(CqlError::invalid(
+            "IN on the clustering key columns is not supported with conditional updates",
+        ));
     }
-    let tg = targets(plan, env)?.into_iter().next().ok_or_else(|| CqlError::invalid("Missing primary key"))?;
+    let tg = targets(plan, env)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| CqlError::invalid("Missing primary key"))?;
     let p = data.partitions.get(&(tg.token, tg.key.clone()));
-    let row = p.and_then(|p| if t.ck.is_empty() { p.find(t, &[]).ok().map(|i| &p.rows[i]) } else { p.find(t, &tg.ck).ok().map(|i| &p.rows[i]) });
+    let row = p.and_then(|p| {
+        if t.ck.is_empty() {
+            p.find(t, &[]).ok().map(|i| &p.rows[i])
+        } else {
+            p.find(t, &tg.ck).ok().map(|i| &p.rows[i])
+        }
+    });
     let row = row.filter(|r| r.is_live(now));
     let statics_live = p.is_some_and(|p| p.has_live_statics(now));
     let exists = row.is_some() || (plan.ck.is_empty() && !t.ck.is_empty() && statics_live);
@@ -427,14 +534,23 @@ pub fn check_condition(data: &TableData, plan: &ModifyPlan, env: &Env<'_>, now: 
     };
     let all_specs = || {
         let mut v = vec![applied_spec(t)];
-        v.extend(t.columns.iter().map(|c| ColumnSpec { keyspace: t.keyspace.clone(), table: t.name.clone(), name: c.name.clone(), ty: c.ty.clone() }));
+        v.extend(t.columns.iter().map(|c| ColumnSpec {
+            keyspace: t.keyspace.clone(),
+            table: t.name.clone(),
+            name: c.name.clone(),
+            ty: c.ty.clone(),
+        }));
         v
     };
     match &plan.cond {
         CondPlan::None => Ok(None),
         CondPlan::IfNotExists => {
             if exists && let Some(p) = p {
-                return Ok(Some(Rows { columns: all_specs(), rows: vec![full_row(row, p)], paging_state: None }));
+                return Ok(Some(Rows {
+                    columns: all_specs(),
+                    rows: vec![full_row(row, p)],
+                    paging_state: None,
+                }));
             }
             Ok(None)
         }
@@ -442,7 +558,11 @@ pub fn check_condition(data: &TableData, plan: &ModifyPlan, env: &Env<'_>, now: 
             if exists {
                 Ok(None)
             } else {
-                Ok(Some(Rows { columns: vec![applied_spec(t)], rows: vec![vec![bool_cell(false)]], paging_state: None }))
+                Ok(Some(Rows {
+                    columns: vec![applied_spec(t)],
+                    rows: vec![vec![bool_cell(false)]],
+                    paging_state: None,
+                }))
             }
         }
         CondPlan::Conds(conds) => {
@@ -461,7 +581,9 @@ pub fn check_condition(data: &TableData, plan: &ModifyPlan, env: &Env<'_>, now: 
                         let (elem, vty) = match (&col.ty, key) {
                             (ColumnType::Map(kt, vt), Some(key)) => (
                                 cur.as_ref().and_then(|b| decode_map(b)).and_then(|m| {
-                                    m.into_iter().find(|(x, _)| compare(kt, x, &key) == Ordering::Equal).and_then(|(_, v)| v)
+                                    m.into_iter()
+                                        .find(|(x, _)| compare(kt, x, &key) == Ordering::Equal)
+                                        .and_then(|(_, v)| v)
                                 }),
                                 (**vt).clone(),
                             ),
@@ -469,7 +591,11 @@ pub fn check_condition(data: &TableData, plan: &ModifyPlan, env: &Env<'_>, now: 
                                 let idx = key[..].try_into().ok().map(i32::from_be_bytes).unwrap_or(-1);
                                 (
                                     cur.as_ref().and_then(|b| decode_collection(b)).and_then(|l| {
-                                        if idx >= 0 { l.into_iter().nth(idx as usize).flatten() } else { None }
+                                        if idx >= 0 {
+                                            l.into_iter().nth(idx as usize).flatten()
+                                        } else {
+                                            None
+                                        }
                                     }),
                                     (**vt).clone(),
                                 )
@@ -497,24 +623,42 @@ pub fn check_condition(data: &TableData, plan: &ModifyPlan, env: &Env<'_>, now: 
                     }
                     seen.push(c.col);
                     let col = &t.columns[c.col];
-                    specs.push(ColumnSpec { keyspace: t.keyspace.clone(), table: t.name.clone(), name: col.name.clone(), ty: col.ty.clone() });
-                    vals.push(p.and_then(|p| column_value(t, c.col, &pk_parts, p, row, now)).map(Bytes::copy_from_slice));
+                    specs.push(ColumnSpec {
+                        keyspace: t.keyspace.clone(),
+                        table: t.name.clone(),
+                        name: col.name.clone(),
+                        ty: col.ty.clone(),
+                    });
+                    vals.push(
+                        p.and_then(|p| column_value(t, c.col, &pk_parts, p, row, now))
+                            .map(Bytes::copy_from_slice),
+                    );
                 }
             }
-            Ok(Some(Rows { columns: specs, rows: vec![vals], paging_state: None }))
+            Ok(Some(Rows {
+                columns: specs,
+                rows: vec![vals],
+                paging_state: None,
+            }))
         }
     }
 }
 
 pub fn applied_rows(t: &TableSchema) -> Rows {
-    Rows { columns: vec![applied_spec(t)], rows: vec![vec![bool_cell(true)]], paging_state: None }
+    Rows {
+        columns: vec![applied_spec(t)],
+        rows: vec![vec![bool_cell(true)]],
+        paging_state: None,
+    }
 }
 
 /// The not-applied answer of a conditional batch, as Cassandra builds it: `[applied]`, the
 /// primary key columns, then the condition columns in order of appearance (every column when
 /// a statement uses IF [NOT] EXISTS), one row per conditioned row that currently exists.
 pub fn batch_failure(data: &TableData, items: &[(&ModifyPlan, &Env<'_>)], now: i64) -> CqlResult<Rows> {
-    let Some((first, _)) = items.first() else { return Ok(applied_rows_false(None)) };
+    let Some((first, _)) = items.first() else {
+        return Ok(applied_rows_false(None));
+    };
     let t = &*first.table;
     let mut cols: Vec<usize> = Vec::new();
     let mut wildcard = false;
@@ -539,7 +683,12 @@ pub fn batch_failure(data: &TableData, items: &[(&ModifyPlan, &Env<'_>)], now: i
     let mut specs = vec![applied_spec(t)];
     specs.extend(selected.iter().map(|i| {
         let c = &t.columns[*i];
-        ColumnSpec { keyspace: t.keyspace.clone(), table: t.name.clone(), name: c.name.clone(), ty: c.ty.clone() }
+        ColumnSpec {
+            keyspace: t.keyspace.clone(),
+            table: t.name.clone(),
+            name: c.name.clone(),
+            ty: c.ty.clone(),
+        }
     }));
     let mut rows: Vec<Vec<Option<Bytes>>> = Vec::new();
     let mut seen: Vec<Vec<Bytes>> = Vec::new();
@@ -552,7 +701,9 @@ pub fn batch_failure(data: &TableData, items: &[(&ModifyPlan, &Env<'_>)], now: i
             continue;
         }
         seen.push(tg.ck.clone());
-        let Some(part) = data.partitions.get(&(tg.token, tg.key.clone())) else { continue };
+        let Some(part) = data.partitions.get(&(tg.token, tg.key.clone())) else {
+            continue;
+        };
         let Ok(i) = part.find(t, &tg.ck) else { continue };
         let row = &part.rows[i];
         if !row.is_live(now) {
@@ -568,10 +719,18 @@ pub fn batch_failure(data: &TableData, items: &[(&ModifyPlan, &Env<'_>)], now: i
     if rows.is_empty() {
         return Ok(applied_rows_false(Some(t)));
     }
-    Ok(Rows { columns: specs, rows, paging_state: None })
+    Ok(Rows {
+        columns: specs,
+        rows,
+        paging_state: None,
+    })
 }
 
 fn applied_rows_false(t: Option<&TableSchema>) -> Rows {
     let columns = t.map(|t| vec![applied_spec(t)]).unwrap_or_default();
-    Rows { columns, rows: vec![vec![bool_cell(false)]], paging_state: None }
+    Rows {
+        columns,
+        rows: vec![vec![bool_cell(false)]],
+        paging_state: None,
+    }
 }

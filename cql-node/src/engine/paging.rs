@@ -66,7 +66,13 @@ impl PagingState {
             return Err(bad());
         }
         let opt = |v: i32| if v < 0 { None } else { Some(v as usize) };
-        Ok(PagingState { token, key, ck, remaining: opt(r), partition_remaining: opt(pr) })
+        Ok(PagingState {
+            token,
+            key,
+            ck,
+            remaining: opt(r),
+            partition_remaining: opt(pr),
+        })
     }
 }
 

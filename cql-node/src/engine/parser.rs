@@ -27,9 +27,9 @@ struct Parser {
 }
 
 const RESERVED: &[&str] = &[
-    "select", "from", "where", "and", "insert", "into", "values", "update", "set", "delete", "batch", "apply",
-    "begin", "create", "drop", "table", "keyspace", "use", "truncate", "limit", "order", "by", "if", "in", "not",
-    "using", "with", "primary", "allow", "asc", "desc", "token", "null",
+    "select", "from", "where", "and", "insert", "into", "values", "update", "set", "delete", "batch", "apply", "begin", "create", "drop",
+    "table", "keyspace", "use", "truncate", "limit", "order", "by", "if", "in", "not", "using", "with", "primary", "allow", "asc", "desc",
+    "token", "null",
 ];
 
 impl Parser {
@@ -50,7 +50,10 @@ impl Parser {
     }
     fn expected(&self, what: &str) -> CqlError {
         match self.toks.get(self.pos) {
-            Some(t) => CqlError::syntax(format!("line {}:{} mismatched input '{}' expecting {}", t.line, t.col, t.text, what)),
+            Some(t) => CqlError::syntax(format!(
+                "line {}:{} mismatched input '{}' expecting {}",
+                t.line, t.col, t.text, what
+            )),
             None => {
                 let (l, c) = self.toks.last().map(|t| (t.line, t.col + t.text.len())).unwrap_or((1, 0));
                 CqlError::syntax(format!("line {l}:{c} mismatched input '<EOF>' expecting {what}"))
@@ -72,7 +75,11 @@ impl Parser {
         }
     }
     fn kw(&mut self, kw: &str) -> CqlResult<()> {
-        if self.eat_kw(kw) { Ok(()) } else { Err(self.expected(&kw.to_ascii_uppercase())) }
+        if self.eat_kw(kw) {
+            Ok(())
+        } else {
+            Err(self.expected(&kw.to_ascii_uppercase()))
+        }
     }
     fn is_sym(&self, s: &str) -> bool {
         matches!(self.peek(), Some(Tok::Sym(x)) if *x == s)
@@ -86,7 +93,11 @@ impl Parser {
         }
     }
     fn sym(&mut self, s: &str) -> CqlResult<()> {
-        if self.eat_sym(s) { Ok(()) } else { Err(self.expected(&format!("'{s}'"))) }
+        if self.eat_sym(s) {
+            Ok(())
+        } else {
+            Err(self.expected(&format!("'{s}'")))
+        }
     }
 
     /// An identifier: unquoted (lower-cased) or quoted (kept). Reserved words are refused.
@@ -110,14 +121,22 @@ impl Parser {
         let first = self.ident()?;
         if self.eat_sym(".") {
             let name = self.ident()?;
-            Ok(QualifiedName { keyspace: Some(first), name })
+            Ok(QualifiedName {
+                keyspace: Some(first),
+                name,
+            })
         } else {
-            Ok(QualifiedName { keyspace: None, name: first })
+            Ok(QualifiedName {
+                keyspace: None,
+                name: first,
+            })
         }
     }
 
     fn statement(&mut self) -> CqlResult<Statement> {
-        let Some(Tok::Ident(first)) = self.peek().cloned() else { return Err(self.err_here()) };
+        let Some(Tok::Ident(first)) = self.peek().cloned() else {
+            return Err(self.err_here());
+        };
         match first.as_str() {
             "select" => self.select().map(Statement::Select),
             "insert" => self.insert().map(Statement::Insert),
@@ -138,11 +157,17 @@ impl Parser {
             "alter" => self.alter(),
             "grant" | "revoke" | "list" => {
                 self.pos = self.toks.len();
-                Ok(Statement::Unsupported { kind: StatementKind::Other, what: first.to_ascii_uppercase() })
+                Ok(Statement::Unsupported {
+                    kind: StatementKind::Other,
+                    what: first.to_ascii_uppercase(),
+                })
             }
             "describe" | "desc" => {
                 self.pos = self.toks.len();
-                Ok(Statement::Unsupported { kind: StatementKind::Other, what: "DESCRIBE".into() })
+                Ok(Statement::Unsupported {
+                    kind: StatementKind::Other,
+                    what: "DESCRIBE".into(),
+                })
             }
             _ => Err(self.err_here()),
         }
@@ -173,7 +198,11 @@ impl Parser {
             let name = self.ident()?;
             self.kw("with")?;
             let options = self.options()?;
-            return Ok(Statement::CreateKeyspace { name, if_not_exists, options });
+            return Ok(Statement::CreateKeyspace {
+                name,
+                if_not_exists,
+                options,
+            });
         }
         if self.eat_kw("table") || self.eat_kw("columnfamily") {
             return self.create_table().map(Statement::CreateTable);
@@ -191,34 +220,56 @@ impl Parser {
             "TRIGGER" => "CREATE TRIGGER",
             "ROLE" | "USER" => {
                 self.pos = self.toks.len();
-                return Ok(Statement::Unsupported { kind: StatementKind::Other, what: format!("CREATE {what}") });
+                return Ok(Statement::Unsupported {
+                    kind: StatementKind::Other,
+                    what: format!("CREATE {what}"),
+                });
             }
             _ => return Err(self.err_here()),
         };
         self.pos = self.toks.len();
-        Ok(Statement::Unsupported { kind: StatementKind::Schema, what: what.into() })
+        Ok(Statement::Unsupported {
+            kind: StatementKind::Schema,
+            what: what.into(),
+        })
     }
 
     fn drop(&mut self) -> CqlResult<Statement> {
         self.kw("drop")?;
         if self.eat_kw("keyspace") || self.eat_kw("schema") {
             let if_exists = self.if_exists()?;
-            return Ok(Statement::DropKeyspace { name: self.ident()?, if_exists });
+            return Ok(Statement::DropKeyspace {
+                name: self.ident()?,
+                if_exists,
+            });
         }
         if self.eat_kw("table") || self.eat_kw("columnfamily") {
             let if_exists = self.if_exists()?;
-            return Ok(Statement::DropTable { name: self.qualified()?, if_exists });
+            return Ok(Statement::DropTable {
+                name: self.qualified()?,
+                if_exists,
+            });
         }
         let what = match self.peek() {
             Some(Tok::Ident(s)) => s.to_ascii_uppercase(),
             _ => return Err(self.err_here()),
         };
-        let kind = if matches!(what.as_str(), "ROLE" | "USER") { StatementKind::Other } else { StatementKind::Schema };
-        if !matches!(what.as_str(), "INDEX" | "TYPE" | "MATERIALIZED" | "FUNCTION" | "AGGREGATE" | "TRIGGER" | "ROLE" | "USER") {
+        let kind = if matches!(what.as_str(), "ROLE" | "USER") {
+            StatementKind::Other
+        } else {
+            StatementKind::Schema
+        };
+        if !matches!(
+            what.as_str(),
+            "INDEX" | "TYPE" | "MATERIALIZED" | "FUNCTION" | "AGGREGATE" | "TRIGGER" | "ROLE" | "USER"
+        ) {
             return Err(self.err_here());
         }
         self.pos = self.toks.len();
-        Ok(Statement::Unsupported { kind, what: format!("DROP {what}") })
+        Ok(Statement::Unsupported {
+            kind,
+            what: format!("DROP {what}"),
+        })
     }
 
     fn alter(&mut self) -> CqlResult<Statement> {
@@ -236,12 +287,19 @@ impl Parser {
             Some(Tok::Ident(s)) => s.to_ascii_uppercase(),
             _ => return Err(self.err_here()),
         };
-        let kind = if matches!(what.as_str(), "ROLE" | "USER") { StatementKind::Other } else { StatementKind::Schema };
+        let kind = if matches!(what.as_str(), "ROLE" | "USER") {
+            StatementKind::Other
+        } else {
+            StatementKind::Schema
+        };
         if !matches!(what.as_str(), "TYPE" | "MATERIALIZED" | "ROLE" | "USER") {
             return Err(self.err_here());
         }
         self.pos = self.toks.len();
-        Ok(Statement::Unsupported { kind, what: format!("ALTER {what}") })
+        Ok(Statement::Unsupported {
+            kind,
+            what: format!("ALTER {what}"),
+        })
     }
 
     fn alter_table(&mut self) -> CqlResult<Statement> {
@@ -254,7 +312,12 @@ impl Parser {
                 let cname = self.ident()?;
                 let (ty, frozen) = self.cql_type()?;
                 let is_static = self.eat_kw("static");
-                columns.push(ColumnDef { name: cname, ty, frozen, is_static });
+                columns.push(ColumnDef {
+                    name: cname,
+                    ty,
+                    frozen,
+                    is_static,
+                });
                 if !(paren && self.eat_sym(",")) {
                     break;
                 }
@@ -265,13 +328,20 @@ impl Parser {
             AlterTable::Add { if_not_exists, columns }
         } else if self.eat_kw("drop") {
             let if_exists = self.if_exists()?;
-            let columns = if self.is_sym("(") { self.column_list()? } else { vec![self.ident()?] };
+            let columns = if self.is_sym("(") {
+                self.column_list()?
+            } else {
+                vec![self.ident()?]
+            };
             AlterTable::Drop { if_exists, columns }
         } else if self.eat_kw("with") {
             AlterTable::With(self.options()?)
         } else if self.is_kw("rename") || self.is_kw("alter") {
             self.pos = self.toks.len();
-            return Ok(Statement::Unsupported { kind: StatementKind::Schema, what: "ALTER TABLE RENAME/ALTER".into() });
+            return Ok(Statement::Unsupported {
+                kind: StatementKind::Schema,
+                what: "ALTER TABLE RENAME/ALTER".into(),
+            });
         } else {
             return Err(self.err_here());
         };
@@ -351,7 +421,12 @@ impl Parser {
                     pk_seen = true;
                     partition_key.push(cname.clone());
                 }
-                columns.push(ColumnDef { name: cname, ty, frozen, is_static });
+                columns.push(ColumnDef {
+                    name: cname,
+                    ty,
+                    frozen,
+                    is_static,
+                });
             }
             if self.eat_sym(")") {
                 break;
@@ -396,9 +471,20 @@ impl Parser {
             }
         }
         if !pk_seen {
-            return Err(CqlError::invalid("No PRIMARY KEY specified for table '".to_string() + &name.name + "' (exactly one required)"));
+            return Err(CqlError::invalid(
+                "No PRIMARY KEY specified for table '".to_string() + &name.name + "' (exactly one required)",
+            ));
         }
-        Ok(CreateTable { name, if_not_exists, columns, partition_key, clustering, clustering_order, options, compact_storage })
+        Ok(CreateTable {
+            name,
+            if_not_exists,
+            columns,
+            partition_key,
+            clustering,
+            clustering_order,
+            options,
+            compact_storage,
+        })
     }
 
     fn options_single(&mut self) -> CqlResult<Vec<(String, OptionValue)>> {
@@ -481,7 +567,11 @@ impl Parser {
                 self.sym("<")?;
                 let (t, _) = self.cql_type()?;
                 self.sym(">")?;
-                if name == "list" { ColumnType::List(Box::new(t)) } else { ColumnType::Set(Box::new(t)) }
+                if name == "list" {
+                    ColumnType::List(Box::new(t))
+                } else {
+                    ColumnType::Set(Box::new(t))
+                }
             }
             "map" => {
                 self.sym("<")?;
@@ -705,7 +795,12 @@ impl Parser {
         if op == Op::In {
             if matches!(self.peek(), Some(Tok::Qmark) | Some(Tok::Named(_))) {
                 let t = self.term()?;
-                return Ok(Relation { lhs, op, rhs: vec![t], in_marker: true });
+                return Ok(Relation {
+                    lhs,
+                    op,
+                    rhs: vec![t],
+                    in_marker: true,
+                });
             }
             self.sym("(")?;
             let mut v = Vec::new();
@@ -718,10 +813,20 @@ impl Parser {
                     self.sym(",")?;
                 }
             }
-            return Ok(Relation { lhs, op, rhs: v, in_marker: false });
+            return Ok(Relation {
+                lhs,
+                op,
+                rhs: v,
+                in_marker: false,
+            });
         }
         let t = self.term()?;
-        Ok(Relation { lhs, op, rhs: vec![t], in_marker: false })
+        Ok(Relation {
+            lhs,
+            op,
+            rhs: vec![t],
+            in_marker: false,
+        })
     }
 
     fn selector(&mut self) -> CqlResult<Selector> {
@@ -843,7 +948,17 @@ impl Parser {
         } else {
             false
         };
-        Ok(Select { table, distinct, json, items, where_, order_by, per_partition_limit, limit, allow_filtering })
+        Ok(Select {
+            table,
+            distinct,
+            json,
+            items,
+            where_,
+            order_by,
+            per_partition_limit,
+            limit,
+            allow_filtering,
+        })
     }
 
     fn insert(&mut self) -> CqlResult<Insert> {
@@ -870,7 +985,13 @@ impl Parser {
         if columns.len() != values.len() {
             return Err(CqlError::invalid("Unmatched column names/values"));
         }
-        Ok(Insert { table, columns, values, using, if_not_exists })
+        Ok(Insert {
+            table,
+            columns,
+            values,
+            using,
+            if_not_exists,
+        })
     }
 
     fn condition(&mut self) -> CqlResult<Condition> {
@@ -918,7 +1039,9 @@ impl Parser {
                     if self.eat_sym("+") {
                         let c2 = self.ident()?;
                         if c2 != c {
-                            return Err(CqlError::invalid(format!("Only expressions of the form X = <value> + X are supported.")));
+                            return Err(CqlError::invalid(format!(
+                                "Only expressions of the form X = <value> + X are supported."
+                            )));
                         }
                         assignments.push(Assignment::Prepend(c, t));
                     } else {
@@ -933,7 +1056,13 @@ impl Parser {
         self.kw("where")?;
         let where_ = self.relations()?;
         let condition = self.condition()?;
-        Ok(Update { table, using, assignments, where_, condition })
+        Ok(Update {
+            table,
+            using,
+            assignments,
+            where_,
+            condition,
+        })
     }
 
     fn delete(&mut self) -> CqlResult<Delete> {
@@ -960,7 +1089,13 @@ impl Parser {
         self.kw("where")?;
         let where_ = self.relations()?;
         let condition = self.condition()?;
-        Ok(Delete { table, columns, using, where_, condition })
+        Ok(Delete {
+            table,
+            columns,
+            using,
+            where_,
+            condition,
+        })
     }
 
     fn batch(&mut self) -> CqlResult<Statement> {
@@ -1016,7 +1151,13 @@ mod tests {
 
     #[test]
     fn errors_are_syntax_errors() {
-        for q in ["SELEC * FROM t", "SELECT FROM", "INSERT INTO t (a) VALUES (", "'unterminated", "SELECT * FROM t WHERE"] {
+        for q in [
+            "SELEC * FROM t",
+            "SELECT FROM",
+            "INSERT INTO t (a) VALUES (",
+            "'unterminated",
+            "SELECT * FROM t WHERE",
+        ] {
             let e = parse(q).unwrap_err();
             assert_eq!(e.kind, crate::error::ErrorKind::SyntaxError, "{q}: {e:?}");
         }
@@ -1026,9 +1167,54 @@ mod tests {
     fn random_input_never_panics() {
         // A small deterministic fuzz: random token soup and random bytes must only ever error.
         let words = [
-            "SELECT", "*", "FROM", "t", "WHERE", "a", "=", "?", "(", ")", "'x", "'y'", "{", "}", "[", "]", ",", "IN",
-            "INSERT", "INTO", "VALUES", "IF", "NOT", "EXISTS", "0x", "1.5e", "-", "token", "BEGIN", "BATCH", "APPLY",
-            ":", "\"q", "/*", "$$", "é", "\"日本\"", "'ü", "--", "frozen<", "map<", ">", "1", "2e9999", "CREATE", "TABLE", "PRIMARY", "KEY",
+            "SELECT",
+            "*",
+            "FROM",
+            "t",
+            "WHERE",
+            "a",
+            "=",
+            "?",
+            "(",
+            ")",
+            "'x",
+            "'y'",
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            "IN",
+            "INSERT",
+            "INTO",
+            "VALUES",
+            "IF",
+            "NOT",
+            "EXISTS",
+            "0x",
+            "1.5e",
+            "-",
+            "token",
+            "BEGIN",
+            "BATCH",
+            "APPLY",
+            ":",
+            "\"q",
+            "/*",
+            "$$",
+            "é",
+            "\"日本\"",
+            "'ü",
+            "--",
+            "frozen<",
+            "map<",
+            ">",
+            "1",
+            "2e9999",
+            "CREATE",
+            "TABLE",
+            "PRIMARY",
+            "KEY",
         ];
         let mut seed: u64 = 0x9e3779b97f4a7c15;
         let mut next = || {

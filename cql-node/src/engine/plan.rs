@@ -145,7 +145,12 @@ impl Binder {
     }
 
     fn spec(&mut self, name: String, ty: ColumnType) -> usize {
-        self.specs.push(ColumnSpec { keyspace: self.table.keyspace.clone(), table: self.table.name.clone(), name, ty });
+        self.specs.push(ColumnSpec {
+            keyspace: self.table.keyspace.clone(),
+            table: self.table.name.clone(),
+            name,
+            ty,
+        });
         self.specs.len() - 1
     }
 
@@ -172,9 +177,10 @@ impl Binder {
                 _ => return Err(self.bad_collection("list", recv, ty)),
             },
             Term::Set(items) => match ty {
-                ColumnType::Set(e) => {
-                    Expr::Set((**e).clone(), items.iter().map(|x| self.term(x, recv, e)).collect::<CqlResult<_>>()?)
-                }
+                ColumnType::Set(e) => Expr::Set(
+                    (**e).clone(),
+                    items.iter().map(|x| self.term(x, recv, e)).collect::<CqlResult<_>>()?,
+                ),
                 _ => return Err(self.bad_collection("set", recv, ty)),
             },
             Term::Map(items) => match ty {
@@ -190,9 +196,18 @@ impl Binder {
             },
             Term::Tuple(items) => match ty {
                 ColumnType::Tuple(ts) if ts.len() >= items.len() => Expr::Tuple(
-                    items.iter().zip(ts.iter()).map(|(x, t)| self.term(x, recv, t)).collect::<CqlResult<_>>()?,
+                    items
+                        .iter()
+                        .zip(ts.iter())
+                        .map(|(x, t)| self.term(x, recv, t))
+                        .collect::<CqlResult<_>>()?,
                 ),
-                _ => return Err(CqlError::invalid(format!("Invalid tuple literal for {recv} of type {}", type_name(ty, false)))),
+                _ => {
+                    return Err(CqlError::invalid(format!(
+                        "Invalid tuple literal for {recv} of type {}",
+                        type_name(ty, false)
+                    )));
+                }
             },
             Term::Cast(inner, _) => self.term(inner, recv, ty)?,
             Term::Func(name, args) => self.func(name, args, recv, ty)?,
@@ -218,7 +233,10 @@ impl Binder {
             if args.len() == n {
                 Ok(())
             } else {
-                Err(CqlError::invalid(format!("Invalid number of arguments in call to function system.{name}: {n} required but {} provided", args.len())))
+                Err(CqlError::invalid(format!(
+                    "Invalid number of arguments in call to function system.{name}: {n} required but {} provided",
+                    args.len()
+                )))
             }
         };
         Ok(match name {
@@ -274,7 +292,9 @@ impl Binder {
                 let i = self.spec(n.clone(), lt.clone());
                 return Ok(KeyRestr::InMarker(Expr::Bind(i, lt, n)));
             }
-            return Ok(KeyRestr::In(r.rhs.iter().map(|t| self.term(t, &name, &ty)).collect::<CqlResult<_>>()?));
+            return Ok(KeyRestr::In(
+                r.rhs.iter().map(|t| self.term(t, &name, &ty)).collect::<CqlResult<_>>()?,
+            ));
         }
         let t = r.rhs.first().ok_or_else(|| CqlError::syntax("missing value"))?;
         let ty = match r.op {
@@ -305,7 +325,11 @@ impl Binder {
     }
 
     /// Partition key `=`/`IN` restrictions of a write: every component must be present.
-    fn write_keys(&mut self, where_: &[Relation], allow_ck_slice: bool) -> CqlResult<(Vec<KeyRestr>, Vec<KeyRestr>, Vec<(usize, Op, Expr)>)> {
+    fn write_keys(
+        &mut self,
+        where_: &[Relation],
+        allow_ck_slice: bool,
+    ) -> CqlResult<(Vec<KeyRestr>, Vec<KeyRestr>, Vec<(usize, Op, Expr)>)> {
         let t = self.table.clone();
         let mut pk: Vec<Option<KeyRestr>> = vec![None; t.pk.len()];
         let mut ck: Vec<Option<KeyRestr>> = vec![None; t.ck.len()];
@@ -313,7 +337,11 @@ impl Binder {
         for r in where_ {
             let name = match &r.lhs {
                 Lhs::Column(n) => n,
-                _ => return Err(CqlError::invalid("Only simple column restrictions are supported in the WHERE clause of writes")),
+                _ => {
+                    return Err(CqlError::invalid(
+                        "Only simple column restrictions are supported in the WHERE clause of writes",
+                    ));
+                }
             };
             let col = self.col(name)?;
             let c = &t.columns[col];
@@ -324,7 +352,9 @@ impl Binder {
                         Op::Eq | Op::In => {
                             let slot = if c.kind == Kind::PartitionKey { &mut pk[pos] } else { &mut ck[pos] };
                             if slot.is_some() {
-                                return Err(CqlError::invalid(format!("{name} cannot be restricted by more than one relation if it includes an Equal")));
+                                return Err(CqlError::invalid(format!(
+                                    "{name} cannot be restricted by more than one relation if it includes an Equal"
+                                )));
                             }
                             let kr = self.restr(r, col)?;
                             let slot = if c.kind == Kind::PartitionKey { &mut pk[pos] } else { &mut ck[pos] };
@@ -335,22 +365,34 @@ impl Binder {
                             slices.push((pos, r.op, e));
                         }
                         _ if c.kind == Kind::PartitionKey => {
-                            return Err(CqlError::invalid(format!("Only EQ and IN relation are supported on the partition key (unless you use the token() function)")));
+                            return Err(CqlError::invalid(format!(
+                                "Only EQ and IN relation are supported on the partition key (unless you use the token() function)"
+                            )));
                         }
-                        _ => return Err(CqlError::invalid(format!("Invalid operator {:?} for PRIMARY KEY part {name}", r.op))),
+                        _ => {
+                            return Err(CqlError::invalid(format!(
+                                "Invalid operator {:?} for PRIMARY KEY part {name}",
+                                r.op
+                            )));
+                        }
                     }
                 }
                 _ => {
-                    return Err(CqlError::invalid(format!(
-                        "Non PRIMARY KEY columns found in where clause: {name} "
-                    )));
+                    return Err(CqlError::invalid(format!("Non PRIMARY KEY columns found in where clause: {name} ")));
                 }
             }
         }
-        let missing: Vec<&str> =
-            pk.iter().zip(t.pk.iter()).filter(|(r, _)| r.is_none()).map(|(_, i)| t.columns[*i].name.as_str()).collect();
+        let missing: Vec<&str> = pk
+            .iter()
+            .zip(t.pk.iter())
+            .filter(|(r, _)| r.is_none())
+            .map(|(_, i)| t.columns[*i].name.as_str())
+            .collect();
         if !missing.is_empty() {
-            return Err(CqlError::invalid(format!("Some partition key parts are missing: {}", missing.join(", "))));
+            return Err(CqlError::invalid(format!(
+                "Some partition key parts are missing: {}",
+                missing.join(", ")
+            )));
         }
         let pk = pk.into_iter().flatten().collect();
         // Clustering: a leading run of = / IN.
@@ -396,19 +438,33 @@ impl Binder {
                             let (kty, vty) = match &c.ty {
                                 ColumnType::Map(k, v) => ((**k).clone(), (**v).clone()),
                                 ColumnType::List(v) => (ColumnType::Int, (**v).clone()),
-                                _ => return Err(CqlError::invalid(format!("Invalid element access syntax for non-collection column {name}"))),
+                                _ => {
+                                    return Err(CqlError::invalid(format!(
+                                        "Invalid element access syntax for non-collection column {name}"
+                                    )));
+                                }
                             };
                             let cname = c.name.clone();
                             let ke = self.term(k, &format!("key({cname})"), &kty)?;
                             let vals = if r.op == Op::In {
-                                KeyRestr::In(r.rhs.iter().map(|t| self.term(t, &format!("value({cname})"), &vty)).collect::<CqlResult<_>>()?)
+                                KeyRestr::In(
+                                    r.rhs
+                                        .iter()
+                                        .map(|t| self.term(t, &format!("value({cname})"), &vty))
+                                        .collect::<CqlResult<_>>()?,
+                                )
                             } else {
                                 KeyRestr::Eq(self.term(&r.rhs[0], &format!("value({cname})"), &vty)?)
                             };
                             (Some(ke), vals)
                         }
                     };
-                    out.push(Filter { col, elem, op: r.op, rhs: restr });
+                    out.push(Filter {
+                        col,
+                        elem,
+                        op: r.op,
+                        rhs: restr,
+                    });
                 }
                 CondPlan::Conds(out)
             }
@@ -418,7 +474,9 @@ impl Binder {
     pub fn insert(&mut self, ins: &Insert) -> CqlResult<ModifyPlan> {
         let t = self.table.clone();
         if t.is_counter {
-            return Err(CqlError::invalid("INSERT statements are not allowed on counter tables, use UPDATE instead"));
+            return Err(CqlError::invalid(
+                "INSERT statements are not allowed on counter tables, use UPDATE instead",
+            ));
         }
         let mut pk: Vec<Option<KeyRestr>> = vec![None; t.pk.len()];
         let mut ck: Vec<Option<KeyRestr>> = vec![None; t.ck.len()];
@@ -438,15 +496,29 @@ impl Binder {
                 _ => ops.push(ColOp::Set(slot, e)),
             }
         }
-        let missing: Vec<&str> =
-            pk.iter().zip(t.pk.iter()).filter(|(r, _)| r.is_none()).map(|(_, i)| t.columns[*i].name.as_str()).collect();
+        let missing: Vec<&str> = pk
+            .iter()
+            .zip(t.pk.iter())
+            .filter(|(r, _)| r.is_none())
+            .map(|(_, i)| t.columns[*i].name.as_str())
+            .collect();
         if !missing.is_empty() {
-            return Err(CqlError::invalid(format!("Some partition key parts are missing: {}", missing.join(", "))));
+            return Err(CqlError::invalid(format!(
+                "Some partition key parts are missing: {}",
+                missing.join(", ")
+            )));
         }
-        let missing: Vec<&str> =
-            ck.iter().zip(t.ck.iter()).filter(|(r, _)| r.is_none()).map(|(_, i)| t.columns[*i].name.as_str()).collect();
+        let missing: Vec<&str> = ck
+            .iter()
+            .zip(t.ck.iter())
+            .filter(|(r, _)| r.is_none())
+            .map(|(_, i)| t.columns[*i].name.as_str())
+            .collect();
         if !missing.is_empty() {
-            return Err(CqlError::invalid(format!("Some clustering keys are missing: {}", missing.join(", "))));
+            return Err(CqlError::invalid(format!(
+                "Some clustering keys are missing: {}",
+                missing.join(", ")
+            )));
         }
         let (ttl, timestamp) = self.using(&ins.using)?;
         if ins.if_not_exists && timestamp.is_some() {
@@ -474,7 +546,11 @@ impl Binder {
         let mut only_static = true;
         for a in &up.assignments {
             let name = match a {
-                Assignment::Set(n, _) | Assignment::Add(n, _) | Assignment::Sub(n, _) | Assignment::Prepend(n, _) | Assignment::SetElement(n, _, _) => n,
+                Assignment::Set(n, _)
+                | Assignment::Add(n, _)
+                | Assignment::Sub(n, _)
+                | Assignment::Prepend(n, _)
+                | Assignment::SetElement(n, _, _) => n,
             };
             let col = self.col(name)?;
             let c = &t.columns[col];
@@ -489,14 +565,19 @@ impl Binder {
             ops.push(match a {
                 Assignment::Set(_, term) => {
                     if is_counter {
-                        return Err(CqlError::invalid(format!("Cannot set the value of counter column {cname} (counters can only be incremented/decremented, not set)")));
+                        return Err(CqlError::invalid(format!(
+                            "Cannot set the value of counter column {cname} (counters can only be incremented/decremented, not set)"
+                        )));
                     }
                     ColOp::Set(slot, self.term(term, &cname, &ty)?)
                 }
                 Assignment::Add(_, term) | Assignment::Sub(_, term) => {
                     let plus = matches!(a, Assignment::Add(..));
                     if !is_counter && !is_collection(&ty) {
-                        return Err(CqlError::invalid(format!("Invalid operation ({cname} = {cname} {} ?) for non counter column {cname}", if plus { "+" } else { "-" })));
+                        return Err(CqlError::invalid(format!(
+                            "Invalid operation ({cname} = {cname} {} ?) for non counter column {cname}",
+                            if plus { "+" } else { "-" }
+                        )));
                     }
                     let rty = match (&ty, plus) {
                         (ColumnType::Map(k, _), false) => ColumnType::Set(k.clone()),
@@ -507,7 +588,9 @@ impl Binder {
                 }
                 Assignment::Prepend(_, term) => {
                     if !matches!(ty, ColumnType::List(_)) {
-                        return Err(CqlError::invalid(format!("Invalid operation ({cname} = ? + {cname}) for non list column {cname}")));
+                        return Err(CqlError::invalid(format!(
+                            "Invalid operation ({cname} = ? + {cname}) for non list column {cname}"
+                        )));
                     }
                     ColOp::Prepend(slot, self.term(term, &cname, &ty)?)
                 }
@@ -515,9 +598,17 @@ impl Binder {
                     let (kty, vty) = match &ty {
                         ColumnType::Map(k, v) => ((**k).clone(), (**v).clone()),
                         ColumnType::List(v) => (ColumnType::Int, (**v).clone()),
-                        _ => return Err(CqlError::invalid(format!("Invalid operation ({cname}[?] = ?) for non collection column {cname}"))),
+                        _ => {
+                            return Err(CqlError::invalid(format!(
+                                "Invalid operation ({cname}[?] = ?) for non collection column {cname}"
+                            )));
+                        }
                     };
-                    let kn = if matches!(ty, ColumnType::List(_)) { format!("idx({cname})") } else { format!("key({cname})") };
+                    let kn = if matches!(ty, ColumnType::List(_)) {
+                        format!("idx({cname})")
+                    } else {
+                        format!("key({cname})")
+                    };
                     let ke = self.term(k, &kn, &kty)?;
                     let ve = self.term(v, &format!("value({cname})"), &vty)?;
                     ColOp::SetElem(slot, ke, ve)
@@ -530,7 +621,10 @@ impl Binder {
         let (pk, ck, _) = self.write_keys(&up.where_, false)?;
         if ck.len() < t.ck.len() && !(only_static && ck.is_empty()) {
             let missing: Vec<&str> = t.ck[ck.len()..].iter().map(|i| t.columns[*i].name.as_str()).collect();
-            return Err(CqlError::invalid(format!("Some clustering keys are missing: {}", missing.join(", "))));
+            return Err(CqlError::invalid(format!(
+                "Some clustering keys are missing: {}",
+                missing.join(", ")
+            )));
         }
         let cond = self.conditions(&up.condition)?;
         if !matches!(cond, CondPlan::None) && timestamp.is_some() {
@@ -570,7 +664,9 @@ impl Binder {
             let col = self.col(name)?;
             let c = &t.columns[col];
             if c.is_key() {
-                return Err(CqlError::invalid(format!("Invalid identifier {name} for deletion (should not be a PRIMARY KEY part)")));
+                return Err(CqlError::invalid(format!(
+                    "Invalid identifier {name} for deletion (should not be a PRIMARY KEY part)"
+                )));
             }
             if c.kind != Kind::Static {
                 only_static = false;
@@ -583,7 +679,11 @@ impl Binder {
                         ColumnType::Map(k, _) => (**k).clone(),
                         ColumnType::List(_) => ColumnType::Int,
                         ColumnType::Set(e) => (**e).clone(),
-                        _ => return Err(CqlError::invalid(format!("Invalid element access syntax for non-collection column {cname}"))),
+                        _ => {
+                            return Err(CqlError::invalid(format!(
+                                "Invalid element access syntax for non-collection column {cname}"
+                            )));
+                        }
                     };
                     ColOp::DeleteElem(slot, self.term(k, &format!("key({cname})"), &kty)?)
                 }
@@ -593,11 +693,16 @@ impl Binder {
         let delete_row = del.columns.is_empty();
         if !delete_row && ck.len() < t.ck.len() && !(only_static && ck.is_empty()) {
             let missing: Vec<&str> = t.ck[ck.len()..].iter().map(|i| t.columns[*i].name.as_str()).collect();
-            return Err(CqlError::invalid(format!("Some clustering keys are missing: {}", missing.join(", "))));
+            return Err(CqlError::invalid(format!(
+                "Some clustering keys are missing: {}",
+                missing.join(", ")
+            )));
         }
         let cond = self.conditions(&del.condition)?;
         if !matches!(cond, CondPlan::None) && (ck.len() < t.ck.len() || !slices.is_empty()) && delete_row {
-            return Err(CqlError::invalid("DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to use IF conditions"));
+            return Err(CqlError::invalid(
+                "DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to use IF conditions",
+            ));
         }
         if !matches!(cond, CondPlan::None) && timestamp.is_some() {
             return Err(CqlError::invalid("Cannot provide custom timestamp for conditional updates"));
@@ -629,7 +734,12 @@ impl Binder {
         let mut sels = Vec::new();
         let mut columns = Vec::new();
         let mut aggregate = false;
-        let spec = |name: String, ty: ColumnType| ColumnSpec { keyspace: t.keyspace.clone(), table: t.name.clone(), name, ty };
+        let spec = |name: String, ty: ColumnType| ColumnSpec {
+            keyspace: t.keyspace.clone(),
+            table: t.name.clone(),
+            name,
+            ty,
+        };
         for item in &s.items {
             let (sel, name, ty) = match &item.selector {
                 Selector::Star => {
@@ -660,10 +770,15 @@ impl Binder {
                     let wt = matches!(item.selector, Selector::WriteTime(_));
                     let fname = if wt { "writetime" } else { "ttl" };
                     if t.columns[i].is_key() {
-                        return Err(CqlError::invalid(format!("Cannot use selection function {} on PRIMARY KEY part {n}", if wt { "writeTime" } else { "ttl" })));
+                        return Err(CqlError::invalid(format!(
+                            "Cannot use selection function {} on PRIMARY KEY part {n}",
+                            if wt { "writeTime" } else { "ttl" }
+                        )));
                     }
                     if is_collection(&t.columns[i].ty) && !t.columns[i].frozen {
-                        return Err(CqlError::invalid(format!("Cannot use selection function {fname} on non-frozen collection {n}")));
+                        return Err(CqlError::invalid(format!(
+                            "Cannot use selection function {fname} on non-frozen collection {n}"
+                        )));
                     }
                     if wt {
                         (Sel::WriteTime(i), format!("writetime({n})"), ColumnType::Bigint)
@@ -674,14 +789,21 @@ impl Binder {
                 Selector::Token(cols) => {
                     let want: Vec<&str> = t.pk.iter().map(|i| t.columns[*i].name.as_str()).collect();
                     if cols.iter().map(|c| c.as_str()).collect::<Vec<_>>() != want {
-                        return Err(CqlError::invalid(format!("Invalid arguments for function system.token: expected the partition key columns ({})", want.join(", "))));
+                        return Err(CqlError::invalid(format!(
+                            "Invalid arguments for function system.token: expected the partition key columns ({})",
+                            want.join(", ")
+                        )));
                     }
                     (Sel::Token, format!("system.token({})", cols.join(", ")), ColumnType::Bigint)
                 }
                 Selector::Func(name, args) if matches!(name.as_str(), "min" | "max" | "sum" | "avg") => {
                     let col = match args.as_slice() {
                         [Selector::Column(c)] => self.col(c)?,
-                        _ => return Err(CqlError::invalid(format!("Invalid number of arguments in call to function system.{name}: 1 required"))),
+                        _ => {
+                            return Err(CqlError::invalid(format!(
+                                "Invalid number of arguments in call to function system.{name}: 1 required"
+                            )));
+                        }
                     };
                     let c = &t.columns[col];
                     let kind = match name.as_str() {
@@ -692,10 +814,18 @@ impl Binder {
                     };
                     let numeric = matches!(
                         c.ty,
-                        ColumnType::Int | ColumnType::Bigint | ColumnType::Smallint | ColumnType::Tinyint | ColumnType::Counter | ColumnType::Float | ColumnType::Double
+                        ColumnType::Int
+                            | ColumnType::Bigint
+                            | ColumnType::Smallint
+                            | ColumnType::Tinyint
+                            | ColumnType::Counter
+                            | ColumnType::Float
+                            | ColumnType::Double
                     );
                     if matches!(kind, AggKind::Sum | AggKind::Avg) && !numeric {
-                        return Err(CqlError::invalid(format!("Invalid call to function {name}, none of its type signatures match (known type signatures: system.{name} : (int) -> int, ...)")));
+                        return Err(CqlError::invalid(format!(
+                            "Invalid call to function {name}, none of its type signatures match (known type signatures: system.{name} : (int) -> int, ...)"
+                        )));
                     }
                     aggregate = true;
                     (Sel::Agg(kind, col), format!("system.{name}({})", c.name), c.ty.clone())
@@ -743,12 +873,16 @@ impl Binder {
                         let col = self.col(n)?;
                         let c = &t.columns[col];
                         if c.kind != Kind::Clustering || c.position as usize != i {
-                            return Err(CqlError::invalid(format!("Multi-column relations can only be applied to clustering columns but was applied to: {n}")));
+                            return Err(CqlError::invalid(format!(
+                                "Multi-column relations can only be applied to clustering columns but was applied to: {n}"
+                            )));
                         }
                         idx.push(col);
                     }
                     if matches!(r.op, Op::In | Op::Ne | Op::Contains | Op::ContainsKey) {
-                        return Err(CqlError::invalid("Only =, <, <=, > and >= are supported on multi-column relations by this node"));
+                        return Err(CqlError::invalid(
+                            "Only =, <, <=, > and >= are supported on multi-column relations by this node",
+                        ));
                     }
                     let vals = match r.rhs.first() {
                         Some(Term::Tuple(vs)) if vs.len() == idx.len() => vs
@@ -780,35 +914,65 @@ impl Binder {
                         Kind::PartitionKey if matches!(r.op, Op::Eq | Op::In) => {
                             let pos = c.position as usize;
                             if pk[pos].is_some() {
-                                return Err(CqlError::invalid(format!("{n} cannot be restricted by more than one relation if it includes an Equal")));
+                                return Err(CqlError::invalid(format!(
+                                    "{n} cannot be restricted by more than one relation if it includes an Equal"
+                                )));
                             }
                             pk[pos] = Some(kr.clone());
-                            filters.push(Filter { col, elem: None, op: r.op, rhs: kr });
+                            filters.push(Filter {
+                                col,
+                                elem: None,
+                                op: r.op,
+                                rhs: kr,
+                            });
                         }
                         Kind::PartitionKey => {
                             if !s.allow_filtering {
-                                return Err(CqlError::invalid("Only EQ and IN relation are supported on the partition key (unless you use the token() function or allow filtering)"));
+                                return Err(CqlError::invalid(
+                                    "Only EQ and IN relation are supported on the partition key (unless you use the token() function or allow filtering)",
+                                ));
                             }
                             pk_other = true;
-                            filters.push(Filter { col, elem: None, op: r.op, rhs: kr });
+                            filters.push(Filter {
+                                col,
+                                elem: None,
+                                op: r.op,
+                                rhs: kr,
+                            });
                         }
                         Kind::Clustering => {
                             let pos = c.position as usize;
                             if matches!(r.op, Op::Ne | Op::Contains | Op::ContainsKey) {
                                 needs_filtering = true;
-                            } else if ck_kinds[pos].is_some_and(|k| k == Op::Eq || k == Op::In) || (ck_kinds[pos].is_some() && matches!(r.op, Op::Eq | Op::In)) {
-                                return Err(CqlError::invalid(format!("{n} cannot be restricted by more than one relation if it includes an Equal")));
+                            } else if ck_kinds[pos].is_some_and(|k| k == Op::Eq || k == Op::In)
+                                || (ck_kinds[pos].is_some() && matches!(r.op, Op::Eq | Op::In))
+                            {
+                                return Err(CqlError::invalid(format!(
+                                    "{n} cannot be restricted by more than one relation if it includes an Equal"
+                                )));
                             } else {
                                 ck_kinds[pos] = Some(r.op);
                             }
-                            filters.push(Filter { col, elem: None, op: r.op, rhs: kr });
+                            filters.push(Filter {
+                                col,
+                                elem: None,
+                                op: r.op,
+                                rhs: kr,
+                            });
                         }
                         _ => {
                             regular_restricted = true;
                             if matches!(r.op, Op::In) && !s.allow_filtering {
-                                return Err(CqlError::invalid(format!("IN predicates on non-primary-key columns ({n}) is not yet supported")));
+                                return Err(CqlError::invalid(format!(
+                                    "IN predicates on non-primary-key columns ({n}) is not yet supported"
+                                )));
                             }
-                            filters.push(Filter { col, elem: None, op: r.op, rhs: kr });
+                            filters.push(Filter {
+                                col,
+                                elem: None,
+                                op: r.op,
+                                rhs: kr,
+                            });
                         }
                     }
                 }
@@ -823,7 +987,9 @@ impl Binder {
             needs_filtering = true;
         }
         if pk_full && !token_bounds.is_empty() {
-            return Err(CqlError::invalid("Columns \"token\" cannot be restricted by both a normal relation and a token relation"));
+            return Err(CqlError::invalid(
+                "Columns \"token\" cannot be restricted by both a normal relation and a token relation",
+            ));
         }
         // Clustering: = / IN on a prefix, then at most one slice; nothing after a gap.
         let mut ck_eq = Vec::new();
@@ -882,17 +1048,27 @@ impl Binder {
         let mut reversed = false;
         if !s.order_by.is_empty() {
             if !pk_full {
-                return Err(CqlError::invalid("ORDER BY is only supported when the partition key is restricted by an EQ or an IN."));
+                return Err(CqlError::invalid(
+                    "ORDER BY is only supported when the partition key is restricted by an EQ or an IN.",
+                ));
             }
             let mut rev: Option<bool> = None;
             for (i, (n, desc)) in s.order_by.iter().enumerate() {
-                let col = t.by_name.get(n).copied().ok_or_else(|| CqlError::invalid(format!("Order by on unknown column {n}")))?;
+                let col = t
+                    .by_name
+                    .get(n)
+                    .copied()
+                    .ok_or_else(|| CqlError::invalid(format!("Order by on unknown column {n}")))?;
                 let c = &t.columns[col];
                 if c.kind != Kind::Clustering {
-                    return Err(CqlError::invalid(format!("Order by is currently only supported on the clustered columns of the PRIMARY KEY, got {n}")));
+                    return Err(CqlError::invalid(format!(
+                        "Order by is currently only supported on the clustered columns of the PRIMARY KEY, got {n}"
+                    )));
                 }
                 if c.position as usize != i {
-                    return Err(CqlError::invalid("Order by currently only supports the ordering of columns following their declared order in the PRIMARY KEY"));
+                    return Err(CqlError::invalid(
+                        "Order by currently only supports the ordering of columns following their declared order in the PRIMARY KEY",
+                    ));
                 }
                 let this = *desc != c.desc;
                 if rev.is_some_and(|r| r != this) {
@@ -925,7 +1101,11 @@ impl Binder {
                 match sel {
                     Sel::Col(i) if matches!(t.columns[*i].kind, Kind::PartitionKey | Kind::Static) => {}
                     Sel::CountStar | Sel::Token => {}
-                    _ => return Err(CqlError::invalid("SELECT DISTINCT queries must only request partition key columns and/or static columns (not clustering or regular columns)")),
+                    _ => {
+                        return Err(CqlError::invalid(
+                            "SELECT DISTINCT queries must only request partition key columns and/or static columns (not clustering or regular columns)",
+                        ));
+                    }
                 }
             }
         }

@@ -243,7 +243,6 @@ pub struct Catalog {
     pub version: Uuid,
 }
 
-
 /// Defaults Cassandra 4.1 reports for a table created without options.
 pub fn default_table_options() -> BTreeMap<String, OptionVal> {
     let t = |s: &str| OptionVal::Text(s.to_string());
@@ -264,7 +263,10 @@ pub fn default_table_options() -> BTreeMap<String, OptionVal> {
     );
     o.insert(
         "compression".into(),
-        m(&[("chunk_length_in_kb", "16"), ("class", "org.apache.cassandra.io.compress.LZ4Compressor")]),
+        m(&[
+            ("chunk_length_in_kb", "16"),
+            ("class", "org.apache.cassandra.io.compress.LZ4Compressor"),
+        ]),
     );
     o.insert("crc_check_chance".into(), t("1.0"));
     o.insert("default_time_to_live".into(), t("0"));

@@ -46,17 +46,24 @@ pub fn value_matches(ty: &crate::types::ColumnType, cur: Option<&[u8]>, op: Op, 
             _ => false,
         }),
         Op::Contains => {
-            let (Some(c), Some(Some(v))) = (cur, vals.first()) else { return false };
+            let (Some(c), Some(Some(v))) = (cur, vals.first()) else {
+                return false;
+            };
             match ty {
-                T::List(e) | T::Set(e) => decode_collection(c)
-                    .is_some_and(|xs| xs.iter().flatten().any(|x| compare(e, x, v) == Ordering::Equal)),
-                T::Map(_, vt) => decode_map(c)
-                    .is_some_and(|xs| xs.iter().any(|(_, x)| x.as_ref().is_some_and(|x| compare(vt, x, v) == Ordering::Equal))),
+                T::List(e) | T::Set(e) => {
+                    decode_collection(c).is_some_and(|xs| xs.iter().flatten().any(|x| compare(e, x, v) == Ordering::Equal))
+                }
+                T::Map(_, vt) => decode_map(c).is_some_and(|xs| {
+                    xs.iter()
+                        .any(|(_, x)| x.as_ref().is_some_and(|x| compare(vt, x, v) == Ordering::Equal))
+                }),
                 _ => false,
             }
         }
         Op::ContainsKey => {
-            let (Some(c), Some(Some(v)), T::Map(kt, _)) = (cur, vals.first(), ty) else { return false };
+            let (Some(c), Some(Some(v)), T::Map(kt, _)) = (cur, vals.first(), ty) else {
+                return false;
+            };
             decode_map(c).is_some_and(|xs| xs.iter().any(|(k, _)| compare(kt, k, v) == Ordering::Equal))
         }
         _ => match (cur, vals.first()) {
@@ -70,7 +77,14 @@ pub fn value_matches(ty: &crate::types::ColumnType, cur: Option<&[u8]>, op: Op, 
 }
 
 /// The value of column `col` in a row of partition `p` (None when null/absent/expired).
-pub fn column_value<'a>(t: &TableSchema, col: usize, pk: &'a [&'a [u8]], p: &'a Partition, row: Option<&'a Row>, now: i64) -> Option<&'a [u8]> {
+pub fn column_value<'a>(
+    t: &TableSchema,
+    col: usize,
+    pk: &'a [&'a [u8]],
+    p: &'a Partition,
+    row: Option<&'a Row>,
+    now: i64,
+) -> Option<&'a [u8]> {
     let c = &t.columns[col];
     match c.kind {
         Kind::PartitionKey => pk.get(c.position as usize).copied(),
@@ -89,13 +103,24 @@ pub struct SelectInput<'a> {
 }
 
 pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
-    let SelectInput { plan, data, env, params, now_secs } = inp;
+    let SelectInput {
+        plan,
+        data,
+        env,
+        params,
+        now_secs,
+    } = inp;
     let t = &*plan.table;
     let filters: Vec<EvFilter> = plan
         .filters
         .iter()
         .filter(|f| t.columns[f.col].kind != Kind::PartitionKey || plan.pk.is_none())
-        .map(|f| Ok(EvFilter { f, vals: eval_restr_nullable(&f.rhs, env)? }))
+        .map(|f| {
+            Ok(EvFilter {
+                f,
+                vals: eval_restr_nullable(&f.rhs, env)?,
+            })
+        })
         .collect::<CqlResult<_>>()?;
     let tuple_filters: Vec<(&[usize], Op, Vec<Bytes>)> = plan
         .tuple_filters
@@ -103,7 +128,11 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         .map(|(cols, op, es)| {
             let vals = es
                 .iter()
-                .map(|e| eval(e, env)?.bytes().ok_or_else(|| CqlError::invalid("Invalid null value in condition for a multi-column relation")))
+                .map(|e| {
+                    eval(e, env)?
+                        .bytes()
+                        .ok_or_else(|| CqlError::invalid("Invalid null value in condition for a multi-column relation"))
+                })
                 .collect::<CqlResult<Vec<_>>>()?;
             Ok((&cols[..], *op, vals))
         })
@@ -111,7 +140,11 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     let ck_eq: Vec<Bytes> = plan
         .ck_eq
         .iter()
-        .map(|e| eval(e, env)?.bytes().ok_or_else(|| CqlError::invalid("Invalid null value in condition for a clustering column")))
+        .map(|e| {
+            eval(e, env)?
+                .bytes()
+                .ok_or_else(|| CqlError::invalid("Invalid null value in condition for a clustering column"))
+        })
         .collect::<CqlResult<_>>()?;
     let int_of = |e: &super::plan::Expr, what: &str| -> CqlResult<Option<i32>> {
         match eval(e, env)? {
@@ -174,7 +207,12 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             }
             Ordering::Equal
         });
-        acc.dedup_by(|a, b| a.iter().zip(b.iter()).enumerate().all(|(i, (x, y))| compare(&t.columns[t.pk[i]].ty, x, y) == Ordering::Equal));
+        acc.dedup_by(|a, b| {
+            a.iter()
+                .zip(b.iter())
+                .enumerate()
+                .all(|(i, (x, y))| compare(&t.columns[t.pk[i]].ty, x, y) == Ordering::Equal)
+        });
         for parts in acc {
             let refs: Vec<&[u8]> = parts.iter().map(|b| &b[..]).collect();
             let key = Bytes::from(serialize_partition_key(&refs));
@@ -190,7 +228,11 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     let remaining = if plan.aggregate || merge {
         None
     } else {
-        paging.as_ref().and_then(|p| p.remaining).or(limit.map(|l| l as usize)).map(|r| r as i64)
+        paging
+            .as_ref()
+            .and_then(|p| p.remaining)
+            .or(limit.map(|l| l as usize))
+            .map(|r| r as i64)
     };
     let mut lo: Bound<i64> = Bound::Unbounded;
     let mut hi: Bound<i64> = Bound::Unbounded;
@@ -328,12 +370,19 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         };
         let slice = &p.rows[start..end];
         let mut any_live_row = false;
-        let iter: Box<dyn Iterator<Item = &Row>> =
-            if plan.reversed { Box::new(slice.iter().rev()) } else { Box::new(slice.iter()) };
+        let iter: Box<dyn Iterator<Item = &Row>> = if plan.reversed {
+            Box::new(slice.iter().rev())
+        } else {
+            Box::new(slice.iter())
+        };
         for r in iter {
             if let Some(rc) = resume_ck {
                 let o = compare_clustering(t, &r.ck, rc);
-                let done = if plan.reversed { o != Ordering::Less } else { o != Ordering::Greater };
+                let done = if plan.reversed {
+                    o != Ordering::Less
+                } else {
+                    o != Ordering::Greater
+                };
                 if done {
                     any_live_row |= r.is_live(now_secs);
                     continue;
@@ -351,13 +400,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             }
         }
         // A partition with live statics but no rows still shows up (clustering columns null).
-        if !any_live_row
-            && resume_ck.is_none()
-            && t.has_static
-            && ck_eq.is_empty()
-            && p.has_live_statics(now_secs)
-            && row_ok(None)
-        {
+        if !any_live_row && resume_ck.is_none() && t.has_static && ck_eq.is_empty() && p.has_live_statics(now_secs) && row_ok(None) {
             return emit(None, &[], &mut in_partition);
         }
         true
@@ -450,7 +493,11 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
                 _ => {}
             }
         }
-        return Ok(Rows { columns: plan.columns.clone(), rows: vec![row], paging_state: None });
+        return Ok(Rows {
+            columns: plan.columns.clone(),
+            rows: vec![row],
+            paging_state: None,
+        });
     }
     if merge {
         if page_size.is_some() {
@@ -467,7 +514,11 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         if let Some(l) = limit {
             rows.truncate(l as usize);
         }
-        return Ok(Rows { columns: plan.columns.clone(), rows, paging_state: None });
+        return Ok(Rows {
+            columns: plan.columns.clone(),
+            rows,
+            paging_state: None,
+        });
     }
     let paging_state = if more {
         last_pos.map(|(token, key, ck, ppl_left)| {
@@ -484,7 +535,11 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         None
     };
     let _ = emitted;
-    Ok(Rows { columns: plan.columns.clone(), rows: out_rows, paging_state })
+    Ok(Rows {
+        columns: plan.columns.clone(),
+        rows: out_rows,
+        paging_state,
+    })
 }
 
 fn project(plan: &SelectPlan, t: &TableSchema, pk: &[&[u8]], p: &Partition, row: Option<&Row>, token: i64, now: i64) -> Vec<Option<Bytes>> {
@@ -496,7 +551,13 @@ fn project(plan: &SelectPlan, t: &TableSchema, pk: &[&[u8]], p: &Partition, row:
                 match col.kind {
                     Kind::PartitionKey => pk.get(col.position as usize).map(|b| Bytes::copy_from_slice(b)),
                     Kind::Clustering => row.and_then(|r| r.ck.get(col.position as usize)).cloned(),
-                    Kind::Static => p.statics.cells.get(col.slot).and_then(|c| c.as_ref()).and_then(|c| c.live_value(now)).cloned(),
+                    Kind::Static => p
+                        .statics
+                        .cells
+                        .get(col.slot)
+                        .and_then(|c| c.as_ref())
+                        .and_then(|c| c.live_value(now))
+                        .cloned(),
                     Kind::Regular => row
                         .and_then(|r| r.cells.get(col.slot))
                         .and_then(|c| c.as_ref())
@@ -548,7 +609,11 @@ impl Acc {
                     None => true,
                     Some(b) => {
                         let o = compare(ty, v, b);
-                        if kind == AggKind::Min { o == Ordering::Less } else { o == Ordering::Greater }
+                        if kind == AggKind::Min {
+                            o == Ordering::Less
+                        } else {
+                            o == Ordering::Greater
+                        }
                     }
                 };
                 if better {
@@ -581,11 +646,19 @@ impl Acc {
                 let n = self.count.max(1);
                 Some(match ty {
                     ColumnType::Float => {
-                        let v = if avg && self.count > 0 { self.float_sum / n as f64 } else { self.float_sum };
+                        let v = if avg && self.count > 0 {
+                            self.float_sum / n as f64
+                        } else {
+                            self.float_sum
+                        };
                         Bytes::copy_from_slice(&(v as f32).to_be_bytes())
                     }
                     ColumnType::Double => {
-                        let v = if avg && self.count > 0 { self.float_sum / n as f64 } else { self.float_sum };
+                        let v = if avg && self.count > 0 {
+                            self.float_sum / n as f64
+                        } else {
+                            self.float_sum
+                        };
                         Bytes::copy_from_slice(&v.to_be_bytes())
                     }
                     _ => {

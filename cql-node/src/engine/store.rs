@@ -41,7 +41,12 @@ pub struct Row {
 
 impl Row {
     pub fn new(ck: Box<[Bytes]>, slots: usize) -> Row {
-        Row { ck, marker: None, deleted_at: NO_DELETION, cells: vec![None; slots] }
+        Row {
+            ck,
+            marker: None,
+            deleted_at: NO_DELETION,
+            cells: vec![None; slots],
+        }
     }
     pub fn is_live(&self, now: i64) -> bool {
         self.marker.as_ref().is_some_and(|m| m.live(now)) || self.cells.iter().flatten().any(|c| c.live(now))
@@ -107,7 +112,12 @@ pub struct Partition {
 
 impl Partition {
     pub fn new(key: Bytes, slots: usize) -> Partition {
-        Partition { key, deleted_at: NO_DELETION, statics: Row::new(Box::new([]), slots), rows: Vec::new() }
+        Partition {
+            key,
+            deleted_at: NO_DELETION,
+            statics: Row::new(Box::new([]), slots),
+            rows: Vec::new(),
+        }
     }
     pub fn delete(&mut self, ts: i64) {
         self.deleted_at = self.deleted_at.max(ts);
@@ -115,7 +125,8 @@ impl Partition {
         for r in self.rows.iter_mut() {
             r.delete(ts);
         }
-        self.rows.retain(|r| r.marker.is_some() || r.cells.iter().any(|c| c.is_some()) || r.deleted_at > ts);
+        self.rows
+            .retain(|r| r.marker.is_some() || r.cells.iter().any(|c| c.is_some()) || r.deleted_at > ts);
     }
     pub fn find(&self, schema: &TableSchema, ck: &[Bytes]) -> Result<usize, usize> {
         self.rows.binary_search_by(|r| compare_clustering(schema, &r.ck, ck))
@@ -154,7 +165,6 @@ pub fn compare_prefix(schema: &TableSchema, row: &[Bytes], prefix: &[Bytes]) -> 
     let n = prefix.len().min(row.len());
     compare_clustering(schema, &row[..n], &prefix[..n])
 }
-
 
 #[derive(Debug, Default, Clone)]
 pub struct TableData {

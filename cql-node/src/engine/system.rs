@@ -11,7 +11,9 @@ use md5::{Digest, Md5};
 use uuid::Uuid;
 
 use super::NodeInfo;
-use super::schema::{Catalog, ColumnDecl, Keyspace, KeyspaceDecl, Kind, OptionVal, SystemTable, TableDecl, TableSchema, default_table_options};
+use super::schema::{
+    Catalog, ColumnDecl, Keyspace, KeyspaceDecl, Kind, OptionVal, SystemTable, TableDecl, TableSchema, default_table_options,
+};
 use super::store::{Cell, Partition, TableData};
 use super::token::{serialize_partition_key, token_of};
 use super::value::{encode_collection, encode_map};
@@ -116,7 +118,11 @@ const TABLE_OPTION_COLUMNS: &[(&str, &str, Kind)] = &[
 ];
 
 fn schema_tables() -> Vec<(&'static str, SystemTable, Vec<(&'static str, &'static str, Kind)>)> {
-    let mut tables = vec![("keyspace_name", "text", P), ("table_name", "text", C), ("flags", "frozen<set<text>>", R)];
+    let mut tables = vec![
+        ("keyspace_name", "text", P),
+        ("table_name", "text", C),
+        ("flags", "frozen<set<text>>", R),
+    ];
     tables.extend_from_slice(TABLE_OPTION_COLUMNS);
     let mut views = vec![
         ("keyspace_name", "text", P),
@@ -131,7 +137,11 @@ fn schema_tables() -> Vec<(&'static str, SystemTable, Vec<(&'static str, &'stati
         (
             "keyspaces",
             SystemTable::SchemaKeyspaces,
-            vec![("keyspace_name", "text", P), ("durable_writes", "boolean", R), ("replication", "frozen<map<text, text>>", R)],
+            vec![
+                ("keyspace_name", "text", P),
+                ("durable_writes", "boolean", R),
+                ("replication", "frozen<map<text, text>>", R),
+            ],
         ),
         ("tables", SystemTable::SchemaTables, tables),
         (
@@ -231,7 +241,16 @@ fn build_table(ks: &str, name: &str, st: SystemTable, cols: &[(&str, &str, Kind)
         id: name_uuid(&format!("{ks}{name}")),
         keyspace: ks.into(),
         name: name.into(),
-        columns: cols.iter().map(|(n, t, k)| ColumnDecl { name: (*n).into(), ty: (*t).into(), kind: *k, desc: false, slot: None }).collect(),
+        columns: cols
+            .iter()
+            .map(|(n, t, k)| ColumnDecl {
+                name: (*n).into(),
+                ty: (*t).into(),
+                kind: *k,
+                desc: false,
+                slot: None,
+            })
+            .collect(),
         options,
     };
     // The definitions above are fixed and valid; a failure here is a bug caught by tests.
@@ -261,14 +280,38 @@ pub fn system_keyspaces() -> Vec<Keyspace> {
     }
     let mut schema = BTreeMap::new();
     for (name, st, cols) in schema_tables() {
-        schema.insert(name.to_string(), build_table("system_schema", name, st, &cols, &format!("{name} definitions")));
+        schema.insert(
+            name.to_string(),
+            build_table("system_schema", name, st, &cols, &format!("{name} definitions")),
+        );
     }
     vec![
         ks("system", &local, system),
-        ks("system_auth", &[("class", "org.apache.cassandra.locator.SimpleStrategy"), ("replication_factor", "1")], BTreeMap::new()),
-        ks("system_distributed", &[("class", "org.apache.cassandra.locator.SimpleStrategy"), ("replication_factor", "3")], BTreeMap::new()),
+        ks(
+            "system_auth",
+            &[
+                ("class", "org.apache.cassandra.locator.SimpleStrategy"),
+                ("replication_factor", "1"),
+            ],
+            BTreeMap::new(),
+        ),
+        ks(
+            "system_distributed",
+            &[
+                ("class", "org.apache.cassandra.locator.SimpleStrategy"),
+                ("replication_factor", "3"),
+            ],
+            BTreeMap::new(),
+        ),
         ks("system_schema", &local, schema),
-        ks("system_traces", &[("class", "org.apache.cassandra.locator.SimpleStrategy"), ("replication_factor", "2")], BTreeMap::new()),
+        ks(
+            "system_traces",
+            &[
+                ("class", "org.apache.cassandra.locator.SimpleStrategy"),
+                ("replication_factor", "2"),
+            ],
+            BTreeMap::new(),
+        ),
     ]
 }
 
@@ -300,8 +343,10 @@ fn text_set(items: &[String]) -> Option<Bytes> {
     Some(encode_collection(v.iter()))
 }
 fn text_map(items: &[(String, String)]) -> Option<Bytes> {
-    let mut v: Vec<(Bytes, Bytes)> =
-        items.iter().map(|(a, b)| (Bytes::copy_from_slice(a.as_bytes()), Bytes::copy_from_slice(b.as_bytes()))).collect();
+    let mut v: Vec<(Bytes, Bytes)> = items
+        .iter()
+        .map(|(a, b)| (Bytes::copy_from_slice(a.as_bytes()), Bytes::copy_from_slice(b.as_bytes())))
+        .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     Some(encode_map(v.iter().map(|(a, b)| (a, b))))
 }
@@ -315,12 +360,25 @@ fn insert(t: &TableSchema, data: &mut TableData, vals: &RowVals) {
     let key = Bytes::from(serialize_partition_key(&refs));
     let token = token_of(&key);
     let ck: Vec<Bytes> = t.ck.iter().map(|i| get(&t.columns[*i].name)).collect();
-    let p = data.partitions.entry((token, key.clone())).or_insert_with(|| Partition::new(key, t.slots));
+    let p = data
+        .partitions
+        .entry((token, key.clone()))
+        .or_insert_with(|| Partition::new(key, t.slots));
     let row = p.row_mut(t, &ck);
-    row.marker = Some(Cell { ts: 0, expire: 0, ttl: 0, value: Some(Bytes::new()) });
+    row.marker = Some(Cell {
+        ts: 0,
+        expire: 0,
+        ttl: 0,
+        value: Some(Bytes::new()),
+    });
     for c in t.columns.iter().filter(|c| !c.is_key()) {
         if let Some(Some(v)) = vals.get(c.name.as_str()) {
-            row.cells[c.slot] = Some(Cell { ts: 0, expire: 0, ttl: 0, value: Some(v.clone()) });
+            row.cells[c.slot] = Some(Cell {
+                ts: 0,
+                expire: 0,
+                ttl: 0,
+                value: Some(v.clone()),
+            });
         }
     }
 }
@@ -468,13 +526,38 @@ mod tests {
     fn system_tables_build() {
         let kss = system_keyspaces();
         let names: Vec<&str> = kss.iter().map(|k| k.decl.name.as_str()).collect();
-        assert_eq!(names, ["system", "system_auth", "system_distributed", "system_schema", "system_traces"]);
+        assert_eq!(
+            names,
+            ["system", "system_auth", "system_distributed", "system_schema", "system_traces"]
+        );
         let schema = &kss[3];
-        for t in ["keyspaces", "tables", "columns", "types", "functions", "aggregates", "views", "indexes", "triggers"] {
+        for t in [
+            "keyspaces",
+            "tables",
+            "columns",
+            "types",
+            "functions",
+            "aggregates",
+            "views",
+            "indexes",
+            "triggers",
+        ] {
             assert!(schema.tables.contains_key(t), "{t}");
         }
         let cols = &schema.tables["columns"];
         let names: Vec<&str> = cols.columns.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["keyspace_name", "table_name", "column_name", "clustering_order", "column_name_bytes", "kind", "position", "type"]);
+        assert_eq!(
+            names,
+            [
+                "keyspace_name",
+                "table_name",
+                "column_name",
+                "clustering_order",
+                "column_name_bytes",
+                "kind",
+                "position",
+                "type"
+            ]
+        );
     }
 }

@@ -43,10 +43,17 @@ pub(crate) fn params(values: Vec<BoundValue>) -> QueryParams {
 
 impl H {
     pub fn new() -> H {
-        H { e: Engine::open(EngineConfig::default()).unwrap(), node: node(), ks: None }
+        H {
+            e: Engine::open(EngineConfig::default()).unwrap(),
+            node: node(),
+            ks: None,
+        }
     }
     pub fn run_p(&mut self, q: &str, p: &QueryParams) -> CqlResult<Outcome> {
-        let ctx = ExecContext { keyspace: self.ks.as_deref(), node: &self.node };
+        let ctx = ExecContext {
+            keyspace: self.ks.as_deref(),
+            node: &self.node,
+        };
         let st = self.e.prepare(q, self.ks.as_deref())?;
         let out = self.e.execute(&ctx, &st, p)?;
         if let Outcome::SetKeyspace(k) = &out {
@@ -85,7 +92,15 @@ fn text(s: &str) -> Option<Bytes> {
     Some(Bytes::copy_from_slice(s.as_bytes()))
 }
 fn ints(r: &Rows, col: usize) -> Vec<i32> {
-    r.rows.iter().map(|row| row[col].as_ref().map(|b| i32::from_be_bytes(b[..].try_into().unwrap())).unwrap_or(i32::MIN)).collect()
+    r.rows
+        .iter()
+        .map(|row| {
+            row[col]
+                .as_ref()
+                .map(|b| i32::from_be_bytes(b[..].try_into().unwrap()))
+                .unwrap_or(i32::MIN)
+        })
+        .collect()
 }
 
 #[test]
@@ -119,19 +134,24 @@ fn bind_markers_and_metadata() {
     let again = h.e.prepare("INSERT INTO t (b, a, c, v) VALUES (?, ?, ?, ?)", Some("ks")).unwrap();
     assert_eq!(p.id, again.id);
     assert!(h.e.prepared(&p.id).is_some());
-    h.run_p("INSERT INTO t (b, a, c, v) VALUES (?, ?, ?, ?)", &params(vec![
-        BoundValue::Bytes(Bytes::from_static(b"x")),
-        BoundValue::Bytes(Bytes::copy_from_slice(&7i32.to_be_bytes())),
-        BoundValue::Bytes(Bytes::copy_from_slice(&1i32.to_be_bytes())),
-        BoundValue::Bytes(Bytes::copy_from_slice(&9i32.to_be_bytes())),
-    ]))
+    h.run_p(
+        "INSERT INTO t (b, a, c, v) VALUES (?, ?, ?, ?)",
+        &params(vec![
+            BoundValue::Bytes(Bytes::from_static(b"x")),
+            BoundValue::Bytes(Bytes::copy_from_slice(&7i32.to_be_bytes())),
+            BoundValue::Bytes(Bytes::copy_from_slice(&1i32.to_be_bytes())),
+            BoundValue::Bytes(Bytes::copy_from_slice(&9i32.to_be_bytes())),
+        ]),
+    )
     .unwrap();
     let r = h.rows("SELECT v FROM t WHERE a = 7 AND b = 'x'");
     assert_eq!(ints(&r, 0), vec![9]);
     let sel = h.e.prepare("SELECT * FROM t WHERE a = ? AND b = ? AND c > ?", Some("ks")).unwrap();
     assert_eq!(sel.result.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["a", "b", "c", "v"]);
     assert_eq!(sel.pk_indexes, vec![0, 1]);
-    let e = h.run_p("SELECT * FROM t WHERE a = ? AND b = ?", &params(vec![BoundValue::Null])).unwrap_err();
+    let e = h
+        .run_p("SELECT * FROM t WHERE a = ? AND b = ?", &params(vec![BoundValue::Null]))
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Invalid);
 }
 
@@ -152,8 +172,19 @@ fn system_local_and_schema_tables() {
     let r2 = h.rows("SELECT schema_version FROM system.local WHERE key='local'");
     assert_ne!(r2.rows[0][0], v1, "schema_version changes with the schema");
     let kss = h.rows("SELECT keyspace_name FROM system_schema.keyspaces");
-    let names: Vec<String> = kss.rows.iter().map(|r| String::from_utf8(r[0].clone().unwrap().to_vec()).unwrap()).collect();
-    for n in ["ks", "system", "system_schema", "system_auth", "system_distributed", "system_traces"] {
+    let names: Vec<String> = kss
+        .rows
+        .iter()
+        .map(|r| String::from_utf8(r[0].clone().unwrap().to_vec()).unwrap())
+        .collect();
+    for n in [
+        "ks",
+        "system",
+        "system_schema",
+        "system_auth",
+        "system_distributed",
+        "system_traces",
+    ] {
         assert!(names.contains(&n.to_string()), "{n} in {names:?}");
     }
     let cols = h.rows("SELECT column_name, kind, position, type, clustering_order FROM system_schema.columns WHERE keyspace_name = 'ks' AND table_name = 't'");
@@ -164,7 +195,11 @@ fn system_local_and_schema_tables() {
             r.iter()
                 .map(|c| {
                     let b = c.clone().unwrap();
-                    if b.len() == 4 && b[0] & 0x80 != 0 || b.len() == 4 && b[..3] == [0, 0, 0] { i32::from_be_bytes(b[..].try_into().unwrap()).to_string() } else { String::from_utf8_lossy(&b).into_owned() }
+                    if b.len() == 4 && b[0] & 0x80 != 0 || b.len() == 4 && b[..3] == [0, 0, 0] {
+                        i32::from_be_bytes(b[..].try_into().unwrap()).to_string()
+                    } else {
+                        String::from_utf8_lossy(&b).into_owned()
+                    }
                 })
                 .collect()
         })
@@ -179,7 +214,16 @@ fn system_local_and_schema_tables() {
     );
     let t = h.rows("SELECT * FROM system_schema.tables WHERE keyspace_name = 'ks'");
     assert_eq!(t.rows.len(), 1);
-    for n in ["bloom_filter_fp_chance", "caching", "compaction", "compression", "default_time_to_live", "flags", "id", "speculative_retry"] {
+    for n in [
+        "bloom_filter_fp_chance",
+        "caching",
+        "compaction",
+        "compression",
+        "default_time_to_live",
+        "flags",
+        "id",
+        "speculative_retry",
+    ] {
         assert!(t.columns.iter().any(|c| c.name == n), "{n}");
     }
     for tb in ["types", "functions", "aggregates", "views", "indexes", "triggers"] {
@@ -196,15 +240,33 @@ fn schema_errors_use_cassandra_classes() {
     assert_eq!(h.err("SELECT * FROM foo").message, "unconfigured table foo");
     let e = h.err("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
     assert!(matches!(e.kind, ErrorKind::AlreadyExists { .. }));
-    assert!(matches!(h.ok("CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"), Outcome::Void));
+    assert!(matches!(
+        h.ok("CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"),
+        Outcome::Void
+    ));
     h.ok("CREATE TABLE t (k int PRIMARY KEY, v int)");
-    assert!(matches!(h.err("CREATE TABLE t (k int PRIMARY KEY)").kind, ErrorKind::AlreadyExists { .. }));
+    assert!(matches!(
+        h.err("CREATE TABLE t (k int PRIMARY KEY)").kind,
+        ErrorKind::AlreadyExists { .. }
+    ));
     assert_eq!(h.err("SELEC * FROM t").kind, ErrorKind::SyntaxError);
     let e = h.err("SELECT * FROM t WHERE v = 1");
-    assert!(e.message.starts_with("Cannot execute this query as it might involve data filtering"), "{}", e.message);
+    assert!(
+        e.message
+            .starts_with("Cannot execute this query as it might involve data filtering"),
+        "{}",
+        e.message
+    );
     assert_eq!(h.rows("SELECT * FROM t WHERE v = 1 ALLOW FILTERING").rows.len(), 0);
-    assert!(h.err("SELECT * FROM t WHERE v != 1 ALLOW FILTERING").message.starts_with("Unsupported \"!=\" relation"));
-    assert_eq!(h.err("INSERT INTO t (v) VALUES (1)").message, "Some partition key parts are missing: k");
+    assert!(
+        h.err("SELECT * FROM t WHERE v != 1 ALLOW FILTERING")
+            .message
+            .starts_with("Unsupported \"!=\" relation")
+    );
+    assert_eq!(
+        h.err("INSERT INTO t (v) VALUES (1)").message,
+        "Some partition key parts are missing: k"
+    );
     assert_eq!(h.err("SELECT nope FROM t").kind, ErrorKind::Invalid);
     assert_eq!(h.err("INSERT INTO system.local (key) VALUES ('x')").kind, ErrorKind::Unauthorized);
     assert_eq!(h.err("DROP KEYSPACE system").kind, ErrorKind::Unauthorized);

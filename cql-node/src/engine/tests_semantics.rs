@@ -17,7 +17,15 @@ fn b(v: bool) -> Option<Bytes> {
     Some(Bytes::copy_from_slice(&[v as u8]))
 }
 fn ints(r: &Rows, col: usize) -> Vec<i32> {
-    r.rows.iter().map(|row| row[col].as_ref().map(|b| i32::from_be_bytes(b[..].try_into().unwrap())).unwrap_or(i32::MIN)).collect()
+    r.rows
+        .iter()
+        .map(|row| {
+            row[col]
+                .as_ref()
+                .map(|b| i32::from_be_bytes(b[..].try_into().unwrap()))
+                .unwrap_or(i32::MIN)
+        })
+        .collect()
 }
 fn names(r: &Rows) -> Vec<&str> {
     r.columns.iter().map(|c| c.name.as_str()).collect()
@@ -37,7 +45,10 @@ fn last_write_wins_by_timestamp() {
     h.ok("INSERT INTO t (k, v) VALUES (1, 5) USING TIMESTAMP 50");
     assert_eq!(h.rows("SELECT v FROM t WHERE k = 1").rows, vec![vec![i(10)]]);
     h.ok("UPDATE t USING TIMESTAMP 200 SET v = 20 WHERE k = 1");
-    assert_eq!(h.rows("SELECT v, writetime(v) FROM t WHERE k = 1").rows, vec![vec![i(20), Some(Bytes::copy_from_slice(&200i64.to_be_bytes()))]]);
+    assert_eq!(
+        h.rows("SELECT v, writetime(v) FROM t WHERE k = 1").rows,
+        vec![vec![i(20), Some(Bytes::copy_from_slice(&200i64.to_be_bytes()))]]
+    );
     // A delete older than the data does not remove it; a newer one does.
     h.ok("DELETE FROM t USING TIMESTAMP 150 WHERE k = 1");
     assert_eq!(h.rows("SELECT v FROM t WHERE k = 1").rows.len(), 1);
@@ -62,7 +73,11 @@ fn row_liveness_follows_the_insert_marker() {
     h.ok("DELETE v FROM t WHERE k = 1");
     h.ok("DELETE v FROM t WHERE k = 2");
     let r = h.rows("SELECT k, v FROM t");
-    assert_eq!(r.rows, vec![vec![i(1), None]], "the INSERTed row survives with null v; the UPDATEd one is gone");
+    assert_eq!(
+        r.rows,
+        vec![vec![i(1), None]],
+        "the INSERTed row survives with null v; the UPDATEd one is gone"
+    );
 }
 
 #[test]
@@ -138,18 +153,25 @@ fn lwt_is_linearizable_under_concurrency() {
             let e = engine.clone();
             let node = node.clone();
             std::thread::spawn(move || {
-                let ctx = ExecContext { keyspace: Some("ks"), node: &node };
+                let ctx = ExecContext {
+                    keyspace: Some("ks"),
+                    node: &node,
+                };
                 let sel = e.prepare("SELECT v FROM c WHERE k = 1", Some("ks")).unwrap();
                 let cas = e.prepare("UPDATE c SET v = ? WHERE k = 1 IF v = ?", Some("ks")).unwrap();
                 let mut applied = 0;
                 for _ in 0..200 {
-                    let Outcome::Rows(r) = e.execute(&ctx, &sel, &params(vec![])).unwrap() else { panic!() };
+                    let Outcome::Rows(r) = e.execute(&ctx, &sel, &params(vec![])).unwrap() else {
+                        panic!()
+                    };
                     let cur = i32::from_be_bytes(r.rows[0][0].clone().unwrap()[..].try_into().unwrap());
                     let vals = vec![
                         BoundValue::Bytes(Bytes::copy_from_slice(&(cur + 1).to_be_bytes())),
                         BoundValue::Bytes(Bytes::copy_from_slice(&cur.to_be_bytes())),
                     ];
-                    let Outcome::Rows(r) = e.execute(&ctx, &cas, &params(vals)).unwrap() else { panic!() };
+                    let Outcome::Rows(r) = e.execute(&ctx, &cas, &params(vals)).unwrap() else {
+                        panic!()
+                    };
                     if r.rows[0][0].as_deref() == Some(&[1u8][..]) {
                         applied += 1;
                     }
@@ -188,7 +210,11 @@ fn clustering_order_slices_and_order_by() {
     let mut p = params(vec![]);
     p.page_size = Some(100);
     let e = h.run_p("SELECT c FROM t WHERE k IN (1, 2) ORDER BY c ASC", &p).unwrap_err();
-    assert!(e.message.starts_with("Cannot page queries with both ORDER BY and a IN restriction"), "{}", e.message);
+    assert!(
+        e.message.starts_with("Cannot page queries with both ORDER BY and a IN restriction"),
+        "{}",
+        e.message
+    );
     h.ok("DELETE FROM t WHERE k IN (2, 3)");
     let r = h.rows("SELECT c FROM t WHERE k = 1 AND c IN (0, 4)");
     assert_eq!(ints(&r, 0), vec![4, 4, 0, 0]);
@@ -196,13 +222,27 @@ fn clustering_order_slices_and_order_by() {
     assert_eq!(names(&r), ["count"]);
     assert_eq!(r.rows[0][0], Some(Bytes::copy_from_slice(&10i64.to_be_bytes())));
     let r = h.rows("SELECT COUNT(*), COUNT(v), min(v), max(v), sum(v), avg(v) FROM t WHERE k = 1");
-    assert_eq!(names(&r), ["count", "system.count(v)", "system.min(v)", "system.max(v)", "system.sum(v)", "system.avg(v)"]);
+    assert_eq!(
+        names(&r),
+        [
+            "count",
+            "system.count(v)",
+            "system.min(v)",
+            "system.max(v)",
+            "system.sum(v)",
+            "system.avg(v)"
+        ]
+    );
     let l = |v: i64| Some(Bytes::copy_from_slice(&v.to_be_bytes()));
     assert_eq!(r.rows, vec![vec![l(10), l(10), i(0), i(40), i(200), i(20)]]);
     let r = h.rows("SELECT COUNT(*), min(v), sum(v) FROM t WHERE k = 99");
     assert_eq!(r.rows, vec![vec![l(0), None, i(0)]]);
     let r = h.rows("SELECT COUNT(*) FROM t WHERE k = 1 LIMIT 3");
-    assert_eq!(r.rows[0][0], Some(Bytes::copy_from_slice(&10i64.to_be_bytes())), "LIMIT applies to the one result row");
+    assert_eq!(
+        r.rows[0][0],
+        Some(Bytes::copy_from_slice(&10i64.to_be_bytes())),
+        "LIMIT applies to the one result row"
+    );
     let r = h.rows("SELECT c FROM t WHERE k = 1 AND (c, d) > (3, 'a')");
     assert_eq!(ints(&r, 0), vec![4, 4, 3]);
     assert_eq!(h.err("SELECT c FROM t WHERE k = 1 AND d = 'a'").kind, ErrorKind::Invalid);
@@ -233,7 +273,11 @@ fn partition_key_in_and_token_ranges() {
     }
     assert_eq!(got, vec![4, 5, 6, 7, 9]);
     let all = h.rows("SELECT k, token(k) FROM t");
-    let toks: Vec<i64> = all.rows.iter().map(|r| i64::from_be_bytes(r[1].clone().unwrap()[..].try_into().unwrap())).collect();
+    let toks: Vec<i64> = all
+        .rows
+        .iter()
+        .map(|r| i64::from_be_bytes(r[1].clone().unwrap()[..].try_into().unwrap()))
+        .collect();
     let mut sorted = toks.clone();
     sorted.sort();
     assert_eq!(toks, sorted, "full scans are in token order");
@@ -298,11 +342,18 @@ fn paging_resumes_exactly_with_writes_between_pages() {
     for row in &full.rows {
         assert!(seen.contains(row), "missing {row:?}");
     }
-    assert!(!seen.iter().any(|r| r[1] == i(-1)), "a row written behind the cursor is not returned");
+    assert!(
+        !seen.iter().any(|r| r[1] == i(-1)),
+        "a row written behind the cursor is not returned"
+    );
     let pos = |row: &Vec<Option<Bytes>>| now_full.rows.iter().position(|r| r == row).unwrap();
     let cursor = pos(&seen[13]);
     let new_part = now_full.rows.iter().position(|r| r[0] == i(1000)).unwrap();
-    assert_eq!(seen.iter().any(|r| r[0] == i(1000)), new_part > cursor, "a row ahead of the cursor is returned");
+    assert_eq!(
+        seen.iter().any(|r| r[0] == i(1000)),
+        new_part > cursor,
+        "a row ahead of the cursor is returned"
+    );
     // LIMIT carries across pages.
     let r1 = page(&mut h, "SELECT k, c FROM t LIMIT 10", 6, None);
     assert_eq!(r1.rows.len(), 6);
@@ -334,7 +385,10 @@ fn counters_and_collections() {
     h.ok("CREATE TABLE c (k int PRIMARY KEY, n counter)");
     h.ok("UPDATE c SET n = n + 5 WHERE k = 1");
     h.ok("UPDATE c SET n = n - 2 WHERE k = 1");
-    assert_eq!(h.rows("SELECT n FROM c WHERE k = 1").rows[0][0], Some(Bytes::copy_from_slice(&3i64.to_be_bytes())));
+    assert_eq!(
+        h.rows("SELECT n FROM c WHERE k = 1").rows[0][0],
+        Some(Bytes::copy_from_slice(&3i64.to_be_bytes()))
+    );
     assert_eq!(h.err("INSERT INTO c (k, n) VALUES (1, 1)").kind, ErrorKind::Invalid);
     assert_eq!(h.err("UPDATE c SET n = 1 WHERE k = 1").kind, ErrorKind::Invalid);
     h.ok("CREATE TABLE t (k int PRIMARY KEY, l list<int>, s set<text>, m map<text, int>)");
@@ -343,7 +397,12 @@ fn counters_and_collections() {
     h.ok("UPDATE t SET s = s - {'a'}, m = m - {'x'} WHERE k = 1");
     let r = h.rows("SELECT l, s, m FROM t WHERE k = 1");
     let l = value::decode_collection(r.rows[0][0].as_ref().unwrap()).unwrap();
-    assert_eq!(l.iter().map(|x| i32::from_be_bytes(x.clone().unwrap()[..].try_into().unwrap())).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+    assert_eq!(
+        l.iter()
+            .map(|x| i32::from_be_bytes(x.clone().unwrap()[..].try_into().unwrap()))
+            .collect::<Vec<_>>(),
+        vec![0, 1, 2, 3]
+    );
     let s = value::decode_collection(r.rows[0][1].as_ref().unwrap()).unwrap();
     assert_eq!(s, vec![t("b"), t("c")]);
     let m = value::decode_map(r.rows[0][2].as_ref().unwrap()).unwrap();
@@ -366,10 +425,20 @@ fn batches_apply_atomically_and_validate() {
     assert_eq!(names(&r), ["[applied]", "k", "c", "v"], "batch failures name the primary key");
     assert_eq!(r.rows, vec![vec![b(false), i(1), i(1), i(2)]]);
     assert_eq!(h.rows("SELECT * FROM t WHERE k = 1 AND c = 8").rows.len(), 0, "nothing applied");
-    assert_eq!(h.err("BEGIN BATCH INSERT INTO t (k, c, v) VALUES (1, 8, 1) IF NOT EXISTS; INSERT INTO t (k, c, v) VALUES (2, 8, 1); APPLY BATCH").kind, ErrorKind::Invalid);
-    assert_eq!(h.err("BEGIN BATCH UPDATE n SET x = x + 1 WHERE k = 1; APPLY BATCH").kind, ErrorKind::Invalid);
+    assert_eq!(
+        h.err("BEGIN BATCH INSERT INTO t (k, c, v) VALUES (1, 8, 1) IF NOT EXISTS; INSERT INTO t (k, c, v) VALUES (2, 8, 1); APPLY BATCH")
+            .kind,
+        ErrorKind::Invalid
+    );
+    assert_eq!(
+        h.err("BEGIN BATCH UPDATE n SET x = x + 1 WHERE k = 1; APPLY BATCH").kind,
+        ErrorKind::Invalid
+    );
     h.ok("BEGIN COUNTER BATCH UPDATE n SET x = x + 1 WHERE k = 1; UPDATE n SET x = x + 1 WHERE k = 1; APPLY BATCH");
-    assert_eq!(h.rows("SELECT x FROM n WHERE k = 1").rows[0][0], Some(Bytes::copy_from_slice(&2i64.to_be_bytes())));
+    assert_eq!(
+        h.rows("SELECT x FROM n WHERE k = 1").rows[0][0],
+        Some(Bytes::copy_from_slice(&2i64.to_be_bytes()))
+    );
     // Protocol BATCH with prepared statements.
     let ins = h.e.prepare("INSERT INTO t (k, c, v) VALUES (?, ?, ?)", Some("ks")).unwrap();
     let v = |x: i32| BoundValue::Bytes(Bytes::copy_from_slice(&x.to_be_bytes()));
@@ -383,7 +452,10 @@ fn batches_apply_atomically_and_validate() {
         serial_consistency: None,
         timestamp: None,
     };
-    let ctx = ExecContext { keyspace: Some("ks"), node: &h.node };
+    let ctx = ExecContext {
+        keyspace: Some("ks"),
+        node: &h.node,
+    };
     assert!(matches!(h.e.batch(&ctx, &req).unwrap(), Outcome::Void));
     assert_eq!(h.rows("SELECT * FROM t WHERE k = 7").rows.len(), 2);
 }
@@ -394,12 +466,24 @@ fn ddl_lifecycle_and_schema_events() {
     let mut events = h.e.schema_events();
     h.ok("CREATE KEYSPACE k2 WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 3} AND durable_writes = false");
     let ev = events.try_recv().unwrap();
-    assert_eq!(ev, SchemaChange { change: ChangeType::Created, target: SchemaTarget::Keyspace("k2".into()) });
+    assert_eq!(
+        ev,
+        SchemaChange {
+            change: ChangeType::Created,
+            target: SchemaTarget::Keyspace("k2".into())
+        }
+    );
     h.ok("CREATE KEYSPACE IF NOT EXISTS k2 WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
     assert!(events.try_recv().is_err(), "no event for a no-op");
     let r = h.rows("SELECT replication, durable_writes FROM system_schema.keyspaces WHERE keyspace_name = 'k2'");
     let m = value::decode_map(r.rows[0][0].as_ref().unwrap()).unwrap();
-    assert_eq!(m[0], (Bytes::from_static(b"class"), t("org.apache.cassandra.locator.NetworkTopologyStrategy")));
+    assert_eq!(
+        m[0],
+        (
+            Bytes::from_static(b"class"),
+            t("org.apache.cassandra.locator.NetworkTopologyStrategy")
+        )
+    );
     assert_eq!(m[1], (Bytes::from_static(b"dc1"), t("3")));
     assert_eq!(r.rows[0][1], b(false));
     h.ok("CREATE TABLE k2.t (k int PRIMARY KEY, v int)");
@@ -411,8 +495,14 @@ fn ddl_lifecycle_and_schema_events() {
     h.ok("DROP TABLE k2.t");
     assert_eq!(h.err("SELECT * FROM k2.t").message, "unconfigured table t");
     let node = h.node.clone();
-    let ctx = ExecContext { keyspace: None, node: &node };
-    assert_eq!(h.e.execute(&ctx, &ins, &params(vec![])).unwrap_err().message, "unconfigured table t");
+    let ctx = ExecContext {
+        keyspace: None,
+        node: &node,
+    };
+    assert_eq!(
+        h.e.execute(&ctx, &ins, &params(vec![])).unwrap_err().message,
+        "unconfigured table t"
+    );
     h.ok("CREATE TABLE k2.t (k int PRIMARY KEY, v int)");
     // A statement prepared before the table was re-created runs against the new one.
     h.e.execute(&ctx, &ins, &params(vec![])).unwrap();
@@ -420,7 +510,10 @@ fn ddl_lifecycle_and_schema_events() {
     h.ok("DROP KEYSPACE k2");
     assert_eq!(h.err("USE k2").kind, ErrorKind::Invalid);
     assert!(matches!(h.ok("DROP KEYSPACE IF EXISTS k2"), Outcome::Void));
-    assert_eq!(h.err("CREATE KEYSPACE x WITH replication = {'class': 'SimpleStrategy'}").kind, ErrorKind::ConfigError);
+    assert_eq!(
+        h.err("CREATE KEYSPACE x WITH replication = {'class': 'SimpleStrategy'}").kind,
+        ErrorKind::ConfigError
+    );
     assert_eq!(h.err("CREATE TABLE ks9.t (k int PRIMARY KEY)").kind, ErrorKind::Invalid);
 }
 
@@ -446,10 +539,48 @@ fn random_statements_never_panic() {
     h.ok("CREATE TABLE t (k int, c text, s int STATIC, v int, l list<int>, m map<text, int>, PRIMARY KEY (k, c))");
     h.ok("CREATE TABLE n (k int PRIMARY KEY, x counter)");
     let parts: &[&[&str]] = &[
-        &["SELECT", "INSERT INTO", "UPDATE", "DELETE", "BEGIN BATCH", "SELECT COUNT(*)", "SELECT DISTINCT k", "SELECT token(k)"],
-        &[" * FROM t", " t (k, c, v) VALUES (1, 'a', 2)", " t SET v = 3", " FROM t", " n SET x = x + 1", " l FROM t", " t (k, c) VALUES (?, ?)"],
-        &[" WHERE k = 1", " WHERE k IN (1, 2)", " WHERE c = 'a'", " WHERE k = 1 AND c > 'a'", " WHERE token(k) > 0", "", " WHERE v = 1", " WHERE k = null"],
-        &["", " AND c = 'a'", " AND v > 1", " IF EXISTS", " IF NOT EXISTS", " IF v = 2", " LIMIT 1", " ALLOW FILTERING", " ORDER BY c DESC", " USING TTL 5", " APPLY BATCH"],
+        &[
+            "SELECT",
+            "INSERT INTO",
+            "UPDATE",
+            "DELETE",
+            "BEGIN BATCH",
+            "SELECT COUNT(*)",
+            "SELECT DISTINCT k",
+            "SELECT token(k)",
+        ],
+        &[
+            " * FROM t",
+            " t (k, c, v) VALUES (1, 'a', 2)",
+            " t SET v = 3",
+            " FROM t",
+            " n SET x = x + 1",
+            " l FROM t",
+            " t (k, c) VALUES (?, ?)",
+        ],
+        &[
+            " WHERE k = 1",
+            " WHERE k IN (1, 2)",
+            " WHERE c = 'a'",
+            " WHERE k = 1 AND c > 'a'",
+            " WHERE token(k) > 0",
+            "",
+            " WHERE v = 1",
+            " WHERE k = null",
+        ],
+        &[
+            "",
+            " AND c = 'a'",
+            " AND v > 1",
+            " IF EXISTS",
+            " IF NOT EXISTS",
+            " IF v = 2",
+            " LIMIT 1",
+            " ALLOW FILTERING",
+            " ORDER BY c DESC",
+            " USING TTL 5",
+            " APPLY BATCH",
+        ],
     ];
     let mut seed: u64 = 0x2545f4914f6cdd1d;
     let mut next = || {
@@ -481,7 +612,10 @@ fn alter_table_add_drop_with() {
     let mut events = h.e.schema_events();
     h.ok("ALTER TABLE t ADD c text");
     assert_eq!(events.try_recv().unwrap().change, ChangeType::Updated);
-    assert!(h.e.prepared(&sel.id).is_none(), "statements on the altered table must be prepared again");
+    assert!(
+        h.e.prepared(&sel.id).is_none(),
+        "statements on the altered table must be prepared again"
+    );
     h.ok("UPDATE t SET c = 'x' WHERE k = 1");
     let r = h.rows("SELECT * FROM t");
     assert_eq!(names(&r), ["k", "b", "c", "d"]);
@@ -489,7 +623,11 @@ fn alter_table_add_drop_with() {
     h.ok("ALTER TABLE t DROP b");
     assert_eq!(names(&h.rows("SELECT * FROM t")), ["k", "c", "d"]);
     h.ok("ALTER TABLE t ADD b int");
-    assert_eq!(h.rows("SELECT b FROM t WHERE k = 1").rows, vec![vec![None]], "a re-added column starts empty");
+    assert_eq!(
+        h.rows("SELECT b FROM t WHERE k = 1").rows,
+        vec![vec![None]],
+        "a re-added column starts empty"
+    );
     h.ok("ALTER TABLE t WITH comment = 'hello' AND default_time_to_live = 10");
     let r = h.rows("SELECT comment, default_time_to_live FROM system_schema.tables WHERE keyspace_name = 'ks' AND table_name = 't'");
     assert_eq!(r.rows, vec![vec![t("hello"), i(10)]]);

@@ -37,7 +37,11 @@ pub fn type_name(ty: &ColumnType, frozen: bool) -> String {
         ColumnType::List(e) => format!("list<{}>", type_name(e, is_multicell_type(e))),
         ColumnType::Set(e) => format!("set<{}>", type_name(e, is_multicell_type(e))),
         ColumnType::Map(k, v) => {
-            format!("map<{}, {}>", type_name(k, is_multicell_type(k)), type_name(v, is_multicell_type(v)))
+            format!(
+                "map<{}, {}>",
+                type_name(k, is_multicell_type(k)),
+                type_name(v, is_multicell_type(v))
+            )
         }
         ColumnType::Tuple(ts) => {
             let parts: Vec<String> = ts.iter().map(|t| type_name(t, false)).collect();
@@ -71,7 +75,13 @@ fn literal_text(l: &Literal) -> String {
     match l {
         Literal::Str(s) | Literal::Int(s) | Literal::Float(s) => s.clone(),
         Literal::NaN => "NaN".into(),
-        Literal::Infinity(n) => if *n { "-Infinity".into() } else { "Infinity".into() },
+        Literal::Infinity(n) => {
+            if *n {
+                "-Infinity".into()
+            } else {
+                "Infinity".into()
+            }
+        }
         Literal::Hex(b) => format!("0x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
         Literal::Uuid(u) => u.to_string(),
         Literal::Bool(b) => b.to_string(),
@@ -104,7 +114,11 @@ pub fn encode_literal(ty: &ColumnType, lit: &Literal, col: &str) -> CqlResult<Op
     let v: Vec<u8> = match ty {
         ColumnType::Ascii => match lit {
             Literal::Str(s) if s.is_ascii() => s.as_bytes().to_vec(),
-            Literal::Str(_) => return Err(CqlError::invalid(format!("Invalid ASCII character in string literal for \"{col}\""))),
+            Literal::Str(_) => {
+                return Err(CqlError::invalid(format!(
+                    "Invalid ASCII character in string literal for \"{col}\""
+                )));
+            }
             _ => return Err(bad()),
         },
         ColumnType::Varchar => match lit {
@@ -122,9 +136,7 @@ pub fn encode_literal(ty: &ColumnType, lit: &Literal, col: &str) -> CqlResult<Op
         ColumnType::Tinyint => (int_of(i8::MIN as i128, i8::MAX as i128)? as i8).to_be_bytes().to_vec(),
         ColumnType::Smallint => (int_of(i16::MIN as i128, i16::MAX as i128)? as i16).to_be_bytes().to_vec(),
         ColumnType::Int => (int_of(i32::MIN as i128, i32::MAX as i128)? as i32).to_be_bytes().to_vec(),
-        ColumnType::Bigint | ColumnType::Counter => {
-            (int_of(i64::MIN as i128, i64::MAX as i128)? as i64).to_be_bytes().to_vec()
-        }
+        ColumnType::Bigint | ColumnType::Counter => (int_of(i64::MIN as i128, i64::MAX as i128)? as i64).to_be_bytes().to_vec(),
         ColumnType::Varint => match lit {
             Literal::Int(s) => varint_from_decimal_str(s).ok_or_else(bad)?,
             _ => return Err(bad()),
@@ -137,10 +149,20 @@ pub fn encode_literal(ty: &ColumnType, lit: &Literal, col: &str) -> CqlResult<Op
             let f: f64 = match lit {
                 Literal::Int(s) | Literal::Float(s) => s.parse().map_err(|_| bad())?,
                 Literal::NaN => f64::NAN,
-                Literal::Infinity(neg) => if *neg { f64::NEG_INFINITY } else { f64::INFINITY },
+                Literal::Infinity(neg) => {
+                    if *neg {
+                        f64::NEG_INFINITY
+                    } else {
+                        f64::INFINITY
+                    }
+                }
                 _ => return Err(bad()),
             };
-            if matches!(ty, ColumnType::Float) { (f as f32).to_be_bytes().to_vec() } else { f.to_be_bytes().to_vec() }
+            if matches!(ty, ColumnType::Float) {
+                (f as f32).to_be_bytes().to_vec()
+            } else {
+                f.to_be_bytes().to_vec()
+            }
         }
         ColumnType::Timestamp => match lit {
             Literal::Int(s) => s.parse::<i64>().map_err(|_| bad())?.to_be_bytes().to_vec(),
@@ -172,7 +194,12 @@ pub fn encode_literal(ty: &ColumnType, lit: &Literal, col: &str) -> CqlResult<Op
         },
         ColumnType::Timeuuid => match lit {
             Literal::Uuid(u) if u.get_version_num() == 1 => u.as_bytes().to_vec(),
-            Literal::Uuid(_) => return Err(CqlError::invalid(format!("Invalid UUID constant ({}) for \"{col}\" of type timeuuid", literal_text(lit)))),
+            Literal::Uuid(_) => {
+                return Err(CqlError::invalid(format!(
+                    "Invalid UUID constant ({}) for \"{col}\" of type timeuuid",
+                    literal_text(lit)
+                )));
+            }
             _ => return Err(bad()),
         },
         ColumnType::Inet => match lit {
@@ -183,7 +210,12 @@ pub fn encode_literal(ty: &ColumnType, lit: &Literal, col: &str) -> CqlResult<Op
             },
             _ => return Err(bad()),
         },
-        _ => return Err(CqlError::invalid(format!("Type {} is not supported by this node", type_name(ty, false)))),
+        _ => {
+            return Err(CqlError::invalid(format!(
+                "Type {} is not supported by this node",
+                type_name(ty, false)
+            )));
+        }
     };
     Ok(Some(Bytes::from(v)))
 }
@@ -201,15 +233,27 @@ pub fn validate(ty: &ColumnType, v: &[u8], col: &str) -> CqlResult<()> {
         ColumnType::Int => fixed(4, "int"),
         ColumnType::Bigint | ColumnType::Counter | ColumnType::Timestamp | ColumnType::Time => fixed(8, "long"),
         ColumnType::Smallint => {
-            if v.len() == 2 { Ok(()) } else { Err(CqlError::invalid(format!("Expected 2 bytes for a smallint ({})", v.len()))) }
+            if v.len() == 2 {
+                Ok(())
+            } else {
+                Err(CqlError::invalid(format!("Expected 2 bytes for a smallint ({})", v.len())))
+            }
         }
         ColumnType::Tinyint => {
-            if v.len() == 1 { Ok(()) } else { Err(CqlError::invalid(format!("Expected 1 byte for a tinyint ({})", v.len()))) }
+            if v.len() == 1 {
+                Ok(())
+            } else {
+                Err(CqlError::invalid(format!("Expected 1 byte for a tinyint ({})", v.len())))
+            }
         }
         ColumnType::Double => fixed(8, "double"),
         ColumnType::Float => fixed(4, "float"),
         ColumnType::Boolean => {
-            if v.len() <= 1 { Ok(()) } else { Err(CqlError::invalid(format!("Expected 1 or 0 byte value ({})", v.len()))) }
+            if v.len() <= 1 {
+                Ok(())
+            } else {
+                Err(CqlError::invalid(format!("Expected 1 or 0 byte value ({})", v.len())))
+            }
         }
         ColumnType::Date => fixed(4, "date"),
         ColumnType::Uuid | ColumnType::Timeuuid => {
@@ -222,15 +266,29 @@ pub fn validate(ty: &ColumnType, v: &[u8], col: &str) -> CqlResult<()> {
                 Err(CqlError::invalid(format!("UUID should be 16 or 0 bytes ({})", v.len())))
             }
         }
-        ColumnType::Varchar => std::str::from_utf8(v).map(|_| ()).map_err(|_| CqlError::invalid(format!("Invalid UTF-8 bytes for \"{col}\""))),
+        ColumnType::Varchar => std::str::from_utf8(v)
+            .map(|_| ())
+            .map_err(|_| CqlError::invalid(format!("Invalid UTF-8 bytes for \"{col}\""))),
         ColumnType::Ascii => {
-            if v.is_ascii() { Ok(()) } else { Err(CqlError::invalid(format!("Invalid byte for ascii: for \"{col}\""))) }
+            if v.is_ascii() {
+                Ok(())
+            } else {
+                Err(CqlError::invalid(format!("Invalid byte for ascii: for \"{col}\"")))
+            }
         }
         ColumnType::Inet => {
-            if matches!(v.len(), 0 | 4 | 16) { Ok(()) } else { Err(CqlError::invalid(format!("Invalid inet address length {}", v.len()))) }
+            if matches!(v.len(), 0 | 4 | 16) {
+                Ok(())
+            } else {
+                Err(CqlError::invalid(format!("Invalid inet address length {}", v.len())))
+            }
         }
         ColumnType::Decimal => {
-            if v.is_empty() || v.len() >= 4 { Ok(()) } else { Err(CqlError::invalid("Invalid decimal value")) }
+            if v.is_empty() || v.len() >= 4 {
+                Ok(())
+            } else {
+                Err(CqlError::invalid("Invalid decimal value"))
+            }
         }
         ColumnType::List(e) | ColumnType::Set(e) => {
             for x in decode_collection(v).ok_or_else(|| CqlError::invalid(format!("Invalid collection value for \"{col}\"")))? {
@@ -421,9 +479,18 @@ pub fn compare(ty: &ColumnType, a: &[u8], b: &[u8]) -> Ordering {
         return a.len().cmp(&b.len());
     }
     match ty {
-        ColumnType::Int | ColumnType::Bigint | ColumnType::Smallint | ColumnType::Tinyint | ColumnType::Counter
-        | ColumnType::Timestamp | ColumnType::Time => {
-            if a.len() == b.len() { cmp_signed_be(a, b) } else { a.len().cmp(&b.len()) }
+        ColumnType::Int
+        | ColumnType::Bigint
+        | ColumnType::Smallint
+        | ColumnType::Tinyint
+        | ColumnType::Counter
+        | ColumnType::Timestamp
+        | ColumnType::Time => {
+            if a.len() == b.len() {
+                cmp_signed_be(a, b)
+            } else {
+                a.len().cmp(&b.len())
+            }
         }
         ColumnType::Varint => cmp_varint(a, b),
         ColumnType::Decimal => cmp_decimal(a, b),
@@ -437,14 +504,16 @@ pub fn compare(ty: &ColumnType, a: &[u8], b: &[u8]) -> Ordering {
             let y = f64::from_be_bytes(b.try_into().unwrap_or([0; 8]));
             x.total_cmp(&y)
         }
-        ColumnType::Timeuuid if a.len() == 16 && b.len() == 16 => {
-            uuid_timestamp(a).cmp(&uuid_timestamp(b)).then_with(|| cmp_signed_bytes(&a[8..], &b[8..]))
-        }
+        ColumnType::Timeuuid if a.len() == 16 && b.len() == 16 => uuid_timestamp(a)
+            .cmp(&uuid_timestamp(b))
+            .then_with(|| cmp_signed_bytes(&a[8..], &b[8..])),
         ColumnType::Uuid if a.len() == 16 && b.len() == 16 => {
             let (va, vb) = (a[6] >> 4, b[6] >> 4);
             va.cmp(&vb).then_with(|| {
                 if va == 1 {
-                    uuid_timestamp(a).cmp(&uuid_timestamp(b)).then_with(|| cmp_signed_bytes(&a[8..], &b[8..]))
+                    uuid_timestamp(a)
+                        .cmp(&uuid_timestamp(b))
+                        .then_with(|| cmp_signed_bytes(&a[8..], &b[8..]))
                 } else {
                     a.cmp(b)
                 }
@@ -465,8 +534,7 @@ pub fn compare(ty: &ColumnType, a: &[u8], b: &[u8]) -> Ordering {
         ColumnType::Map(k, v) => match (decode_map(a), decode_map(b)) {
             (Some(x), Some(y)) => {
                 for ((pk, pv), (qk, qv)) in x.iter().zip(y.iter()) {
-                    let o = compare(k, pk, qk)
-                        .then_with(|| compare(v, pv.as_deref().unwrap_or(&[]), qv.as_deref().unwrap_or(&[])));
+                    let o = compare(k, pk, qk).then_with(|| compare(v, pv.as_deref().unwrap_or(&[]), qv.as_deref().unwrap_or(&[])));
                     if o != Ordering::Equal {
                         return o;
                     }
@@ -653,7 +721,10 @@ mod tests {
         assert_eq!(varint_from_decimal_str("-1").unwrap(), vec![0xff]);
         assert_eq!(varint_from_decimal_str("-128").unwrap(), vec![0x80]);
         assert_eq!(varint_from_decimal_str("-129").unwrap(), vec![0xff, 0x7f]);
-        assert_eq!(varint_from_decimal_str("18446744073709551616").unwrap(), vec![1, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            varint_from_decimal_str("18446744073709551616").unwrap(),
+            vec![1, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
     }
 
     #[test]
