@@ -635,3 +635,41 @@ fn alter_table_add_drop_with() {
     assert_eq!(h.err("ALTER TABLE t DROP k").message, "Cannot drop PRIMARY KEY column k");
     assert_eq!(h.err("ALTER TABLE nope ADD x int").kind, ErrorKind::Invalid);
 }
+
+#[test]
+fn the_store_dao_statements_work() {
+    // The statements shared/store prepares, with the values it binds.
+    let mut h = h();
+    h.ok("CREATE TABLE IF NOT EXISTS ks.products_by_sku (sku text PRIMARY KEY, product_id uuid, committed boolean)");
+    h.ok("CREATE TABLE IF NOT EXISTS ks.products (id uuid PRIMARY KEY, name text, sku text, price decimal, created_at timestamp)");
+    let claim = "INSERT INTO ks.products_by_sku (sku, product_id, committed) VALUES (?, ?, false) IF NOT EXISTS USING TTL 30";
+    let id = uuid::Uuid::new_v4();
+    let bv = |b: &[u8]| BoundValue::Bytes(Bytes::copy_from_slice(b));
+    let r = match h.run_p(claim, &params(vec![bv(b"SKU-1"), bv(id.as_bytes())])).unwrap() {
+        Outcome::Rows(r) => r,
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(r.rows[0][0], b(true));
+    let r = match h.run_p(claim, &params(vec![bv(b"SKU-1"), bv(uuid::Uuid::new_v4().as_bytes())])).unwrap() {
+        Outcome::Rows(r) => r,
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(names(&r), ["[applied]", "sku", "committed", "product_id"]);
+    assert_eq!(r.rows[0][0], b(false));
+    assert_eq!(r.rows[0][3], Some(Bytes::copy_from_slice(id.as_bytes())));
+    let release = "DELETE FROM ks.products_by_sku WHERE sku = ? IF product_id = ? AND committed = false";
+    let r = match h.run_p(release, &params(vec![bv(b"SKU-1"), bv(id.as_bytes())])).unwrap() {
+        Outcome::Rows(r) => r,
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(r.rows, vec![vec![b(true)]]);
+    let price = value::decimal_from_str("19.99").unwrap();
+    let ts = 1_700_000_000_000i64.to_be_bytes();
+    h.run_p(
+        "INSERT INTO ks.products (id, name, sku, price, created_at) VALUES (?, ?, ?, ?, ?)",
+        &params(vec![bv(id.as_bytes()), bv(b"Mug"), bv(b"SKU-1"), bv(&price), bv(&ts)]),
+    )
+    .unwrap();
+    let r = h.rows("SELECT id, name, sku, price, created_at FROM ks.products");
+    assert_eq!(r.rows, vec![vec![Some(Bytes::copy_from_slice(id.as_bytes())), t("Mug"), t("SKU-1"), Some(Bytes::from(price)), Some(Bytes::copy_from_slice(&ts))]]);
+}
