@@ -328,7 +328,7 @@ impl Inner {
             }
             Statement::Unsupported { kind, what } => {
                 let e = match kind {
-                    StatementKind::Other => CqlError::new(
+                    StatementKind::Other if what != "DESCRIBE" => CqlError::new(
                         ErrorKind::Unauthorized,
                         format!("{what} is not supported by this node (no roles or permissions)"),
                     ),

@@ -270,4 +270,7 @@ fn schema_errors_use_cassandra_classes() {
     assert_eq!(h.err("SELECT nope FROM t").kind, ErrorKind::Invalid);
     assert_eq!(h.err("INSERT INTO system.local (key) VALUES ('x')").kind, ErrorKind::Unauthorized);
     assert_eq!(h.err("DROP KEYSPACE system").kind, ErrorKind::Unauthorized);
+    assert_eq!(h.err("DESCRIBE TYPES").kind, ErrorKind::Invalid);
+    assert_eq!(h.err("CREATE INDEX ON t (v)").kind, ErrorKind::Invalid);
+    assert_eq!(h.err("LIST ROLES").kind, ErrorKind::Unauthorized);
 }
