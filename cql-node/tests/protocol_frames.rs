@@ -259,3 +259,20 @@ async fn in_flight_bound_applies_back_pressure_without_losing_requests() {
     assert_eq!(seen, (0..300).collect::<Vec<i16>>());
     node.stop().await;
 }
+
+#[tokio::test]
+async fn compression_is_refused_at_startup() {
+    let node = node().await;
+    let mut conn = TcpStream::connect(node.addr()).await.unwrap();
+    let mut body = vec![0, 2];
+    for s in ["CQL_VERSION", "3.0.0", "COMPRESSION", "lz4"] {
+        body.extend_from_slice(&(s.len() as u16).to_be_bytes());
+        body.extend_from_slice(s.as_bytes());
+    }
+    conn.write_all(&frame(4, 0, 1, 0x01, &body)).await.unwrap();
+    assert_eq!(read_response(&mut conn).await.error(), (PROTOCOL_ERROR, "This instance does not support LZ4 compression".into()));
+    // Without compression the same connection starts normally.
+    conn.write_all(&frame(4, 0, 2, 0x01, &startup_body())).await.unwrap();
+    assert_eq!(read_response(&mut conn).await.opcode, 0x02);
+    node.stop().await;
+}

@@ -257,8 +257,13 @@ fn check_startup(options: &std::collections::HashMap<String, String>) -> CqlResu
         }
         None => return Err(CqlError::protocol(format!("Invalid version value: {cql}"))),
     }
+    // SUPPORTED offers no compression; refuse it in Cassandra's words for each case.
     if let Some(c) = options.get("COMPRESSION").filter(|c| !c.is_empty()) {
-        return Err(CqlError::protocol(format!("Unknown compression algorithm: {c}")));
+        return Err(CqlError::protocol(match c.to_ascii_lowercase().as_str() {
+            "snappy" => "This instance does not support Snappy compression".to_string(),
+            "lz4" => "This instance does not support LZ4 compression".to_string(),
+            other => format!("Unknown compression algorithm: {other}"),
+        }));
     }
     Ok(())
 }
