@@ -50,7 +50,8 @@ fn writer(dir: &Path) -> ! {
     let mut out = std::io::stdout().lock();
     use std::io::Write;
     let b = |x: i32| BoundValue::Bytes(Bytes::copy_from_slice(&x.to_be_bytes()));
-    for i in 0i32.. {
+    // Bounded, so a writer whose parent died cannot run forever.
+    for i in 0i32..2_000_000 {
         let v = BoundValue::Bytes(Bytes::from(format!("v{i}")));
         e.execute(&ctx, &ins, &params(vec![b(i % 17), b(i), v])).expect("insert");
         // Overwrite an older row too, so recovery must keep the latest version.
@@ -62,7 +63,17 @@ fn writer(dir: &Path) -> ! {
         writeln!(out, "ack {i}").expect("stdout");
         out.flush().expect("flush");
     }
-    unreachable!()
+    std::process::exit(0)
+}
+
+/// Kills the writer if the test fails before it does.
+struct Writer(std::process::Child);
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn expected_value(i: i32, acked: i32) -> String {
@@ -111,14 +122,15 @@ fn journal_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn kill_after(dir: &Path, acks: i32) -> i32 {
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+    let child = Command::new(std::env::current_exe().expect("test binary"))
         .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn writer");
-    let stdout = child.stdout.take().expect("stdout");
+    let mut child = Writer(child);
+    let stdout = child.0.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -133,8 +145,8 @@ fn kill_after(dir: &Path, acks: i32) -> i32 {
     while last < acks {
         last = rx.recv_timeout(WAIT).expect("writer acknowledges writes");
     }
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
+    child.0.kill().expect("SIGKILL");
+    let _ = child.0.wait();
     // Acks printed before the kill landed count too: read until the pipe closes.
     while let Ok(n) = rx.recv_timeout(WAIT) {
         last = last.max(n);
