@@ -91,7 +91,7 @@ async fn tls_with_hostname_verification_and_sigv4_are_accepted() {
 async fn temporary_credentials_send_their_session_token() {
     let f = Fixture::start(1, Duration::ZERO).await;
     connect(&f.config(REGION), temporary(Some(TOKEN))).await.expect("connects with the token");
-    let err = connect(&f.config(REGION), temporary(None)).await.err().expect("refused without the token");
+    let err = connect(&f.config(REGION), temporary(None)).await.expect_err("refused without the token");
     assert!(err.to_lowercase().contains("authenticat"), "{err}");
     f.stop().await;
 }
@@ -100,7 +100,7 @@ async fn temporary_credentials_send_their_session_token() {
 async fn a_wrong_secret_is_a_clear_start_up_error() {
     let f = Fixture::start(1, Duration::ZERO).await;
     let wrong = Credentials::new("AKIDPERMANENT", "not-the-secret", None, None, "test");
-    let err = connect(&f.config(REGION), wrong).await.err().expect("refused");
+    let err = connect(&f.config(REGION), wrong).await.expect_err("refused");
     assert!(err.to_lowercase().contains("authenticat"), "{err}");
     assert!(!err.contains("not-the-secret"), "the secret must not be echoed: {err}");
     f.stop().await;
@@ -153,7 +153,7 @@ async fn tampered_and_stale_signatures_are_clear_start_up_errors() {
             .await
             .unwrap()
             .authenticator_provider(Arc::new(Spoiled { spoil }));
-        let err = build(builder).await.err().expect("refused");
+        let err = build(builder).await.expect_err("refused");
         assert!(err.to_lowercase().contains("authenticat"), "{err}");
     }
     f.stop().await;
@@ -163,11 +163,11 @@ async fn tampered_and_stale_signatures_are_clear_start_up_errors() {
 async fn a_certificate_for_another_region_is_refused_by_tls() {
     let f = Fixture::start(1, Duration::ZERO).await;
     // Same CA, same address: only the expected name differs (cassandra.us-east-1...).
-    let err = connect(&f.config("us-east-1"), permanent()).await.err().expect("refused");
+    let err = connect(&f.config("us-east-1"), permanent()).await.expect_err("refused");
     assert!(err.contains("NotValidForName") || err.to_lowercase().contains("certificate"), "{err}");
     let mut without_ca = f.config(REGION);
     without_ca.ca_file = None;
-    let err = connect(&without_ca, permanent()).await.err().expect("the node's CA is not an Amazon root");
+    let err = connect(&without_ca, permanent()).await.expect_err("the node's CA is not an Amazon root");
     assert!(err.contains("UnknownIssuer") || err.to_lowercase().contains("certificate"), "{err}");
     f.stop().await;
 }

@@ -204,7 +204,7 @@ pub fn table_from_cql(cql: &str) -> Result<TableDef, KeyspacesSchemaError> {
         let words: Vec<&str> = part.split_whitespace().collect();
         let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
         if upper.len() >= 2 && upper[0] == "PRIMARY" && upper[1].starts_with("KEY") {
-            let keys = part.splitn(2, '(').nth(1).ok_or_else(|| err("PRIMARY KEY without columns"))?;
+            let keys = part.split_once('(').map(|(_, keys)| keys).ok_or_else(|| err("PRIMARY KEY without columns"))?;
             let keys = keys.strip_suffix(')').ok_or_else(|| err("unbalanced PRIMARY KEY"))?;
             let mut groups = split_top_level(keys).into_iter();
             let partition = groups.next().ok_or_else(|| err("empty PRIMARY KEY"))?;
