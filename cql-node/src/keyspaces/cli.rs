@@ -16,6 +16,7 @@ use crate::auth::Authenticator;
 use crate::cluster::Cluster;
 use crate::engine::Engine;
 use crate::faults::{FaultRegistry, admin};
+use crate::keyspaces::sasl::ServiceCredential;
 use crate::keyspaces::{AwsCredential, KeyspacesConfig, KeyspacesProfile, KEYSPACES_PORT};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -40,11 +41,11 @@ pub struct TestDoubleArgs {
     pub ca_out: Option<PathBuf>,
     /// Test credentials SigV4 accepts, `KEY_ID:SECRET` or `KEY_ID:SECRET:SESSION_TOKEN`
     /// (the latter stands for temporary credentials). Repeatable; comma-separated in the env.
-    #[arg(long = "aws-credential", env = "CQL_NODE_AWS_CREDENTIALS", value_delimiter = ',', value_parser = parse_aws_credential)]
+    #[arg(long = "aws-credential", env = "CQL_NODE_AWS_CREDENTIALS", value_delimiter = ',', hide_env_values = true, value_parser = parse_aws_credential)]
     pub aws_credentials: Vec<AwsCredential>,
     /// Service-specific credentials accepted with PLAIN, `USER:PASSWORD` (Keyspaces). Repeatable.
     #[arg(long = "service-user", value_parser = parse_service_user)]
-    pub service_users: Vec<(String, String)>,
+    pub service_users: Vec<ServiceCredential>,
     /// How long a new keyspace/table stays CREATING (Keyspaces), in milliseconds.
     #[arg(long, default_value_t = 2000, env = "CQL_NODE_CREATING_MS")]
     pub creating_ms: u64,
@@ -71,9 +72,9 @@ fn parse_aws_credential(spec: &str) -> Result<AwsCredential, String> {
     }
 }
 
-fn parse_service_user(spec: &str) -> Result<(String, String), String> {
+fn parse_service_user(spec: &str) -> Result<ServiceCredential, String> {
     match spec.split_once(':') {
-        Some((user, password)) if !user.is_empty() => Ok((user.to_string(), password.to_string())),
+        Some((user, password)) if !user.is_empty() => Ok(ServiceCredential { username: user.into(), password: password.into() }),
         _ => Err("expected USER:PASSWORD".into()),
     }
 }
@@ -127,8 +128,8 @@ impl TestDoubleArgs {
             for c in &self.aws_credentials {
                 config = config.aws_credential(c.clone());
             }
-            for (user, password) in &self.service_users {
-                config = config.service_credential(user.clone(), password.clone());
+            for c in &self.service_users {
+                config = config.service_credential(c.username.clone(), c.password.clone());
             }
             let profile = KeyspacesProfile::new(config)?;
             if let Some(path) = &self.ca_out {
@@ -183,7 +184,8 @@ mod tests {
         let a = cli.extras;
         assert_eq!(a.profile, Profile::Keyspaces);
         assert_eq!(a.aws_credentials, vec![AwsCredential::new("AKID", "sec").with_session_token("tok"), AwsCredential::new("AKID2", "sec2")]);
-        assert_eq!(a.service_users, vec![("alice".to_string(), "pw".to_string())]);
+        assert_eq!(a.service_users, vec![ServiceCredential { username: "alice".into(), password: "pw".into() }]);
+        assert!(!format!("{a:?}").contains("sec2"), "no secret in Debug output");
         assert_eq!(a.nodes, 3);
         assert_eq!(a.default_port(9042), 9142);
         assert!(Cli::try_parse_from(["cql-node", "--aws-credential", "nosecret"]).is_err());

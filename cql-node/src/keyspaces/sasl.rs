@@ -17,10 +17,17 @@ use crate::error::{CqlError, ErrorKind};
 pub const KEYSPACES_AUTHENTICATOR: &str = "com.amazonaws.cassandra.DefaultPasswordAuthenticator";
 
 /// A Keyspaces service-specific credential (username/password for PasswordAuthenticator).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ServiceCredential {
     pub username: String,
     pub password: String,
+}
+
+impl std::fmt::Debug for ServiceCredential {
+    // Never print the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceCredential").field("username", &self.username).finish_non_exhaustive()
+    }
 }
 
 /// Who may log in, and how strictly SigV4 timestamps are checked.

@@ -30,11 +30,21 @@ pub const DEFAULT_MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 
 /// One set of test credentials the node accepts. With `session_token` set, they stand for
 /// temporary (STS) credentials: the client must present that exact token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AwsCredential {
     pub access_key_id: String,
     pub secret_access_key: String,
     pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for AwsCredential {
+    // The key id only: secrets and tokens never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsCredential")
+            .field("access_key_id", &self.access_key_id)
+            .field("temporary", &self.session_token.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl AwsCredential {
@@ -312,6 +322,12 @@ mod tests {
         assert_eq!(check(other_nonce), Err(SigV4Error::SignatureMismatch));
 
         assert!(matches!(check("garbage".into()), Err(SigV4Error::Malformed(_))));
+    }
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let shown = format!("{:?}", AwsCredential::new("AKIDSHOWN", "very-secret").with_session_token("tok-secret"));
+        assert!(shown.contains("AKIDSHOWN") && !shown.contains("very-secret") && !shown.contains("tok-secret"), "{shown}");
     }
 
     #[test]
