@@ -161,7 +161,8 @@ async fn system_tables_are_shaped_like_keyspaces() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_tables_are_creating_then_active() {
-    let f = start(Duration::from_millis(1500)).await;
+    // Long enough that the statements right after each CREATE surely fall inside it.
+    let f = start(Duration::from_secs(3)).await;
     let s = &f.session;
     s.query_unpaged("CREATE KEYSPACE shop WITH replication = {'class': 'SingleRegionStrategy'}", ()).await.unwrap();
     // The keyspace itself is CREATING: a table cannot be created in it yet.
