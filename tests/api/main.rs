@@ -8,4 +8,5 @@ mod faults;
 mod idempotency;
 mod list_paging;
 mod openapi;
+mod schema;
 mod validation;
