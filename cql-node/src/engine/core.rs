@@ -25,6 +25,7 @@ use super::{
     SchemaChange, SchemaTarget, StatementKind, ddl, parser, system,
 };
 use crate::error::{CqlError, CqlResult, ErrorKind};
+use crate::types::Consistency;
 
 pub(crate) enum Plan {
     Select(SelectPlan),
@@ -37,6 +38,23 @@ pub(crate) enum Plan {
     Use(String),
     Ddl(Statement),
     Truncate(QualifiedName),
+}
+
+/// Cassandra's consistency checks (ConsistencyLevel.validateForRead/Write/CasCommit/Cas).
+fn check_consistency(kind: StatementKind, is_lwt: bool, cl: Consistency, serial: Option<Consistency>) -> CqlResult<()> {
+    let is_serial = |c: Consistency| matches!(c, Consistency::Serial | Consistency::LocalSerial);
+    match kind {
+        StatementKind::Select if cl == Consistency::Any => Err(CqlError::invalid("ANY ConsistencyLevel is only supported for writes")),
+        k if k.is_write() && !is_lwt && is_serial(cl) => Err(CqlError::invalid("You must use conditional updates for serializable writes")),
+        k if k.is_write() && is_lwt && is_serial(cl) => Err(CqlError::invalid(format!(
+            "{} is not supported as conditional update commit consistency. Use ANY if you mean \"make sure it is accepted but I don't care how many replicas commit it for non-SERIAL reads\"",
+            cl.name()
+        ))),
+        k if k.is_write() && is_lwt && serial.is_some_and(|s| !is_serial(s)) => {
+            Err(CqlError::invalid("Invalid consistency for conditional update. Must be one of SERIAL or LOCAL_SERIAL"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn plan_tables(plan: &Plan) -> Vec<Uuid> {
@@ -448,6 +466,7 @@ impl Inner {
             .downcast_ref::<PlanBox>()
             .ok_or_else(|| CqlError::server("foreign prepared statement"))?;
         let binds = self.bind_values(stmt, &params.values)?;
+        check_consistency(stmt.kind, stmt.is_lwt, params.consistency, params.serial_consistency)?;
         match &pb.plan {
             Plan::Select(sp) => self.run_select(ctx, stmt, pb, sp, &binds, params),
             Plan::Modify(mp) => {
@@ -661,6 +680,8 @@ impl Inner {
 
     pub fn batch(&self, ctx: &ExecContext<'_>, batch: &BatchRequest) -> CqlResult<Outcome> {
         let _ = ctx;
+        let lwt = batch.statements.iter().any(|(p, _)| p.is_lwt);
+        check_consistency(StatementKind::Batch, lwt, batch.consistency, batch.serial_consistency)?;
         let mut bound = Vec::with_capacity(batch.statements.len());
         for (p, values) in &batch.statements {
             let pb = p

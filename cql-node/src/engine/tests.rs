@@ -273,4 +273,13 @@ fn schema_errors_use_cassandra_classes() {
     assert_eq!(h.err("DESCRIBE TYPES").kind, ErrorKind::Invalid);
     assert_eq!(h.err("CREATE INDEX ON t (v)").kind, ErrorKind::Invalid);
     assert_eq!(h.err("LIST ROLES").kind, ErrorKind::Unauthorized);
+    let mut p = params(vec![]);
+    p.consistency = Consistency::Serial;
+    assert_eq!(h.run_p("INSERT INTO t (k, v) VALUES (1, 1)", &p).unwrap_err().message, "You must use conditional updates for serializable writes");
+    assert!(h.run_p("SELECT * FROM t WHERE k = 1", &p).is_ok(), "SERIAL reads are fine");
+    p.consistency = Consistency::Any;
+    assert_eq!(h.run_p("SELECT * FROM t", &p).unwrap_err().message, "ANY ConsistencyLevel is only supported for writes");
+    p.consistency = Consistency::Quorum;
+    p.serial_consistency = Some(Consistency::One);
+    assert_eq!(h.run_p("INSERT INTO t (k, v) VALUES (1, 1) IF NOT EXISTS", &p).unwrap_err().kind, ErrorKind::Invalid);
 }
