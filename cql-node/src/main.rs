@@ -55,6 +55,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    // Before anything is logged as listening: a SIGTERM sent on seeing that line must count.
+    let shutdown = shutdown_signal();
     let mut users = Vec::with_capacity(args.users.len());
     for spec in &args.users {
         // Report the name only: the spec holds a password.
@@ -65,7 +67,7 @@ async fn run(args: Args) -> Result<(), String> {
     let engine = Engine::open(EngineConfig { data_dir: args.data_dir.clone() }).map_err(|e| format!("cannot open the data: {e}"))?;
     let port = args.port.unwrap_or_else(|| args.extras.default_port(9042));
     if args.extras.is_active() {
-        return run_test_double(args, engine, users, port).await;
+        return run_test_double(args, engine, users, port, shutdown).await;
     }
     let mut builder = Node::builder().bind(SocketAddr::new(args.bind, port)).engine(engine);
     if !users.is_empty() {
@@ -74,42 +76,56 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let node = builder.start().await.map_err(|e| e.to_string())?;
     tracing::info!(addr = %node.addr(), data_dir = ?args.data_dir, "ready for CQL clients (test double, not a database)");
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down");
     node.stop().await;
     Ok(())
 }
 
 /// Several nodes, the Keyspaces profile and/or the fault admin API (`cql_node::cluster`).
-async fn run_test_double(args: Args, engine: Engine, users: Vec<(String, String)>, port: u16) -> Result<(), String> {
+async fn run_test_double(
+    args: Args,
+    engine: Engine,
+    users: Vec<(String, String)>,
+    port: u16,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
     let IpAddr::V4(first) = args.bind else { return Err("--nodes/--profile/--admin need an IPv4 --bind".into()) };
     let auth = (!users.is_empty()).then(|| Arc::new(PasswordAuthenticator::new(users)) as Arc<dyn cql_node::auth::Authenticator>);
     let running = args.extras.start(engine, first, port, auth).await.map_err(|e| e.to_string())?;
     tracing::info!(nodes = ?running.cluster.contact_points(), profile = ?args.extras.profile, admin = ?running.admin.as_ref().map(|(a, _)| a), "ready for CQL clients (test double, not a database)");
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down");
     running.stop().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Installs the SIGTERM/SIGINT handlers now (not when first awaited) and resolves when one
+/// arrives.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
