@@ -31,12 +31,10 @@ async fn create(db: &Db, req: Request) -> Result<Response<Body>, ApiError> {
     let product = parse_new_product(&fields)?;
     match db.create_product(&product, key.as_ref()).await? {
         CreateOutcome::Created(created) => {
-            let mut response = json(201, &created)?;
+            // No Location header: the API has no route for one product (yet).
+            let response = json(201, &created)?;
             if let Some(key) = &key {
                 remember(db, key, 201, &created_body(&response)).await;
-            }
-            if let Ok(location) = format!("/products/{}", created.id).parse() {
-                response.headers_mut().insert("location", location);
             }
             Ok(response)
         }
