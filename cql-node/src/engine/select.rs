@@ -222,7 +222,19 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     } else {
         false
     };
-    // ORDER BY over several IN partitions sorts all their rows, which paging cannot resume.
+    // ORDER BY with IN on the partition key sorts the rows of all partitions after the read,
+    // which paging cannot resume: Cassandra refuses it unless LIMIT fits in one page.
+    let pk_in = plan.pk.as_ref().is_some_and(|v| v.iter().any(|r| !matches!(r, super::plan::KeyRestr::Eq(_))));
+    if plan.ordered
+        && pk_in
+        && !plan.aggregate
+        && let Some(ps) = page_size
+        && limit.is_none_or(|l| l as usize > ps)
+    {
+        return Err(CqlError::invalid(
+            "Cannot page queries with both ORDER BY and a IN restriction on the partition key; you must either remove the ORDER BY or the IN and sort client side, or disable paging for this query",
+        ));
+    }
     let merge = plan.ordered && keys.len() > 1 && !plan.aggregate;
     // LIMIT bounds the rows returned; an aggregate returns one row, so it counts them all.
     let remaining = if plan.aggregate || merge {
@@ -500,11 +512,6 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         });
     }
     if merge {
-        if page_size.is_some() {
-            return Err(CqlError::invalid(
-                "Cannot page queries with both ORDER BY and a IN restriction on the partition key; you must either remove the ORDER BY or the IN and sort client side, or disable paging for this query",
-            ));
-        }
         let mut idx: Vec<usize> = (0..out_rows.len()).collect();
         idx.sort_by(|a, b| {
             let o = compare_clustering(t, &out_cks[*a], &out_cks[*b]);

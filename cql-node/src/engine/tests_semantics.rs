@@ -215,6 +215,12 @@ fn clustering_order_slices_and_order_by() {
         "{}",
         e.message
     );
+    assert!(h.run_p("SELECT c FROM t WHERE k IN (1) ORDER BY c ASC", &p).is_err(), "any IN counts, as in Cassandra");
+    let r = match h.run_p("SELECT c FROM t WHERE k IN (1, 2) ORDER BY c ASC LIMIT 3", &p).unwrap() {
+        Outcome::Rows(r) => r,
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(ints(&r, 0), vec![0, 0, 1], "a LIMIT within one page needs no paging");
     h.ok("DELETE FROM t WHERE k IN (2, 3)");
     let r = h.rows("SELECT c FROM t WHERE k = 1 AND c IN (0, 4)");
     assert_eq!(ints(&r, 0), vec![4, 4, 0, 0]);
