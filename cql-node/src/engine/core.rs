@@ -335,6 +335,12 @@ impl Inner {
                     return Err(CqlError::invalid("Global TTL on the BATCH statement is not supported."));
                 }
                 is_lwt = stmts.iter().any(|p| p.is_lwt());
+                if timestamp.is_some() && stmts.iter().any(|p| p.timestamp.is_some()) {
+                    return Err(CqlError::invalid("Timestamp must be set either on BATCH or individual statements"));
+                }
+                if is_lwt && (timestamp.is_some() || stmts.iter().any(|p| p.timestamp.is_some())) {
+                    return Err(CqlError::invalid("Cannot provide custom timestamp for conditional BATCH"));
+                }
                 (StatementKind::Batch, Plan::Batch { kind, timestamp, stmts })
             }
             Statement::Use(ks) => (StatementKind::Use, Plan::Use(ks)),

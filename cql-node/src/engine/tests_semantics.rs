@@ -440,6 +440,10 @@ fn batches_apply_atomically_and_validate() {
         h.err("BEGIN BATCH UPDATE n SET x = x + 1 WHERE k = 1; APPLY BATCH").kind,
         ErrorKind::Invalid
     );
+    assert_eq!(
+        h.err("BEGIN BATCH USING TIMESTAMP 5 INSERT INTO t (k, c, v) VALUES (1, 1, 1) USING TIMESTAMP 6; APPLY BATCH").message,
+        "Timestamp must be set either on BATCH or individual statements"
+    );
     h.ok("BEGIN COUNTER BATCH UPDATE n SET x = x + 1 WHERE k = 1; UPDATE n SET x = x + 1 WHERE k = 1; APPLY BATCH");
     assert_eq!(
         h.rows("SELECT x FROM n WHERE k = 1").rows[0][0],
