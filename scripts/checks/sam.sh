@@ -28,7 +28,9 @@ for fn in CreateProductFunction ListProductsFunction; do
 done
 
 echo "-- cargo lambda build --release --arm64 --output-format zip"
-cargo lambda build --release --arm64 --output-format zip -p create-product -p list-products
+# The same selection as sam build (--bin, whole-workspace features), so this reuses its work
+# and the zips hold exactly what sam deploys.
+cargo lambda build --release --arm64 --output-format zip --bin create-product --bin list-products
 target=${CARGO_TARGET_DIR:-target}
 for bin in create-product list-products; do
   zip="$target/lambda/$bin/bootstrap.zip"
