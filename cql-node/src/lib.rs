@@ -2,12 +2,12 @@
 //! runs and the fixture for every CQL test. It is not a database; production runs on
 //! Cassandra, ScyllaDB or Amazon Keyspaces. See SUPPORTED.md beside this crate.
 
+pub mod auth;
+pub mod cluster;
 pub mod engine;
 pub mod error;
-pub mod types;
 pub mod faults;
 pub mod keyspaces;
-pub mod auth;
 pub mod protocol;
 pub mod server;
-pub mod cluster;
+pub mod types;
