@@ -45,7 +45,7 @@ async fn options_lists_what_the_node_speaks() {
     let r = read_response(&mut conn).await;
     assert_eq!((r.version, r.stream, r.opcode), (0x84, 3, 0x06));
     let text = String::from_utf8_lossy(&r.body);
-    for expected in ["CQL_VERSION", "3.4.5", "COMPRESSION", "PROTOCOL_VERSIONS", "4/v4"] {
+    for expected in ["CQL_VERSION", "3.4.6", "COMPRESSION", "PROTOCOL_VERSIONS", "4/v4"] {
         assert!(text.contains(expected), "SUPPORTED lacks {expected}: {text}");
     }
     node.stop().await;

@@ -439,7 +439,7 @@ pub fn generate(t: &Arc<TableSchema>, st: SystemTable, catalog: &Catalog, node: 
             r.insert("broadcast_address", inet(&node.address));
             r.insert("broadcast_port", int(7000));
             r.insert("cluster_name", text(&node.cluster_name));
-            r.insert("cql_version", text("3.4.5"));
+            r.insert("cql_version", text("3.4.6"));
             r.insert("data_center", text(&node.data_center));
             r.insert("gossip_generation", int(1));
             r.insert("host_id", uuid(&node.host_id));

@@ -30,7 +30,7 @@ const WRITE_BATCH: usize = 256 * 1024;
 
 /// What this node offers in SUPPORTED. Compression is not offered (and refused at STARTUP).
 const SUPPORTED: &[(&str, &[&str])] =
-    &[("CQL_VERSION", &["3.4.5"]), ("COMPRESSION", &[]), ("PROTOCOL_VERSIONS", frame::SUPPORTED_VERSIONS)];
+    &[("CQL_VERSION", &["3.4.6"]), ("COMPRESSION", &[]), ("PROTOCOL_VERSIONS", frame::SUPPORTED_VERSIONS)];
 
 struct Conn {
     shared: Arc<Shared>,
