@@ -4,6 +4,7 @@
 mod cold_start;
 mod concurrency;
 mod create;
+mod drill;
 mod faults;
 mod idempotency;
 mod list_paging;
