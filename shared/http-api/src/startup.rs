@@ -16,12 +16,15 @@ pub fn db_from_env() -> Result<Db, String> {
 
 /// `db_from_env` over any lookup, so tests need not touch the process environment.
 pub fn db_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Db, String> {
-    let config = Config::from_lookup(&lookup).map_err(|e| e.to_string())?;
+    let mut config = Config::from_lookup(&lookup).map_err(|e| e.to_string())?;
     let backend = lookup(BACKEND).unwrap_or_default();
     match backend.trim() {
         "" | "cassandra" => Ok(Db::new(config)),
         "keyspaces" => {
             let ks = keyspaces::KeyspacesConfig::from_lookup(&lookup).map_err(|e| e.to_string())?;
+            // Keyspaces writes only at LOCAL_QUORUM and reads at the level it was given.
+            config.consistency = ks.write_consistency();
+            config.read_consistency = Some(ks.read_consistency());
             Ok(Db::with_session_hook(config, Some(keyspaces_hook(ks))))
         }
         other => Err(format!("invalid {BACKEND}: {other:?} is not cassandra or keyspaces")),
@@ -36,6 +39,24 @@ fn keyspaces_hook(ks: keyspaces::KeyspacesConfig) -> SessionHook {
         let ks = ks.clone();
         Box::pin(async move { keyspaces::configure(SessionBuilder::new(), &ks).await.map_err(|e| e.to_string()) })
     })
+}
+
+/// A function's whole init, once per container: `.env` (local runs; variables already set win,
+/// and Lambda has none), logging, configuration, and a first connection attempt. A bad
+/// configuration exits naming the variable; an unreachable cluster does not stop the init.
+pub async fn init_function(name: &str) -> Db {
+    let _ = dotenvy::dotenv();
+    crate::logging::init();
+    let db = match db_from_env() {
+        Ok(db) => db,
+        Err(e) => {
+            tracing::error!(error = %e, "bad configuration; not starting");
+            eprintln!("{name}: {e}");
+            std::process::exit(2);
+        }
+    };
+    warm_up(&db).await;
+    db
 }
 
 /// Connects during init when possible. Never fails: with the cluster down, requests answer
@@ -61,6 +82,22 @@ mod tests {
         assert!(err.contains(BACKEND), "{err}");
         let err = db(&[("STORE_PORT", "x")]).err().unwrap();
         assert!(err.contains("STORE_PORT"), "{err}");
+    }
+
+    #[test]
+    fn keyspaces_backend_writes_at_local_quorum_and_reads_at_the_level_given() {
+        use scylla::statement::Consistency;
+        let db = db(&[
+            (BACKEND, "keyspaces"),
+            ("AWS_REGION", "eu-west-1"),
+            ("STORE_CONSISTENCY", "ONE"),
+            ("KEYSPACES_READ_CONSISTENCY", "LOCAL_ONE"),
+        ])
+        .unwrap();
+        assert_eq!(db.config().consistency, Consistency::LocalQuorum);
+        assert_eq!(db.config().read_consistency, Some(Consistency::LocalOne));
+        let cassandra = self::db(&[]).unwrap();
+        assert_eq!(cassandra.config().read_consistency, None);
     }
 
     #[test]

@@ -118,6 +118,10 @@ pub struct Config {
     pub keyspace: String,
     pub local_dc: Option<String>,
     pub consistency: Consistency,
+    /// Consistency of the listing reads when it differs from `consistency` (Amazon Keyspaces
+    /// reads at LOCAL_ONE or LOCAL_QUORUM while it writes at LOCAL_QUORUM); `None` reads at
+    /// `consistency`.
+    pub read_consistency: Option<Consistency>,
     pub serial_consistency: SerialConsistency,
     pub replication: Replication,
     pub connect_timeout: Duration,
@@ -134,6 +138,7 @@ impl Config {
             keyspace: "store".into(),
             local_dc: None,
             consistency: Consistency::LocalQuorum,
+            read_consistency: None,
             serial_consistency: SerialConsistency::LocalSerial,
             replication: Replication::Simple { factor: 1 },
             connect_timeout: Duration::from_secs(3),

@@ -127,7 +127,7 @@ impl Db {
         let budget = self.config.connect_timeout * 2;
         let attempt = async {
             let session = builder.build().await?;
-            let statements = Statements::prepare(&session, &self.config.keyspace).await?;
+            let statements = Statements::prepare(&session, &self.config).await?;
             Ok::<_, StoreError>(Connected { session, statements })
         };
         match tokio::time::timeout(budget, attempt).await {

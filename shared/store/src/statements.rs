@@ -5,6 +5,7 @@
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 
+use crate::config::Config;
 use crate::error::StoreError;
 use crate::schema::{IDEMPOTENCY_KEYS, PRODUCTS, PRODUCTS_BY_SKU};
 
@@ -25,7 +26,8 @@ pub(crate) struct Statements {
 }
 
 impl Statements {
-    pub async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {
+    pub async fn prepare(session: &Session, config: &Config) -> Result<Self, StoreError> {
+        let ks = config.keyspace.as_str();
         // Every statement here converges when run twice with the same values (claims compare
         // the holder's id with ours; writes rewrite identical values), so the driver may retry
         // any of them.
@@ -62,7 +64,13 @@ impl Statements {
                 "DELETE FROM {ks}.{PRODUCTS_BY_SKU} WHERE sku = ? IF product_id = ? AND committed = false"
             ))
             .await?,
-            list_products: prepare(format!("SELECT id, name, sku, price, created_at FROM {ks}.{PRODUCTS}")).await?,
+            list_products: {
+                let mut s = prepare(format!("SELECT id, name, sku, price, created_at FROM {ks}.{PRODUCTS}")).await?;
+                if let Some(read) = config.read_consistency {
+                    s.set_consistency(read);
+                }
+                s
+            },
         })
     }
 }
