@@ -10,7 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -f .env ]; then
+  # Variables already in the environment win over .env, as they do for the functions (dotenvy).
+  environment=$(export -p)
   set -a; . ./.env; set +a
+  eval "$environment"
 fi
 API_PORT=${API_PORT:-9000}
 CQL_NODE_PORT=${CQL_NODE_PORT:-9042}
