@@ -37,7 +37,8 @@ pub struct Target {
     pub ck: Vec<Bytes>,
 }
 
-fn cartesian(parts: Vec<Vec<Bytes>>) -> Vec<Vec<Bytes>> {
+/// Every combination of one value per key component (`IN` on several components), in order.
+pub(crate) fn cartesian(parts: Vec<Vec<Bytes>>) -> Vec<Vec<Bytes>> {
     let mut acc: Vec<Vec<Bytes>> = vec![vec![]];
     for c in parts {
         let mut next = Vec::with_capacity(acc.len() * c.len());

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::ast::Op;
 use super::eval::{Env, Val, eval, eval_restr, eval_restr_nullable};
+use super::modify::cartesian;
 use super::paging::PagingState;
 use super::plan::{AggKind, Filter, Sel, SelectPlan};
 use super::schema::{Kind, TableSchema};
@@ -184,18 +185,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         for (i, r) in pk.iter().enumerate() {
             comps.push(eval_restr(r, env, &t.columns[t.pk[i]].name)?);
         }
-        let mut acc: Vec<Vec<Bytes>> = vec![vec![]];
-        for c in comps {
-            let mut next = Vec::with_capacity(acc.len() * c.len());
-            for prefix in &acc {
-                for v in &c {
-                    let mut p = prefix.clone();
-                    p.push(v.clone());
-                    next.push(p);
-                }
-            }
-            acc = next;
-        }
+        let mut acc = cartesian(comps);
         // Cassandra answers IN on the partition key in key-value order (each component by its
         // type), without duplicates, whatever the order of the IN list.
         acc.sort_by(|a, b| {
