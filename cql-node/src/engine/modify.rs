@@ -37,6 +37,12 @@ pub struct Target {
     pub ck: Vec<Bytes>,
 }
 
+/// A list cell after an element was set or removed: an emptied list is no cell at all, as in
+/// Cassandra.
+fn list_cell(items: &[Bytes]) -> Option<Bytes> {
+    if items.is_empty() { None } else { Some(encode_collection(items.iter())) }
+}
+
 /// Every combination of one value per key component (`IN` on several components), in order.
 pub(crate) fn cartesian(parts: Vec<Vec<Bytes>>) -> Vec<Vec<Bytes>> {
     let mut acc: Vec<Vec<Bytes>> = vec![vec![]];
@@ -218,11 +224,7 @@ fn apply_ops(t: &TableSchema, plan: &ModifyPlan, row: &mut Row, pdel: i64, stati
                         } else {
                             items.retain(|x| !add.iter().any(|y| compare(e, x, y) == Ordering::Equal));
                         }
-                        Some(if items.is_empty() {
-                            None
-                        } else {
-                            Some(encode_collection(items.iter()))
-                        })
+                        Some(list_cell(&items))
                     }
                     ColumnType::Set(e) => {
                         let mut items = list_items(current());
@@ -233,11 +235,7 @@ fn apply_ops(t: &TableSchema, plan: &ModifyPlan, row: &mut Row, pdel: i64, stati
                             items.retain(|x| !add.iter().any(|y| compare(e, x, y) == Ordering::Equal));
                         }
                         let items = normalize_set(e, items);
-                        Some(if items.is_empty() {
-                            None
-                        } else {
-                            Some(encode_collection(items.iter()))
-                        })
+                        Some(list_cell(&items))
                     }
                     ColumnType::Map(k, _) => {
                         let mut items = map_items(current());
@@ -300,11 +298,7 @@ fn apply_ops(t: &TableSchema, plan: &ModifyPlan, row: &mut Row, pdel: i64, stati
                                 items.remove(idx as usize);
                             }
                         }
-                        Some(if items.is_empty() {
-                            None
-                        } else {
-                            Some(encode_collection(items.iter()))
-                        })
+                        Some(list_cell(&items))
                     }
                     _ => continue,
                 }
@@ -328,11 +322,7 @@ fn apply_ops(t: &TableSchema, plan: &ModifyPlan, row: &mut Row, pdel: i64, stati
                     ColumnType::Set(e) => {
                         let mut items = list_items(current());
                         items.retain(|x| compare(e, x, &key) != Ordering::Equal);
-                        Some(if items.is_empty() {
-                            None
-                        } else {
-                            Some(encode_collection(items.iter()))
-                        })
+                        Some(list_cell(&items))
                     }
                     ColumnType::List(_) => {
                         let mut items = list_items(current());
@@ -344,11 +334,7 @@ fn apply_ops(t: &TableSchema, plan: &ModifyPlan, row: &mut Row, pdel: i64, stati
                             )));
                         }
                         items.remove(idx as usize);
-                        Some(if items.is_empty() {
-                            None
-                        } else {
-                            Some(encode_collection(items.iter()))
-                        })
+                        Some(list_cell(&items))
                     }
                     _ => continue,
                 }

@@ -135,6 +135,22 @@ pub struct Binder {
     pub specs: Vec<ColumnSpec>,
 }
 
+/// Cassandra's refusal of a statement that leaves parts of a key unnamed; `what` is
+/// "partition key parts" or "clustering keys", as in its messages.
+fn require_all<T>(t: &TableSchema, restrictions: &[Option<T>], columns: &[usize], what: &str) -> CqlResult<()> {
+    let missing: Vec<&str> = restrictions
+        .iter()
+        .zip(columns)
+        .filter(|(r, _)| r.is_none())
+        .map(|(_, i)| t.columns[*i].name.as_str())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(CqlError::invalid(format!("Some {what} are missing: {}", missing.join(", "))))
+    }
+}
+
 fn undefined(t: &TableSchema, name: &str) -> CqlError {
     CqlError::invalid(format!("Undefined column name {name} in table {}", t.qualified()))
 }
@@ -382,18 +398,7 @@ impl Binder {
                 }
             }
         }
-        let missing: Vec<&str> = pk
-            .iter()
-            .zip(t.pk.iter())
-            .filter(|(r, _)| r.is_none())
-            .map(|(_, i)| t.columns[*i].name.as_str())
-            .collect();
-        if !missing.is_empty() {
-            return Err(CqlError::invalid(format!(
-                "Some partition key parts are missing: {}",
-                missing.join(", ")
-            )));
-        }
+        require_all(&t, &pk, &t.pk, "partition key parts")?;
         let pk = pk.into_iter().flatten().collect();
         // Clustering: a leading run of = / IN.
         let mut ck_out = Vec::new();
@@ -496,30 +501,8 @@ impl Binder {
                 _ => ops.push(ColOp::Set(slot, e)),
             }
         }
-        let missing: Vec<&str> = pk
-            .iter()
-            .zip(t.pk.iter())
-            .filter(|(r, _)| r.is_none())
-            .map(|(_, i)| t.columns[*i].name.as_str())
-            .collect();
-        if !missing.is_empty() {
-            return Err(CqlError::invalid(format!(
-                "Some partition key parts are missing: {}",
-                missing.join(", ")
-            )));
-        }
-        let missing: Vec<&str> = ck
-            .iter()
-            .zip(t.ck.iter())
-            .filter(|(r, _)| r.is_none())
-            .map(|(_, i)| t.columns[*i].name.as_str())
-            .collect();
-        if !missing.is_empty() {
-            return Err(CqlError::invalid(format!(
-                "Some clustering keys are missing: {}",
-                missing.join(", ")
-            )));
-        }
+        require_all(&t, &pk, &t.pk, "partition key parts")?;
+        require_all(&t, &ck, &t.ck, "clustering keys")?;
         let (ttl, timestamp) = self.using(&ins.using)?;
         if ins.if_not_exists && timestamp.is_some() {
             return Err(CqlError::invalid("Cannot provide custom timestamp for conditional updates"));

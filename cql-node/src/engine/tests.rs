@@ -91,7 +91,7 @@ fn int(v: i32) -> Option<Bytes> {
 fn text(s: &str) -> Option<Bytes> {
     Some(Bytes::copy_from_slice(s.as_bytes()))
 }
-fn ints(r: &Rows, col: usize) -> Vec<i32> {
+pub(crate) fn ints(r: &Rows, col: usize) -> Vec<i32> {
     r.rows
         .iter()
         .map(|row| {

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::tests::{H, params};
+use super::tests::{H, ints, params};
 use super::*;
 use crate::error::ErrorKind;
 
@@ -15,17 +15,6 @@ fn t(s: &str) -> Option<Bytes> {
 }
 fn b(v: bool) -> Option<Bytes> {
     Some(Bytes::copy_from_slice(&[v as u8]))
-}
-fn ints(r: &Rows, col: usize) -> Vec<i32> {
-    r.rows
-        .iter()
-        .map(|row| {
-            row[col]
-                .as_ref()
-                .map(|b| i32::from_be_bytes(b[..].try_into().unwrap()))
-                .unwrap_or(i32::MIN)
-        })
-        .collect()
 }
 fn names(r: &Rows) -> Vec<&str> {
     r.columns.iter().map(|c| c.name.as_str()).collect()
