@@ -2,6 +2,7 @@
 //! list products a page at a time.
 
 mod create;
+pub mod protocol;
 mod idempotency;
 mod list;
 mod lwt;
