@@ -12,6 +12,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::ast::{QualifiedName, Statement};
+use super::clock::Clock;
 use super::eval::Env;
 use super::journal::Journal;
 use super::modify::{self, Touched, WriteCtx};
@@ -83,7 +84,10 @@ pub(crate) struct Inner {
     by_id: RwLock<HashMap<Bytes, Prepared>>,
     by_text: RwLock<HashMap<String, Vec<(Option<String>, Prepared)>>>,
     generation: AtomicU64,
-    clock: AtomicI64,
+    /// The last server-side write timestamp handed out.
+    last_ts: AtomicI64,
+    /// The one clock every time-based behaviour reads (see `clock`).
+    clock: Clock,
     events: broadcast::Sender<SchemaChange>,
     journal: Option<Journal>,
     /// Providers of `SystemTable::Virtual(i)` tables, by index.
@@ -92,13 +96,6 @@ pub(crate) struct Inner {
 
 /// Prepared statements kept per cache before it is emptied.
 const MAX_CACHED: usize = 50_000;
-
-fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
-}
 
 fn unconfigured(name: &str) -> CqlError {
     CqlError::invalid(format!("unconfigured table {name}"))
@@ -180,11 +177,16 @@ impl Inner {
             by_id: RwLock::new(HashMap::new()),
             by_text: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(1),
-            clock: AtomicI64::new(0),
+            last_ts: AtomicI64::new(0),
+            clock: Clock::new(),
             events,
             journal,
             virtual_tables: RwLock::new(Vec::new()),
         })
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     #[cfg(test)]
@@ -239,12 +241,12 @@ impl Inner {
 
     /// Strictly increasing microsecond timestamps, so two writes from this node never tie.
     fn next_ts(&self) -> i64 {
-        let now = now_micros();
-        let mut last = self.clock.load(AtomicOrdering::Relaxed);
+        let now = self.clock.now_micros();
+        let mut last = self.last_ts.load(AtomicOrdering::Relaxed);
         loop {
             let next = if now > last { now } else { last + 1 };
             match self
-                .clock
+                .last_ts
                 .compare_exchange_weak(last, next, AtomicOrdering::Relaxed, AtomicOrdering::Relaxed)
             {
                 Ok(_) => return next,
@@ -493,7 +495,7 @@ impl Inner {
                 let items: Vec<(&ModifyPlan, &[BoundValue])> = stmts.iter().map(|p| (p, &binds[..])).collect();
                 let env = Env {
                     binds: &binds,
-                    now_micros: now_micros(),
+                    now_micros: self.clock.now_micros(),
                 };
                 let bts = match timestamp {
                     Some(e) => super::eval::eval(e, &env)?
@@ -553,7 +555,7 @@ impl Inner {
     ) -> CqlResult<Outcome> {
         let env = Env {
             binds,
-            now_micros: now_micros(),
+            now_micros: self.clock.now_micros(),
         };
         let now_secs = env.now_micros / 1_000_000;
         let st = self.state.read();
@@ -599,7 +601,7 @@ impl Inner {
         params_ts: Option<i64>,
         is_batch: bool,
     ) -> CqlResult<Outcome> {
-        let now = now_micros();
+        let now = self.clock.now_micros();
         let now_secs = now / 1_000_000;
         if is_batch {
             let counters = items.iter().filter(|(p, _)| p.table.is_counter).count();
