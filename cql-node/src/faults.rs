@@ -176,12 +176,15 @@ pub struct FaultRequest<'a> {
     pub serial_consistency: Option<Consistency>,
     /// A conditional statement (IF NOT EXISTS / IF ...), or a batch holding one.
     pub is_lwt: bool,
+    /// For a non-conditional write, Cassandra's write type were it to time out (SIMPLE,
+    /// COUNTER, BATCH, UNLOGGED_BATCH); `None`: SIMPLE, or BATCH for a batch.
+    pub write_type: Option<&'a str>,
 }
 
 impl<'a> FaultRequest<'a> {
     /// A plain (non-conditional) request.
     pub fn new(kind: StatementKind, query: &'a str, consistency: Consistency) -> Self {
-        Self { kind, query, consistency, serial_consistency: None, is_lwt: false }
+        Self { kind, query, consistency, serial_consistency: None, is_lwt: false, write_type: None }
     }
     /// A conditional request with this serial consistency.
     pub fn lwt(mut self, serial_consistency: Option<Consistency>) -> Self {
@@ -339,7 +342,7 @@ fn action_for(fault: &FaultKind, request: &FaultRequest<'_>) -> FaultAction {
                 consistency,
                 received: required - 1,
                 block_for: required,
-                write_type: if kind == StatementKind::Batch { "BATCH" } else { "SIMPLE" }.to_string(),
+                write_type: request.write_type.unwrap_or(if kind == StatementKind::Batch { "BATCH" } else { "SIMPLE" }).to_string(),
             },
             format!("Operation timed out - received only {} responses.", required - 1),
         ),
@@ -429,6 +432,40 @@ mod tests {
     }
 
     #[test]
+    fn a_conditional_write_times_out_as_cas_at_its_serial_consistency() {
+        let faults = FaultRegistry::new();
+        faults.inject(Fault::new(FaultKind::WriteTimeout).after_apply());
+        let lwt = FaultRequest::new(StatementKind::Insert, Q, Consistency::LocalQuorum).lwt(Some(Consistency::LocalSerial));
+        let decision = faults.on_request(&lwt).expect("fires");
+        assert!(decision.after_apply);
+        let FaultAction::Fail(e) = decision.action else { panic!("{decision:?}") };
+        assert_eq!(
+            e.kind,
+            ErrorKind::WriteTimeout { consistency: Consistency::LocalSerial, received: 0, block_for: 2, write_type: "CAS".into() }
+        );
+        assert_eq!(e.message, "CAS operation timed out - encountered contentions: 0");
+        // No serial consistency sent: Cassandra's default, SERIAL.
+        let Some(FaultDecision { action: FaultAction::Fail(e), .. }) = faults.on_request(&lwt.lwt(None)) else { panic!() };
+        assert!(matches!(e.kind, ErrorKind::WriteTimeout { consistency: Consistency::Serial, .. }));
+        // A plain write reports the write type the engine worked out.
+        let unlogged = FaultRequest { write_type: Some("UNLOGGED_BATCH"), ..FaultRequest::new(StatementKind::Batch, Q, Consistency::One) };
+        let Some(FaultDecision { action: FaultAction::Fail(e), .. }) = faults.on_request(&unlogged) else { panic!() };
+        assert!(matches!(e.kind, ErrorKind::WriteTimeout { ref write_type, .. } if write_type == "UNLOGGED_BATCH"));
+    }
+
+    #[test]
+    fn after_apply_is_refused_where_no_coordinator_could_act_after_the_write() {
+        let faults = FaultRegistry::new();
+        for kind in [FaultKind::WriteTimeout, FaultKind::Latency { millis: 1 }, FaultKind::DropConnections] {
+            assert!(faults.try_inject(Fault::new(kind).after_apply()).is_ok());
+        }
+        for kind in [FaultKind::Unavailable, FaultKind::ReadTimeout, FaultKind::Overloaded, FaultKind::IsBootstrapping, FaultKind::ServerError] {
+            assert!(faults.try_inject(Fault::new(kind.clone()).after_apply()).is_err(), "{kind:?}");
+        }
+        assert_eq!(faults.list().len(), 3);
+    }
+
+    #[test]
     fn faults_round_trip_as_json() {
         let f = Fault::new(FaultKind::Latency { millis: 10 }).matching(Match::Kind(StatementKind::Select)).times(1);
         let json = serde_json::to_string(&f).unwrap();
@@ -450,5 +487,10 @@ mod tests {
         let any: Fault = serde_json::from_str(r#"{"kind":"drop_connections","matching":"any","times":1}"#).unwrap();
         assert_eq!(any, Fault::new(FaultKind::DropConnections).times(1));
         assert!(serde_json::from_str::<Fault>(r#"{"kind":"write_timeout","matching":{"kind":"upsert"}}"#).is_err());
+        let after: Fault = serde_json::from_str(r#"{"kind":"write_timeout","matching":{"kind":"insert"},"times":1,"after_apply":true}"#).unwrap();
+        assert_eq!(after, Fault::new(FaultKind::WriteTimeout).matching(Match::Kind(StatementKind::Insert)).times(1).after_apply());
+        assert_eq!(serde_json::to_value(&after).unwrap()["after_apply"], true);
+        // Unset, it stays out of the JSON: GET /faults shows what it showed before.
+        assert!(serde_json::to_value(Fault::new(FaultKind::WriteTimeout)).unwrap().get("after_apply").is_none());
     }
 }

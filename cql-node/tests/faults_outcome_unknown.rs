@@ -157,21 +157,78 @@ async fn conditional_writes_time_out_as_cas_with_the_serial_consistency() {
     local.set_serial_consistency(Some(SerialConsistency::LocalSerial));
     assert_eq!(server_error(&session, local).await.0, cas_timeout(Consistency::LocalSerial));
 
-    // A conditional batch is a Paxos round too; a plain one keeps BATCH, a plain write SIMPLE.
+    // A conditional batch is a Paxos round too.
     let mut conditional = Batch::new(BatchType::Logged);
     conditional.append_statement("INSERT INTO f.kv (k, v) VALUES ('d', 'x') IF NOT EXISTS");
     conditional.append_statement("UPDATE f.kv SET v = 'y' WHERE k = 'd'");
     faults.inject(Fault::new(FaultKind::WriteTimeout).times(1));
     let err = session.batch(&conditional, ((), ())).await.expect_err("fault fires");
     assert_eq!(db_error(&err).map(|(d, _)| d.clone()), Some(cas_timeout(Consistency::Serial)));
-    let mut plain = Batch::new(BatchType::Logged);
-    plain.append_statement("INSERT INTO f.kv (k, v) VALUES ('e', 'x')");
-    plain.append_statement("INSERT INTO f.kv (k, v) VALUES ('f', 'x')");
-    faults.inject(Fault::new(FaultKind::WriteTimeout).times(1));
-    let err = session.batch(&plain, ((), ())).await.expect_err("fault fires");
-    assert!(matches!(db_error(&err), Some((DbError::WriteTimeout { write_type: WriteType::Batch, .. }, _))), "{err:?}");
-    faults.inject(Fault::new(FaultKind::WriteTimeout).times(1));
-    let (err, _) = server_error(&session, "INSERT INTO f.kv (k, v) VALUES ('g', 'x')").await;
-    assert!(matches!(err, DbError::WriteTimeout { write_type: WriteType::Simple, consistency: Consistency::LocalQuorum, .. }), "{err:?}");
+    cluster.stop().await;
+}
+
+/// The write type of a timed-out non-conditional write.
+fn write_type_of(cluster: &Cluster, outcome: Result<impl std::fmt::Debug, ExecutionError>) -> WriteType {
+    assert!(cluster.faults().list().is_empty(), "the fault fired");
+    match outcome.as_ref().map_err(db_error) {
+        Err(Some((DbError::WriteTimeout { write_type, consistency: Consistency::LocalQuorum, received: 1, required: 2 }, _))) => write_type.clone(),
+        other => panic!("not a write timeout: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_writes_time_out_with_cassandras_write_type() {
+    let (cluster, session) = start().await;
+    session.query_unpaged("CREATE TABLE f.hits (k text PRIMARY KEY, n counter)", ()).await.unwrap();
+    let timeout_once = || cluster.faults().inject(Fault::new(FaultKind::WriteTimeout).times(1));
+    let batch = |kind, statements: &[&str]| {
+        let mut b = Batch::new(kind);
+        statements.iter().for_each(|s| b.append_statement(*s));
+        b
+    };
+
+    timeout_once();
+    let plain = session.query_unpaged("INSERT INTO f.kv (k, v) VALUES ('g', 'x')", ()).await;
+    assert_eq!(write_type_of(&cluster, plain), WriteType::Simple);
+    timeout_once();
+    let counter = session.query_unpaged("UPDATE f.hits SET n = n + 1 WHERE k = 'g'", ()).await;
+    assert_eq!(write_type_of(&cluster, counter), WriteType::Counter);
+
+    // BatchStatement uses the batchlog (BATCH) only for a LOGGED batch over several partitions.
+    let two = ["INSERT INTO f.kv (k, v) VALUES ('e', 'x')", "INSERT INTO f.kv (k, v) VALUES ('f', 'x')"];
+    let one = ["INSERT INTO f.kv (k, v) VALUES ('e', 'x')", "UPDATE f.kv SET v = 'y' WHERE k = 'e'"];
+    for (kind, statements, expected) in [
+        (BatchType::Logged, two, WriteType::Batch),
+        (BatchType::Logged, one, WriteType::Simple),
+        (BatchType::Unlogged, two, WriteType::UnloggedBatch),
+        (BatchType::Unlogged, one, WriteType::Simple),
+    ] {
+        timeout_once();
+        let outcome = session.batch(&batch(kind, &statements), ((), ())).await;
+        assert_eq!(write_type_of(&cluster, outcome), expected, "{kind:?} {statements:?}");
+    }
+    timeout_once();
+    let outcome = session.batch(&batch(BatchType::Counter, &["UPDATE f.hits SET n = n + 1 WHERE k = 'g'"]), ((),)).await;
+    assert_eq!(write_type_of(&cluster, outcome), WriteType::Counter);
+
+    // Partitions are counted from the bound values, in BATCH frames and BEGIN BATCH texts.
+    let insert = session.prepare("INSERT INTO f.kv (k, v) VALUES (?, 'x')").await.unwrap();
+    let mut prepared = Batch::new(BatchType::Logged);
+    prepared.append_statement(insert.clone());
+    prepared.append_statement(insert);
+    for (keys, expected) in [(("p", "p"), WriteType::Simple), (("p", "q"), WriteType::Batch)] {
+        timeout_once();
+        let outcome = session.batch(&prepared, ((keys.0,), (keys.1,))).await;
+        assert_eq!(write_type_of(&cluster, outcome), expected, "{keys:?}");
+    }
+    let text = session
+        .prepare("BEGIN BATCH INSERT INTO f.kv (k, v) VALUES (?, 'x'); INSERT INTO f.kv (k, v) VALUES (?, 'y') APPLY BATCH")
+        .await
+        .unwrap();
+    for (keys, expected) in [(("t", "t"), WriteType::Simple), (("t", "u"), WriteType::Batch)] {
+        timeout_once();
+        let outcome = session.execute_unpaged(&text, keys).await;
+        assert_eq!(write_type_of(&cluster, outcome), expected, "{keys:?}");
+    }
     cluster.stop().await;
 }

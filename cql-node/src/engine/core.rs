@@ -58,6 +58,40 @@ fn check_consistency(kind: StatementKind, is_lwt: bool, cl: Consistency, serial:
     }
 }
 
+/// Cassandra 4.1's WriteType for a non-conditional batch that times out: BatchStatement
+/// writes through the batchlog (BATCH) only when LOGGED and spanning more than one partition
+/// (mutation); otherwise StorageProxy.mutate says SIMPLE for one mutation, UNLOGGED_BATCH for
+/// more, and COUNTER for counter mutations. Mutations are per keyspace and partition key.
+/// Statements whose values do not bind (`None`) or whose key does not evaluate count as
+/// partitions of their own: the engine refuses such a batch anyway.
+fn batch_write_type<'a>(kind: BatchType, stmts: impl Iterator<Item = (&'a ModifyPlan, Option<Vec<BoundValue>>)>) -> &'static str {
+    let mut partitions: Vec<(&str, Bytes)> = Vec::new();
+    let mut unknown = 0;
+    let mut counter = kind == BatchType::Counter;
+    for (p, binds) in stmts {
+        counter |= p.table.is_counter;
+        let binds = binds.unwrap_or_default();
+        let env = Env { binds: &binds, now_micros: 0 };
+        match modify::targets(p, &env) {
+            Ok(targets) => {
+                for t in targets {
+                    let key = (p.table.keyspace.as_str(), t.key);
+                    if !partitions.contains(&key) {
+                        partitions.push(key);
+                    }
+                }
+            }
+            Err(_) => unknown += 1,
+        }
+    }
+    match () {
+        _ if counter => "COUNTER",
+        _ if partitions.len() + unknown <= 1 => "SIMPLE",
+        _ if kind == BatchType::Logged => "BATCH",
+        _ => "UNLOGGED_BATCH",
+    }
+}
+
 fn plan_tables(plan: &Plan) -> Vec<Uuid> {
     match plan {
         Plan::Select(p) => vec![p.table.id],
@@ -684,6 +718,31 @@ impl Inner {
             return Ok(Outcome::Rows(modify::applied_rows(t)));
         }
         Ok(Outcome::Void)
+    }
+
+    /// The write type Cassandra reports when this non-conditional write times out
+    /// (StorageProxy.mutate / mutateCounter): COUNTER on a counter table, SIMPLE otherwise.
+    /// `None` for what is not a write.
+    pub fn write_type(&self, stmt: &Prepared, values: &BoundValues) -> Option<&'static str> {
+        let pb = stmt.plan.downcast_ref::<PlanBox>()?;
+        match &pb.plan {
+            Plan::Modify(p) => Some(if p.table.is_counter { "COUNTER" } else { "SIMPLE" }),
+            Plan::Batch { kind, stmts, .. } => {
+                // A BEGIN BATCH text: its statements share the statement's bind markers.
+                let binds = self.bind_values(stmt, values).ok();
+                Some(batch_write_type(*kind, stmts.iter().map(|p| (p, binds.clone()))))
+            }
+            _ => None,
+        }
+    }
+
+    /// The same for a BATCH request, whose partitions are counted from its bound values.
+    pub fn batch_write_type(&self, batch: &BatchRequest) -> &'static str {
+        let plans = batch.statements.iter().filter_map(|(p, values)| {
+            let Plan::Modify(mp) = &p.plan.downcast_ref::<PlanBox>()?.plan else { return None };
+            Some((mp, self.bind_values(p, values).ok()))
+        });
+        batch_write_type(batch.batch_type, plans)
     }
 
     pub fn batch(&self, ctx: &ExecContext<'_>, batch: &BatchRequest) -> CqlResult<Outcome> {

@@ -252,6 +252,17 @@ impl Engine {
         self.inner.batch(ctx, batch)
     }
 
+    /// The write type (SIMPLE, COUNTER, BATCH, UNLOGGED_BATCH) Cassandra would report if this
+    /// non-conditional write timed out; `None` when it is not a write.
+    pub fn write_type(&self, stmt: &Prepared, values: &BoundValues) -> Option<&'static str> {
+        self.inner.write_type(stmt, values)
+    }
+
+    /// The same for a BATCH request (its partitions counted from the bound values).
+    pub fn batch_write_type(&self, batch: &BatchRequest) -> &'static str {
+        self.inner.batch_write_type(batch)
+    }
+
     /// One event per schema change, for connections that sent REGISTER SCHEMA_CHANGE.
     pub fn schema_events(&self) -> tokio::sync::broadcast::Receiver<SchemaChange> {
         self.inner.subscribe()

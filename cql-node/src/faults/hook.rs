@@ -57,6 +57,7 @@ impl RequestHook for NodeHook {
             consistency,
             serial_consistency: request.serial_consistency,
             is_lwt: request.is_lwt,
+            write_type: request.write_type,
         };
         let Some(FaultDecision { action, after_apply }) = self.faults.on_request(&seen) else {
             return HookDecision::proceed();

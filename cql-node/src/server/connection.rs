@@ -369,6 +369,7 @@ struct HookCall<'a> {
     kind: StatementKind,
     query: &'a str,
     is_lwt: bool,
+    write_type: Option<&'static str>,
     consistency: Option<crate::types::Consistency>,
     serial_consistency: Option<crate::types::Consistency>,
 }
@@ -397,6 +398,7 @@ async fn consult_hook(conn: &Conn, keyspace: Option<&str>, call: HookCall<'_>) -
         consistency: call.consistency,
         serial_consistency: call.serial_consistency,
         is_lwt: call.is_lwt,
+        write_type: call.write_type,
         keyspace,
         node: &conn.shared.info,
         user: user.as_deref(),
@@ -462,6 +464,7 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
                     kind: StatementKind::Other,
                     query: &query,
                     is_lwt: false,
+                    write_type: None,
                     consistency: Some(params.consistency),
                     serial_consistency: None,
                 };
@@ -488,6 +491,7 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
                 kind: prepared.kind,
                 query: &prepared.query,
                 is_lwt: prepared.is_lwt,
+                write_type: None,
                 consistency: None,
                 serial_consistency: None,
             };
@@ -504,6 +508,7 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
                 kind: StatementKind::Batch,
                 query: &text,
                 is_lwt: request.statements.iter().any(|(p, _)| p.is_lwt),
+                write_type: Some(engine.batch_write_type(&request)),
                 consistency: Some(request.consistency),
                 serial_consistency: request.serial_consistency,
             };
@@ -535,6 +540,7 @@ async fn execute(
         kind: prepared.kind,
         query: &prepared.query,
         is_lwt: prepared.is_lwt,
+        write_type: conn.shared.engine.write_type(prepared, &params.values),
         consistency: Some(params.consistency),
         serial_consistency: params.serial_consistency,
     };

@@ -30,6 +30,9 @@ pub struct RequestInfo<'a> {
     pub serial_consistency: Option<Consistency>,
     /// Whether the statement is a lightweight transaction (IF ...).
     pub is_lwt: bool,
+    /// For a write, the write type Cassandra would report if it timed out without a Paxos
+    /// round (SIMPLE, COUNTER, BATCH, UNLOGGED_BATCH; see `Engine::write_type`).
+    pub write_type: Option<&'static str>,
     /// The connection's keyspace (set by USE), if any.
     pub keyspace: Option<&'a str>,
     /// The node serving the request.
