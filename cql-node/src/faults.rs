@@ -459,7 +459,9 @@ mod tests {
         for kind in [FaultKind::WriteTimeout, FaultKind::Latency { millis: 1 }, FaultKind::DropConnections] {
             assert!(faults.try_inject(Fault::new(kind).after_apply()).is_ok());
         }
-        for kind in [FaultKind::Unavailable, FaultKind::ReadTimeout, FaultKind::Overloaded, FaultKind::IsBootstrapping, FaultKind::ServerError] {
+        for kind in
+            [FaultKind::Unavailable, FaultKind::ReadTimeout, FaultKind::Overloaded, FaultKind::IsBootstrapping, FaultKind::ServerError]
+        {
             assert!(faults.try_inject(Fault::new(kind.clone()).after_apply()).is_err(), "{kind:?}");
         }
         assert_eq!(faults.list().len(), 3);
@@ -487,7 +489,8 @@ mod tests {
         let any: Fault = serde_json::from_str(r#"{"kind":"drop_connections","matching":"any","times":1}"#).unwrap();
         assert_eq!(any, Fault::new(FaultKind::DropConnections).times(1));
         assert!(serde_json::from_str::<Fault>(r#"{"kind":"write_timeout","matching":{"kind":"upsert"}}"#).is_err());
-        let after: Fault = serde_json::from_str(r#"{"kind":"write_timeout","matching":{"kind":"insert"},"times":1,"after_apply":true}"#).unwrap();
+        let after: Fault =
+            serde_json::from_str(r#"{"kind":"write_timeout","matching":{"kind":"insert"},"times":1,"after_apply":true}"#).unwrap();
         assert_eq!(after, Fault::new(FaultKind::WriteTimeout).matching(Match::Kind(StatementKind::Insert)).times(1).after_apply());
         assert_eq!(serde_json::to_value(&after).unwrap()["after_apply"], true);
         // Unset, it stays out of the JSON: GET /faults shows what it showed before.

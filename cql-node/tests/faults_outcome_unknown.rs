@@ -73,7 +73,10 @@ async fn a_write_timeout_after_apply_leaves_the_write_applied() {
 
     faults.inject(Fault::new(FaultKind::WriteTimeout).matching(Match::Kind(StatementKind::Insert)).times(1).after_apply());
     let (err, _) = server_error(&session, "INSERT INTO f.kv (k, v) VALUES ('applied', 'x')").await;
-    assert_eq!(err, DbError::WriteTimeout { consistency: Consistency::LocalQuorum, received: 1, required: 2, write_type: WriteType::Simple });
+    assert_eq!(
+        err,
+        DbError::WriteTimeout { consistency: Consistency::LocalQuorum, received: 1, required: 2, write_type: WriteType::Simple }
+    );
     assert_eq!(value_of(&session, "applied").await.as_deref(), Some("x"), "the timed-out write is visible");
 
     // The default acts before anything runs: the write is not applied.
@@ -97,7 +100,9 @@ async fn a_write_timeout_after_apply_leaves_the_write_applied() {
 async fn an_lwt_that_applied_then_timed_out_is_seen_by_its_retry() {
     let (cluster, session) = start().await;
     let claim = "INSERT INTO f.kv (k, v) VALUES ('sku-1', 'product-a') IF NOT EXISTS";
-    cluster.faults().inject(Fault::new(FaultKind::WriteTimeout).matching(Match::TextContains("IF NOT EXISTS".into())).times(1).after_apply());
+    cluster
+        .faults()
+        .inject(Fault::new(FaultKind::WriteTimeout).matching(Match::TextContains("IF NOT EXISTS".into())).times(1).after_apply());
     let (err, message) = server_error(&session, claim).await;
     assert_eq!(err, cas_timeout(Consistency::Serial));
     assert_eq!(message, "CAS operation timed out - encountered contentions: 0");
@@ -171,7 +176,9 @@ async fn conditional_writes_time_out_as_cas_with_the_serial_consistency() {
 fn write_type_of(cluster: &Cluster, outcome: Result<impl std::fmt::Debug, ExecutionError>) -> WriteType {
     assert!(cluster.faults().list().is_empty(), "the fault fired");
     match outcome.as_ref().map_err(db_error) {
-        Err(Some((DbError::WriteTimeout { write_type, consistency: Consistency::LocalQuorum, received: 1, required: 2 }, _))) => write_type.clone(),
+        Err(Some((DbError::WriteTimeout { write_type, consistency: Consistency::LocalQuorum, received: 1, required: 2 }, _))) => {
+            write_type.clone()
+        }
         other => panic!("not a write timeout: {other:?}"),
     }
 }

@@ -64,14 +64,18 @@ fn check_consistency(kind: StatementKind, is_lwt: bool, cl: Consistency, serial:
 /// more, and COUNTER for counter mutations. Mutations are per keyspace and partition key.
 /// Statements whose values do not bind (`None`) or whose key does not evaluate count as
 /// partitions of their own: the engine refuses such a batch anyway.
-fn batch_write_type<'a>(kind: BatchType, stmts: impl Iterator<Item = (&'a ModifyPlan, Option<Vec<BoundValue>>)>) -> &'static str {
+fn batch_write_type<'a>(
+    kind: BatchType,
+    now_micros: i64,
+    stmts: impl Iterator<Item = (&'a ModifyPlan, Option<Vec<BoundValue>>)>,
+) -> &'static str {
     let mut partitions: Vec<(&str, Bytes)> = Vec::new();
     let mut unknown = 0;
     let mut counter = kind == BatchType::Counter;
     for (p, binds) in stmts {
         counter |= p.table.is_counter;
         let binds = binds.unwrap_or_default();
-        let env = Env { binds: &binds, now_micros: 0 };
+        let env = Env { binds: &binds, now_micros };
         match modify::targets(p, &env) {
             Ok(targets) => {
                 for t in targets {
@@ -726,11 +730,13 @@ impl Inner {
     pub fn write_type(&self, stmt: &Prepared, values: &BoundValues) -> Option<&'static str> {
         let pb = stmt.plan.downcast_ref::<PlanBox>()?;
         match &pb.plan {
-            Plan::Modify(p) => Some(if p.table.is_counter { "COUNTER" } else { "SIMPLE" }),
+            Plan::Modify(p) if p.table.is_counter => Some("COUNTER"),
+            Plan::Modify(_) => Some("SIMPLE"),
             Plan::Batch { kind, stmts, .. } => {
                 // A BEGIN BATCH text: its statements share the statement's bind markers.
                 let binds = self.bind_values(stmt, values).ok();
-                Some(batch_write_type(*kind, stmts.iter().map(|p| (p, binds.clone()))))
+                let stmts = stmts.iter().map(|p| (p, binds.clone()));
+                Some(batch_write_type(*kind, self.clock.now_micros(), stmts))
             }
             _ => None,
         }
@@ -739,10 +745,12 @@ impl Inner {
     /// The same for a BATCH request, whose partitions are counted from its bound values.
     pub fn batch_write_type(&self, batch: &BatchRequest) -> &'static str {
         let plans = batch.statements.iter().filter_map(|(p, values)| {
-            let Plan::Modify(mp) = &p.plan.downcast_ref::<PlanBox>()?.plan else { return None };
+            let Plan::Modify(mp) = &p.plan.downcast_ref::<PlanBox>()?.plan else {
+                return None;
+            };
             Some((mp, self.bind_values(p, values).ok()))
         });
-        batch_write_type(batch.batch_type, plans)
+        batch_write_type(batch.batch_type, self.clock.now_micros(), plans)
     }
 
     pub fn batch(&self, ctx: &ExecContext<'_>, batch: &BatchRequest) -> CqlResult<Outcome> {
