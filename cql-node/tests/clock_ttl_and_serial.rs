@@ -126,3 +126,14 @@ async fn serial_reads_are_accepted_and_see_the_data() {
     assert!(err.to_string().contains("You must use conditional updates for serializable writes"), "{err}");
     cluster.stop().await;
 }
+
+#[tokio::test]
+async fn a_lone_node_moves_its_engines_clock() {
+    let node = cql_node::server::Node::start_default().await.expect("node starts");
+    let clock = node.engine().clock();
+    clock.freeze();
+    let before = clock.now_micros();
+    assert_eq!(node.advance_clock(Duration::from_secs(3600)), Duration::from_secs(3600));
+    assert_eq!(clock.now_micros() - before, 3_600_000_000);
+    node.stop().await;
+}
