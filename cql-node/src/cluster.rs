@@ -17,10 +17,12 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
 use crate::auth::Authenticator;
+use crate::engine::clock::Clock;
 use crate::engine::{Engine, EngineConfig, NodeInfo};
 use crate::faults::FaultRegistry;
 use crate::faults::hook::NodeHook;
@@ -105,6 +107,8 @@ impl ClusterBuilder {
             Some(e) => e,
             None => Engine::open(EngineConfig::default()).map_err(StartError::Engine)?,
         };
+        // The admin HTTP API reaches the clock through the registry it serves.
+        self.faults.attach_clock(engine.clock());
         if let Some(profile) = &self.keyspaces {
             profile.ddl.follow(engine.schema_events());
             crate::keyspaces::mcs_tables::register(&engine, &profile.ddl).map_err(StartError::Engine)?;
@@ -219,6 +223,17 @@ impl Cluster {
     /// The registry every node consults: inject and clear faults here.
     pub fn faults(&self) -> &FaultRegistry {
         &self.faults
+    }
+
+    /// Moves the clock of the engine every node serves forward by `by` (never back): TTLs
+    /// expire, server-side timestamps and now() jump. Returns the total offset.
+    pub fn advance_clock(&self, by: Duration) -> Duration {
+        self.engine.advance_clock(by)
+    }
+
+    /// The engine's clock, e.g. to `freeze()` it so "just before a TTL" is exact.
+    pub fn clock(&self) -> Clock {
+        self.engine.clock()
     }
 
     pub fn keyspaces(&self) -> Option<&KeyspacesProfile> {

@@ -256,6 +256,13 @@ impl Node {
         &self.shared.info
     }
 
+    /// Moves the clock of this node's engine forward by `by` (never back): TTLs expire,
+    /// server-side timestamps and now() jump. Returns the total offset. Shared by every node
+    /// serving the same engine.
+    pub fn advance_clock(&self, by: std::time::Duration) -> std::time::Duration {
+        self.shared.engine.advance_clock(by)
+    }
+
     /// Closes every client connection now; the node keeps listening for new ones.
     pub fn drop_connections(&self) {
         self.shared.drop_connections();

@@ -56,4 +56,9 @@ async fn faults_injected_over_http_reach_the_driver() {
     let err = session.query_unpaged(probe, ()).await.expect_err("the injected fault fires");
     assert_eq!(db_error(&err).map(|(d, _)| d.clone()), Some(DbError::ServerError));
     session.query_unpaged(probe, ()).await.expect("times(1) is spent");
+
+    // The binary's admin API reaches its engine's clock too.
+    let clock = format!("http://127.0.0.1:{admin_port}/clock");
+    let moved: serde_json::Value = http.post(&clock).json(&json!({"advance_millis": 5000})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(moved["offset_millis"].as_u64(), Some(5000));
 }

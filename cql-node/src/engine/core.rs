@@ -12,6 +12,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::ast::{QualifiedName, Statement};
+use super::clock::Clock;
 use super::eval::Env;
 use super::journal::Journal;
 use super::modify::{self, Touched, WriteCtx};
@@ -57,6 +58,44 @@ fn check_consistency(kind: StatementKind, is_lwt: bool, cl: Consistency, serial:
     }
 }
 
+/// Cassandra 4.1's WriteType for a non-conditional batch that times out: BatchStatement
+/// writes through the batchlog (BATCH) only when LOGGED and spanning more than one partition
+/// (mutation); otherwise StorageProxy.mutate says SIMPLE for one mutation, UNLOGGED_BATCH for
+/// more, and COUNTER for counter mutations. Mutations are per keyspace and partition key.
+/// Statements whose values do not bind (`None`) or whose key does not evaluate count as
+/// partitions of their own: the engine refuses such a batch anyway.
+fn batch_write_type<'a>(
+    kind: BatchType,
+    now_micros: i64,
+    stmts: impl Iterator<Item = (&'a ModifyPlan, Option<Vec<BoundValue>>)>,
+) -> &'static str {
+    let mut partitions: Vec<(&str, Bytes)> = Vec::new();
+    let mut unknown = 0;
+    let mut counter = kind == BatchType::Counter;
+    for (p, binds) in stmts {
+        counter |= p.table.is_counter;
+        let binds = binds.unwrap_or_default();
+        let env = Env { binds: &binds, now_micros };
+        match modify::targets(p, &env) {
+            Ok(targets) => {
+                for t in targets {
+                    let key = (p.table.keyspace.as_str(), t.key);
+                    if !partitions.contains(&key) {
+                        partitions.push(key);
+                    }
+                }
+            }
+            Err(_) => unknown += 1,
+        }
+    }
+    match () {
+        _ if counter => "COUNTER",
+        _ if partitions.len() + unknown <= 1 => "SIMPLE",
+        _ if kind == BatchType::Logged => "BATCH",
+        _ => "UNLOGGED_BATCH",
+    }
+}
+
 fn plan_tables(plan: &Plan) -> Vec<Uuid> {
     match plan {
         Plan::Select(p) => vec![p.table.id],
@@ -83,7 +122,10 @@ pub(crate) struct Inner {
     by_id: RwLock<HashMap<Bytes, Prepared>>,
     by_text: RwLock<HashMap<String, Vec<(Option<String>, Prepared)>>>,
     generation: AtomicU64,
-    clock: AtomicI64,
+    /// The last server-side write timestamp handed out.
+    last_ts: AtomicI64,
+    /// The one clock every time-based behaviour reads (see `clock`).
+    clock: Clock,
     events: broadcast::Sender<SchemaChange>,
     journal: Option<Journal>,
     /// Providers of `SystemTable::Virtual(i)` tables, by index.
@@ -92,13 +134,6 @@ pub(crate) struct Inner {
 
 /// Prepared statements kept per cache before it is emptied.
 const MAX_CACHED: usize = 50_000;
-
-fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
-}
 
 fn unconfigured(name: &str) -> CqlError {
     CqlError::invalid(format!("unconfigured table {name}"))
@@ -180,11 +215,16 @@ impl Inner {
             by_id: RwLock::new(HashMap::new()),
             by_text: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(1),
-            clock: AtomicI64::new(0),
+            last_ts: AtomicI64::new(0),
+            clock: Clock::new(),
             events,
             journal,
             virtual_tables: RwLock::new(Vec::new()),
         })
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     #[cfg(test)]
@@ -239,12 +279,12 @@ impl Inner {
 
     /// Strictly increasing microsecond timestamps, so two writes from this node never tie.
     fn next_ts(&self) -> i64 {
-        let now = now_micros();
-        let mut last = self.clock.load(AtomicOrdering::Relaxed);
+        let now = self.clock.now_micros();
+        let mut last = self.last_ts.load(AtomicOrdering::Relaxed);
         loop {
             let next = if now > last { now } else { last + 1 };
             match self
-                .clock
+                .last_ts
                 .compare_exchange_weak(last, next, AtomicOrdering::Relaxed, AtomicOrdering::Relaxed)
             {
                 Ok(_) => return next,
@@ -493,7 +533,7 @@ impl Inner {
                 let items: Vec<(&ModifyPlan, &[BoundValue])> = stmts.iter().map(|p| (p, &binds[..])).collect();
                 let env = Env {
                     binds: &binds,
-                    now_micros: now_micros(),
+                    now_micros: self.clock.now_micros(),
                 };
                 let bts = match timestamp {
                     Some(e) => super::eval::eval(e, &env)?
@@ -553,7 +593,7 @@ impl Inner {
     ) -> CqlResult<Outcome> {
         let env = Env {
             binds,
-            now_micros: now_micros(),
+            now_micros: self.clock.now_micros(),
         };
         let now_secs = env.now_micros / 1_000_000;
         let st = self.state.read();
@@ -599,7 +639,7 @@ impl Inner {
         params_ts: Option<i64>,
         is_batch: bool,
     ) -> CqlResult<Outcome> {
-        let now = now_micros();
+        let now = self.clock.now_micros();
         let now_secs = now / 1_000_000;
         if is_batch {
             let counters = items.iter().filter(|(p, _)| p.table.is_counter).count();
@@ -682,6 +722,35 @@ impl Inner {
             return Ok(Outcome::Rows(modify::applied_rows(t)));
         }
         Ok(Outcome::Void)
+    }
+
+    /// The write type Cassandra reports when this non-conditional write times out
+    /// (StorageProxy.mutate / mutateCounter): COUNTER on a counter table, SIMPLE otherwise.
+    /// `None` for what is not a write.
+    pub fn write_type(&self, stmt: &Prepared, values: &BoundValues) -> Option<&'static str> {
+        let pb = stmt.plan.downcast_ref::<PlanBox>()?;
+        match &pb.plan {
+            Plan::Modify(p) if p.table.is_counter => Some("COUNTER"),
+            Plan::Modify(_) => Some("SIMPLE"),
+            Plan::Batch { kind, stmts, .. } => {
+                // A BEGIN BATCH text: its statements share the statement's bind markers.
+                let binds = self.bind_values(stmt, values).ok();
+                let stmts = stmts.iter().map(|p| (p, binds.clone()));
+                Some(batch_write_type(*kind, self.clock.now_micros(), stmts))
+            }
+            _ => None,
+        }
+    }
+
+    /// The same for a BATCH request, whose partitions are counted from its bound values.
+    pub fn batch_write_type(&self, batch: &BatchRequest) -> &'static str {
+        let plans = batch.statements.iter().filter_map(|(p, values)| {
+            let Plan::Modify(mp) = &p.plan.downcast_ref::<PlanBox>()?.plan else {
+                return None;
+            };
+            Some((mp, self.bind_values(p, values).ok()))
+        });
+        batch_write_type(batch.batch_type, self.clock.now_micros(), plans)
     }
 
     pub fn batch(&self, ctx: &ExecContext<'_>, batch: &BatchRequest) -> CqlResult<Outcome> {

@@ -16,6 +16,7 @@
 //!   and each sees itself in `system.local` and the others in `system.peers`.
 
 mod ast;
+pub mod clock;
 mod core;
 mod ddl;
 mod eval;
@@ -251,6 +252,17 @@ impl Engine {
         self.inner.batch(ctx, batch)
     }
 
+    /// The write type (SIMPLE, COUNTER, BATCH, UNLOGGED_BATCH) Cassandra would report if this
+    /// non-conditional write timed out; `None` when it is not a write.
+    pub fn write_type(&self, stmt: &Prepared, values: &BoundValues) -> Option<&'static str> {
+        self.inner.write_type(stmt, values)
+    }
+
+    /// The same for a BATCH request (its partitions counted from the bound values).
+    pub fn batch_write_type(&self, batch: &BatchRequest) -> &'static str {
+        self.inner.batch_write_type(batch)
+    }
+
     /// One event per schema change, for connections that sent REGISTER SCHEMA_CHANGE.
     pub fn schema_events(&self) -> tokio::sync::broadcast::Receiver<SchemaChange> {
         self.inner.subscribe()
@@ -260,6 +272,18 @@ impl Engine {
     /// name is replaced. Its keyspace is created as a system keyspace when missing.
     pub fn add_virtual_table(&self, table: Arc<dyn virtual_table::VirtualTable>) -> CqlResult<()> {
         self.inner.add_virtual_table(table)
+    }
+
+    /// The clock TTL expiry, server-side write timestamps and now()/currentTimestamp() read;
+    /// clones of this engine (every node of a cluster) share it. See `clock::Clock`.
+    pub fn clock(&self) -> clock::Clock {
+        self.inner.clock().clone()
+    }
+
+    /// Moves the engine's clock forward by `by` (never back), e.g. past a TTL; returns the
+    /// total offset from the system clock.
+    pub fn advance_clock(&self, by: std::time::Duration) -> std::time::Duration {
+        self.inner.clock().advance(by)
     }
 }
 #[cfg(test)]

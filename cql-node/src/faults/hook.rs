@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::CqlError;
-use crate::faults::{FaultAction, FaultRegistry};
+use crate::faults::{FaultAction, FaultDecision, FaultRegistry, FaultRequest};
 use crate::keyspaces::KeyspacesProfile;
 use crate::server::{HookDecision, Operation, RequestHook, RequestInfo};
 
@@ -51,16 +51,28 @@ impl RequestHook for NodeHook {
         let Some(consistency) = request.consistency.filter(|_| request.operation != Operation::Prepare) else {
             return HookDecision::proceed();
         };
-        match self.faults.on_request(request.kind, request.query, consistency) {
-            None => HookDecision::proceed(),
-            Some(FaultAction::Fail(e)) => HookDecision::fail(e),
-            Some(FaultAction::Delay(d)) => HookDecision::proceed().with_delay(d),
-            Some(FaultAction::DropConnections) => {
-                if let Some(drop_all) = &self.drop_all {
-                    drop_all();
-                }
-                HookDecision::drop_connections()
-            }
+        let seen = FaultRequest {
+            kind: request.kind,
+            query: request.query,
+            consistency,
+            serial_consistency: request.serial_consistency,
+            is_lwt: request.is_lwt,
+            write_type: request.write_type,
+        };
+        let Some(FaultDecision { action, after_apply }) = self.faults.on_request(&seen) else {
+            return HookDecision::proceed();
+        };
+        let decision = match action {
+            FaultAction::Fail(e) => HookDecision::fail(e),
+            FaultAction::Delay(d) => HookDecision::proceed().with_delay(d),
+            FaultAction::DropConnections => HookDecision::drop_connections(),
+        };
+        if after_apply { decision.after_apply() } else { decision }
+    }
+
+    fn on_drop_connections(&self) {
+        if let Some(drop_all) = &self.drop_all {
+            drop_all();
         }
     }
 }

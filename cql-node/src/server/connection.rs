@@ -369,6 +369,7 @@ struct HookCall<'a> {
     kind: StatementKind,
     query: &'a str,
     is_lwt: bool,
+    write_type: Option<&'static str>,
     consistency: Option<crate::types::Consistency>,
     serial_consistency: Option<crate::types::Consistency>,
 }
@@ -381,9 +382,14 @@ fn check_before_parse(conn: &Conn, query: &str) -> CqlResult<()> {
     }
 }
 
-/// Consults the node's hook, if any: waits its delay, then proceeds, fails or drops.
-async fn consult_hook(conn: &Conn, keyspace: Option<&str>, call: HookCall<'_>) -> Result<(), Interrupted> {
-    let Some(hook) = &conn.shared.hook else { return Ok(()) };
+/// What the hook asked to do once the statement has run (`HookDecision::after_apply`).
+#[must_use = "the statement's answer must go through `after_run`"]
+struct AfterRun(Option<(Option<std::time::Duration>, HookAction)>);
+
+/// Consults the node's hook, if any: waits its delay, then proceeds, fails or drops; or, when
+/// it asks to act after the statement, hands that back for `after_run`.
+async fn consult_hook(conn: &Conn, keyspace: Option<&str>, call: HookCall<'_>) -> Result<AfterRun, Interrupted> {
+    let Some(hook) = &conn.shared.hook else { return Ok(AfterRun(None)) };
     let user = conn.user.lock().clone();
     let info = RequestInfo {
         operation: call.operation,
@@ -392,22 +398,43 @@ async fn consult_hook(conn: &Conn, keyspace: Option<&str>, call: HookCall<'_>) -
         consistency: call.consistency,
         serial_consistency: call.serial_consistency,
         is_lwt: call.is_lwt,
+        write_type: call.write_type,
         keyspace,
         node: &conn.shared.info,
         user: user.as_deref(),
     };
     let decision = std::panic::catch_unwind(AssertUnwindSafe(|| hook.before(&info)))
         .map_err(|_| Interrupted::Fail(CqlError::server("request hook failed")))?;
-    if let Some(delay) = decision.delay {
+    if decision.after_apply {
+        return Ok(AfterRun(Some((decision.delay, decision.action))));
+    }
+    act(conn, decision.delay, decision.action).await?;
+    Ok(AfterRun(None))
+}
+
+/// Once the statement has run (and succeeded): what the hook asked for after it, if anything.
+async fn after_run(conn: &Conn, after: AfterRun) -> Result<(), Interrupted> {
+    match after.0 {
+        None => Ok(()),
+        Some((delay, action)) => act(conn, delay, action).await,
+    }
+}
+
+/// Waits the hook's delay, then proceeds, fails or drops every client connection.
+async fn act(conn: &Conn, delay: Option<std::time::Duration>, action: HookAction) -> Result<(), Interrupted> {
+    if let Some(delay) = delay {
         tokio::select! {
             _ = conn.cancel.cancelled() => return Err(Interrupted::Dropped),
             _ = tokio::time::sleep(delay) => {}
         }
     }
-    match decision.action {
+    match action {
         HookAction::Proceed => Ok(()),
         HookAction::Fail(e) => Err(Interrupted::Fail(e)),
         HookAction::DropConnections => {
+            if let Some(hook) = &conn.shared.hook {
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| hook.on_drop_connections()));
+            }
             conn.shared.drop_connections();
             Err(Interrupted::Dropped)
         }
@@ -437,11 +464,13 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
                     kind: StatementKind::Other,
                     query: &query,
                     is_lwt: false,
+                    write_type: None,
                     consistency: Some(params.consistency),
                     serial_consistency: None,
                 };
-                consult_hook(conn, ks, call).await?;
+                let after = consult_hook(conn, ks, call).await?;
                 let outcome = guarded(|| describe::execute(engine, &ctx, &what))?;
+                after_run(conn, after).await?;
                 response::result(out, stream, &outcome, false);
                 return Ok(());
             }
@@ -462,10 +491,12 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
                 kind: prepared.kind,
                 query: &prepared.query,
                 is_lwt: prepared.is_lwt,
+                write_type: None,
                 consistency: None,
                 serial_consistency: None,
             };
-            consult_hook(conn, ks, call).await?;
+            let after = consult_hook(conn, ks, call).await?;
+            after_run(conn, after).await?;
             response::prepared(out, stream, &prepared);
             Ok(())
         }
@@ -477,11 +508,13 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
                 kind: StatementKind::Batch,
                 query: &text,
                 is_lwt: request.statements.iter().any(|(p, _)| p.is_lwt),
+                write_type: Some(engine.batch_write_type(&request)),
                 consistency: Some(request.consistency),
                 serial_consistency: request.serial_consistency,
             };
-            consult_hook(conn, ks, call).await?;
+            let after = consult_hook(conn, ks, call).await?;
             let outcome = guarded(|| engine.batch(&ctx, &request))?;
+            after_run(conn, after).await?;
             response::result(out, stream, &outcome, false);
             Ok(())
         }
@@ -507,15 +540,17 @@ async fn execute(
         kind: prepared.kind,
         query: &prepared.query,
         is_lwt: prepared.is_lwt,
+        write_type: conn.shared.engine.write_type(prepared, &params.values),
         consistency: Some(params.consistency),
         serial_consistency: params.serial_consistency,
     };
-    consult_hook(conn, ks, call).await?;
+    let after = consult_hook(conn, ks, call).await?;
     let ctx = ExecContext { keyspace: ks, node: &conn.shared.info };
     let outcome = guarded(|| conn.shared.engine.execute(&ctx, prepared, params))?;
     if let Outcome::SetKeyspace(k) = &outcome {
         *conn.keyspace.lock() = Some(Arc::from(k.as_str()));
     }
+    after_run(conn, after).await?;
     response::result(out, stream, &outcome, skip_metadata);
     Ok(())
 }

@@ -30,6 +30,9 @@ pub struct RequestInfo<'a> {
     pub serial_consistency: Option<Consistency>,
     /// Whether the statement is a lightweight transaction (IF ...).
     pub is_lwt: bool,
+    /// For a write, the write type Cassandra would report if it timed out without a Paxos
+    /// round (SIMPLE, COUNTER, BATCH, UNLOGGED_BATCH; see `Engine::write_type`).
+    pub write_type: Option<&'static str>,
     /// The connection's keyspace (set by USE), if any.
     pub keyspace: Option<&'a str>,
     /// The node serving the request.
@@ -49,26 +52,37 @@ pub enum HookAction {
     DropConnections,
 }
 
-/// The hook's answer: an optional delay, then an action.
+/// The hook's answer: an optional delay, then an action; both before the statement runs, or
+/// (`after_apply`) once it has run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HookDecision {
     pub delay: Option<Duration>,
     pub action: HookAction,
+    /// Run the statement first, then wait the delay and act: `Fail` answers the error for a
+    /// statement that was applied (a coordinator timing out after the replicas wrote),
+    /// `DropConnections` closes without answering it, `Proceed` answers its result late. If
+    /// the statement itself fails (e.g. Invalid), that error is answered and the action skipped.
+    pub after_apply: bool,
 }
 
 impl HookDecision {
     pub fn proceed() -> Self {
-        Self { delay: None, action: HookAction::Proceed }
+        Self { delay: None, action: HookAction::Proceed, after_apply: false }
     }
     pub fn fail(err: CqlError) -> Self {
-        Self { delay: None, action: HookAction::Fail(err) }
+        Self { delay: None, action: HookAction::Fail(err), after_apply: false }
     }
     pub fn drop_connections() -> Self {
-        Self { delay: None, action: HookAction::DropConnections }
+        Self { delay: None, action: HookAction::DropConnections, after_apply: false }
     }
     /// Waits `delay` (without blocking other requests) before the action.
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = Some(delay);
+        self
+    }
+    /// Delay and action come after the statement has run (see the field).
+    pub fn after_apply(mut self) -> Self {
+        self.after_apply = true;
         self
     }
 }
@@ -83,6 +97,11 @@ pub trait RequestHook: Send + Sync + 'static {
     fn before_parse(&self, _query: &str) -> Option<CqlError> {
         None
     }
+
+    /// Called when the node acts on a `DropConnections` decision (before or after the
+    /// statement ran), just before it closes its own client connections; e.g. to close
+    /// every other node's too. Default: nothing more.
+    fn on_drop_connections(&self) {}
 }
 
 /// Closures are hooks too, for tests.
