@@ -1,7 +1,6 @@
 //! Database faults, injected into the CQL node: 503 with Retry-After (never a false 201),
 //! nothing visible after a failed create, and recovery once the fault is gone.
 
-use cql_node::engine::StatementKind;
 use cql_node::faults::{Fault, FaultKind, FaultRegistry, Match};
 use store_tests::{TestApp, product, spawn_app_with};
 
@@ -39,8 +38,10 @@ async fn each_database_error_is_a_503_with_retry_after() {
 #[tokio::test]
 async fn a_create_that_fails_at_commit_leaves_nothing_and_does_not_block_the_sku() {
     let (app, faults) = app().await;
-    let id = faults.inject(Fault::new(FaultKind::Unavailable).matching(Match::Kind(StatementKind::Batch)));
-    assert_503(&app.post_product(&product("MID-1")).await);
+    let id = faults.inject(Fault::new(FaultKind::Unavailable).matching(Match::TextContains("SET committed = true".into())));
+    let r = app.post_product(&product("MID-1")).await;
+    assert_503(&r);
+    assert_eq!(r.json["outcome"], "not_created", "an Unavailable commit is known not to have applied");
     faults.remove(id);
     assert!(app.walk(10).await.is_empty());
     let r = app.post_product(&product("MID-1")).await;

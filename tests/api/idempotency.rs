@@ -1,6 +1,5 @@
 //! Idempotency-Key: a retry gets the first answer again, never a second product or a 409.
 
-use cql_node::engine::StatementKind;
 use cql_node::faults::{Fault, FaultKind, FaultRegistry, Match};
 use serde_json::json;
 use store_tests::{product, spawn_app, spawn_app_with};
@@ -44,11 +43,12 @@ async fn concurrent_retries_with_one_key_make_one_product() {
 async fn a_retry_after_an_ambiguous_failure_converges_on_one_product() {
     let faults = FaultRegistry::new();
     let app = spawn_app_with(faults.clone()).await;
-    // The commit batch times out: the client cannot know whether it was applied.
-    let fault = faults.inject(Fault::new(FaultKind::WriteTimeout).matching(Match::Kind(StatementKind::Batch)));
+    // The commit times out: the client cannot know whether it was applied.
+    let fault = faults.inject(Fault::new(FaultKind::WriteTimeout).matching(Match::TextContains("SET committed = true".into())));
     let r = app.post_with_key(&product("IDEM-5"), "key-5").await;
     assert_eq!(r.status, 503, "{}", r.text);
     assert!(r.header("retry-after").is_some());
+    assert_eq!(r.json["outcome"], "unknown");
     faults.remove(fault);
 
     let retry = app.post_with_key(&product("IDEM-5"), "key-5").await;

@@ -51,6 +51,8 @@ pub fn test_config(port: u16) -> Config {
     let mut config = Config::local(port);
     config.connect_timeout = Duration::from_secs(2);
     config.request_timeout = Duration::from_secs(5);
+    // Faults that never clear run a create to its deadline: keep that short.
+    config.create_deadline = Duration::from_secs(2);
     config
 }
 

@@ -3,11 +3,15 @@
 
 mod request;
 
+use std::time::{Duration, SystemTime};
+
 use http_api::body;
-use http_api::lambda_http::{Body, Request, Response};
+use http_api::lambda_http::http::HeaderValue;
+use http_api::lambda_http::{Body, Request, RequestExt, Response};
 use http_api::response::{json, json_text};
 use http_api::{ApiError, logging};
 use store::{CreateOutcome, Db, IdempotencyKey};
+use tokio::time::Instant;
 
 pub use request::parse_new_product;
 
@@ -29,50 +33,70 @@ async fn create(db: &Db, req: Request) -> Result<Response<Body>, ApiError> {
     let key = idempotency_key(&req)?;
     let fields = body::json_object(&req)?;
     let product = parse_new_product(&fields)?;
-    match db.create_product(&product, key.as_ref()).await? {
-        CreateOutcome::Created(created) => {
-            // No Location header: the API has no route for one product (yet).
-            let response = json(201, &created)?;
-            if let Some(key) = &key {
-                remember(db, key, 201, &created_body(&response)).await;
-            }
-            Ok(response)
-        }
-        CreateOutcome::DuplicateSku { existing_id } => {
-            let problem = ApiError::DuplicateSku { existing_id };
-            if let Some(key) = &key {
-                remember(db, key, problem.status(), &problem.body()).await;
-            }
-            Err(problem)
-        }
+    let deadline = deadline(db, &req);
+    match db
+        .create_product(&product, key.as_ref(), deadline, &render)
+        .await?
+    {
+        CreateOutcome::Created(created) => json(201, &created),
+        CreateOutcome::DuplicateSku { existing_id } => Err(ApiError::DuplicateSku { existing_id }),
         CreateOutcome::Replayed { status, body } => {
             let mut response = json_text(status, body)?;
-            response.headers_mut().insert("idempotent-replayed", http_api::lambda_http::http::HeaderValue::from_static("true"));
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(response)
         }
     }
 }
+
+/// The status and body a final answer has on the wire, as stored under an Idempotency-Key
+/// (a replay answers exactly these bytes).
+fn render(outcome: &CreateOutcome) -> (u16, String) {
+    match outcome {
+        CreateOutcome::Created(created) => {
+            (201, serde_json::to_string(created).unwrap_or_default())
+        }
+        CreateOutcome::DuplicateSku { existing_id } => {
+            let problem = ApiError::DuplicateSku {
+                existing_id: *existing_id,
+            };
+            (problem.status(), problem.body())
+        }
+        CreateOutcome::Replayed { status, body } => (*status, body.clone()),
+    }
+}
+
+/// When the create must have answered: the configured budget, and in Lambda never later
+/// than the invocation's own deadline less a margin to send the answer (past it, API
+/// Gateway answers a bare 503 and the outcome is lost to the client).
+fn deadline(db: &Db, req: &Request) -> Instant {
+    let mut budget = db.config().create_deadline;
+    if let Some(ctx) = req.lambda_context_ref().filter(|c| c.deadline > 0) {
+        let left = ctx
+            .deadline()
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        budget = budget.min(left.saturating_sub(ANSWER_MARGIN));
+    }
+    Instant::now() + budget
+}
+
+/// Kept from the Lambda deadline to write the answer and the log line.
+const ANSWER_MARGIN: Duration = Duration::from_millis(500);
 
 fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, ApiError> {
     let Some(value) = req.headers().get(IdempotencyKey::HEADER) else {
         return Ok(None);
     };
-    let invalid = |reason: String| ApiError::InvalidParameter { name: "Idempotency-Key", reason };
-    let text = value.to_str().map_err(|_| invalid("must be visible ASCII".into()))?;
-    IdempotencyKey::parse(text).map(Some).map_err(|e| invalid(e.message))
-}
-
-fn created_body(response: &Response<Body>) -> String {
-    match response.body() {
-        Body::Text(t) => t.clone(),
-        _ => String::new(),
-    }
-}
-
-/// Failing to store the answer is not failing the request: a retry then resumes under the
-/// same product id and converges on the same answer.
-async fn remember(db: &Db, key: &IdempotencyKey, status: u16, body: &str) {
-    if let Err(e) = db.record_response(key, status, body).await {
-        tracing::warn!(error = %e, "could not store the idempotent answer; a retry will recompute it");
-    }
+    let invalid = |reason: String| ApiError::InvalidParameter {
+        name: "Idempotency-Key",
+        reason,
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| invalid("must be visible ASCII".into()))?;
+    IdempotencyKey::parse(text)
+        .map(Some)
+        .map_err(|e| invalid(e.message))
 }

@@ -7,5 +7,8 @@ use http_api::lambda_http::{self, Error, service_fn};
 async fn main() -> Result<(), Error> {
     let db = http_api::startup::init_function("create-product").await;
     let db = &db;
-    lambda_http::run(service_fn(move |req| async move { Ok::<_, Error>(create_product::handler(db, req).await) })).await
+    lambda_http::run(service_fn(move |req| async move {
+        Ok::<_, Error>(create_product::handler(db, req).await)
+    }))
+    .await
 }

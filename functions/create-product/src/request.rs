@@ -10,17 +10,25 @@ const FIELDS: [&str; 3] = ["name", "sku", "price"];
 
 pub fn parse_new_product(fields: &JsonObject) -> Result<NewProduct, ApiError> {
     let mut problems = Vec::new();
-    let mut note = |e: ValidationError| problems.push(InvalidParam { name: e.field.to_owned(), reason: e.message });
+    let mut note = |e: ValidationError| {
+        problems.push(InvalidParam {
+            name: e.field.to_owned(),
+            reason: e.message,
+        })
+    };
 
     let raw = |field: &'static str| fields.get(field).map(|v| v.get());
     let string = |field: &'static str| -> Result<String, ValidationError> {
         let token = raw(field).ok_or_else(|| ValidationError::new(field, "is required"))?;
-        serde_json::from_str::<String>(token).map_err(|_| ValidationError::new(field, "must be a string"))
+        serde_json::from_str::<String>(token)
+            .map_err(|_| ValidationError::new(field, "must be a string"))
     };
 
     let name = string("name").and_then(|s| Name::parse(&s));
     let sku = string("sku").and_then(|s| Sku::parse(&s));
-    let price = raw("price").ok_or_else(|| ValidationError::new("price", "is required")).and_then(Price::parse_json);
+    let price = raw("price")
+        .ok_or_else(|| ValidationError::new("price", "is required"))
+        .and_then(Price::parse_json);
 
     let (name, sku, price) = match (name, sku, price) {
         (Ok(n), Ok(s), Ok(p)) => (Some(n), Some(s), Some(p)),
@@ -32,10 +40,15 @@ pub fn parse_new_product(fields: &JsonObject) -> Result<NewProduct, ApiError> {
         }
     };
     for unknown in fields.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
-        problems.push(InvalidParam { name: unknown.clone(), reason: "unknown field".into() });
+        problems.push(InvalidParam {
+            name: unknown.clone(),
+            reason: "unknown field".into(),
+        });
     }
     match (name, sku, price) {
-        (Some(name), Some(sku), Some(price)) if problems.is_empty() => Ok(NewProduct { name, sku, price }),
+        (Some(name), Some(sku), Some(price)) if problems.is_empty() => {
+            Ok(NewProduct { name, sku, price })
+        }
         _ => Err(ApiError::Validation(problems)),
     }
 }
@@ -58,14 +71,35 @@ mod tests {
     #[test]
     fn accepts_a_valid_body() {
         let p = parse(r#"{"name": " Tea ", "sku": "TEA-1", "price": 3.5}"#).unwrap();
-        assert_eq!((p.name.as_str(), p.sku.as_str(), p.price.to_string().as_str()), ("Tea", "TEA-1", "3.50"));
+        assert_eq!(
+            (
+                p.name.as_str(),
+                p.sku.as_str(),
+                p.price.to_string().as_str()
+            ),
+            ("Tea", "TEA-1", "3.50")
+        );
     }
 
     #[test]
     fn reports_every_problem_by_field() {
-        assert_eq!(fields_of(parse(r#"{}"#).unwrap_err()), ["name", "sku", "price"]);
-        assert_eq!(fields_of(parse(r#"{"name": 1, "sku": "A", "price": "1"}"#).unwrap_err()), ["name"]);
-        assert_eq!(fields_of(parse(r#"{"name": "n", "sku": "A", "price": 1, "color": "red"}"#).unwrap_err()), ["color"]);
-        assert_eq!(fields_of(parse(r#"{"name": "n", "sku": "-A", "price": 1.001}"#).unwrap_err()), ["sku", "price"]);
+        assert_eq!(
+            fields_of(parse(r#"{}"#).unwrap_err()),
+            ["name", "sku", "price"]
+        );
+        assert_eq!(
+            fields_of(parse(r#"{"name": 1, "sku": "A", "price": "1"}"#).unwrap_err()),
+            ["name"]
+        );
+        assert_eq!(
+            fields_of(
+                parse(r#"{"name": "n", "sku": "A", "price": 1, "color": "red"}"#).unwrap_err()
+            ),
+            ["color"]
+        );
+        assert_eq!(
+            fields_of(parse(r#"{"name": "n", "sku": "-A", "price": 1.001}"#).unwrap_err()),
+            ["sku", "price"]
+        );
     }
 }

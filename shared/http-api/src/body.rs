@@ -25,11 +25,16 @@ impl<'de> serde::Deserialize<'de> for UniqueMembers {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueMembers, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UniqueMembers, A::Error> {
                 let mut members = JsonObject::new();
                 while let Some((key, value)) = map.next_entry::<String, Box<RawValue>>()? {
                     if members.contains_key(&key) {
-                        return Err(serde::de::Error::custom(format!("duplicate member {key:?}")));
+                        return Err(serde::de::Error::custom(format!(
+                            "duplicate member {key:?}"
+                        )));
                     }
                     members.insert(key, value);
                 }
@@ -42,12 +47,21 @@ impl<'de> serde::Deserialize<'de> for UniqueMembers {
 
 /// `application/json` or any `application/*+json`, with optional parameters (charset...).
 pub fn is_json_content_type(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 pub fn json_object(req: &Request) -> Result<JsonObject, ApiError> {
-    let content_type = req.headers().get("content-type").map(|v| v.to_str().unwrap_or("(not text)").to_owned());
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or("(not text)").to_owned());
     match &content_type {
         Some(ct) if is_json_content_type(ct) => {}
         _ => return Err(ApiError::UnsupportedMediaType { got: content_type }),
@@ -59,18 +73,24 @@ pub fn json_object(req: &Request) -> Result<JsonObject, ApiError> {
         _ => b"",
     };
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        return Err(ApiError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::MalformedJson("the body is empty".into()));
     }
-    serde_json::from_slice::<UniqueMembers>(bytes).map(|o| o.0).map_err(|e| {
-        if e.is_data() {
-            ApiError::MalformedJson(format!("the body must be a JSON object with unique members: {e}"))
-        } else {
-            ApiError::MalformedJson(format!("not valid JSON: {e}"))
-        }
-    })
+    serde_json::from_slice::<UniqueMembers>(bytes)
+        .map(|o| o.0)
+        .map_err(|e| {
+            if e.is_data() {
+                ApiError::MalformedJson(format!(
+                    "the body must be a JSON object with unique members: {e}"
+                ))
+            } else {
+                ApiError::MalformedJson(format!("not valid JSON: {e}"))
+            }
+        })
 }
 
 #[cfg(test)]
@@ -99,17 +119,45 @@ mod tests {
     #[test]
     fn refuses_in_the_documented_order() {
         assert_eq!(json_object(&request(None, "{}")).unwrap_err().status(), 415);
-        assert_eq!(json_object(&request(Some("text/plain"), "{}")).unwrap_err().status(), 415);
+        assert_eq!(
+            json_object(&request(Some("text/plain"), "{}"))
+                .unwrap_err()
+                .status(),
+            415
+        );
         let big = format!("{{\"name\": \"{}\"}}", "a".repeat(MAX_BODY_BYTES));
-        assert_eq!(json_object(&request(Some("application/json"), &big)).unwrap_err().status(), 413);
-        for bad in ["", "{", "[1]", "\"x\"", "{\"a\":}", "{} x", r#"{"a": 1, "a": 2}"#] {
-            assert_eq!(json_object(&request(Some("application/json"), bad)).unwrap_err().status(), 400, "{bad}");
+        assert_eq!(
+            json_object(&request(Some("application/json"), &big))
+                .unwrap_err()
+                .status(),
+            413
+        );
+        for bad in [
+            "",
+            "{",
+            "[1]",
+            "\"x\"",
+            "{\"a\":}",
+            "{} x",
+            r#"{"a": 1, "a": 2}"#,
+        ] {
+            assert_eq!(
+                json_object(&request(Some("application/json"), bad))
+                    .unwrap_err()
+                    .status(),
+                400,
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn keeps_number_tokens_verbatim() {
-        let o = json_object(&request(Some("application/json"), r#"{"price": 19.990000000000001}"#)).unwrap();
+        let o = json_object(&request(
+            Some("application/json"),
+            r#"{"price": 19.990000000000001}"#,
+        ))
+        .unwrap();
         assert_eq!(o["price"].get(), "19.990000000000001");
     }
 }

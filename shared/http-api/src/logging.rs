@@ -12,7 +12,9 @@ use tracing_subscriber::EnvFilter;
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let _ = if in_lambda {
         // Lambda adds its own timestamp; JSON with the current span's fields flattened in.
         builder.json().flatten_event(true).without_time().try_init()
@@ -28,7 +30,10 @@ where
     Fut: Future<Output = Response<Body>>,
 {
     let started = Instant::now();
-    let request_id = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+    let request_id = req
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default();
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     let response = handle(req).await;
@@ -56,7 +61,10 @@ mod tests {
 
     impl Write for Captured {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -68,7 +76,11 @@ mod tests {
     fn one_json_line_per_request_with_id_status_and_latency_but_no_body() {
         let captured = Captured::default();
         let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt().json().flatten_event(true).with_writer(move || writer.clone()).finish();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(move || writer.clone())
+            .finish();
         let mut context = Context::default();
         context.request_id = "req-123".into();
         let req = http::Request::builder()
@@ -79,7 +91,9 @@ mod tests {
             .unwrap()
             .with_lambda_context(context);
         tracing::subscriber::with_default(subscriber, || {
-            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
             rt.block_on(log_request(req, |_req| async {
                 Response::builder().status(201).body(Body::Empty).unwrap()
             }));

@@ -37,6 +37,9 @@ pub enum ApiError {
     IdempotencyKeyReused,
     /// 503: the database cannot serve now; retry after `Retry-After`.
     Unavailable,
+    /// 503: a create could not finish in time. `may_exist`: whether the product may exist
+    /// (the body's `outcome` is `unknown`), or is known not to (`not_created`).
+    CreateUnfinished { may_exist: bool },
     /// 500: a bug or a deployment mistake; details are in the log, not the answer.
     Internal,
 }
@@ -54,11 +57,16 @@ struct ProblemBody<'a> {
     invalid_params: Option<&'a [InvalidParam]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     existing_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'static str>,
 }
 
 impl ApiError {
     pub fn invalid_field(e: ValidationError) -> Self {
-        ApiError::Validation(vec![InvalidParam { name: e.field.to_owned(), reason: e.message }])
+        ApiError::Validation(vec![InvalidParam {
+            name: e.field.to_owned(),
+            reason: e.message,
+        }])
     }
 
     pub fn status(&self) -> u16 {
@@ -69,7 +77,7 @@ impl ApiError {
             ApiError::DuplicateSku { .. } => 409,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType { .. } => 415,
-            ApiError::Unavailable => 503,
+            ApiError::Unavailable | ApiError::CreateUnfinished { .. } => 503,
             ApiError::Internal => 500,
         }
     }
@@ -85,7 +93,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "/problems/payload-too-large",
             ApiError::UnsupportedMediaType { .. } => "/problems/unsupported-media-type",
             ApiError::IdempotencyKeyReused => "/problems/idempotency-key-reused",
-            ApiError::Unavailable => "/problems/service-unavailable",
+            ApiError::Unavailable | ApiError::CreateUnfinished { .. } => {
+                "/problems/service-unavailable"
+            }
             ApiError::Internal => "/problems/internal-error",
         }
     }
@@ -99,30 +109,52 @@ impl ApiError {
             ApiError::DuplicateSku { .. } => "A product with this SKU already exists",
             ApiError::PayloadTooLarge { .. } => "The request body is too large",
             ApiError::UnsupportedMediaType { .. } => "The request body must be JSON",
-            ApiError::IdempotencyKeyReused => "The Idempotency-Key was used for a different request",
-            ApiError::Unavailable => "The service is temporarily unavailable",
+            ApiError::IdempotencyKeyReused => {
+                "The Idempotency-Key was used for a different request"
+            }
+            ApiError::Unavailable | ApiError::CreateUnfinished { .. } => {
+                "The service is temporarily unavailable"
+            }
             ApiError::Internal => "Internal error",
         }
     }
 
     fn detail(&self) -> String {
         match self {
-            ApiError::Validation(params) => {
-                params.iter().map(|p| format!("{}: {}", p.name, p.reason)).collect::<Vec<_>>().join("; ")
-            }
+            ApiError::Validation(params) => params
+                .iter()
+                .map(|p| format!("{}: {}", p.name, p.reason))
+                .collect::<Vec<_>>()
+                .join("; "),
             ApiError::MalformedJson(why) => why.clone(),
             ApiError::InvalidParameter { name, reason } => format!("{name}: {reason}"),
             ApiError::MethodNotAllowed { allowed } => format!("use {allowed}"),
-            ApiError::DuplicateSku { existing_id } => format!("the SKU belongs to product {existing_id}"),
-            ApiError::PayloadTooLarge { limit } => format!("the body must be at most {limit} bytes"),
+            ApiError::DuplicateSku { existing_id } => {
+                format!("the SKU belongs to product {existing_id}")
+            }
+            ApiError::PayloadTooLarge { limit } => {
+                format!("the body must be at most {limit} bytes")
+            }
             ApiError::UnsupportedMediaType { got } => match got {
                 Some(ct) => format!("Content-Type must be application/json, got {ct:?}"),
                 None => "Content-Type must be application/json".into(),
             },
             ApiError::IdempotencyKeyReused => {
-                "an earlier request with this Idempotency-Key had a different body; use a new key".into()
+                "an earlier request with this Idempotency-Key had a different body; use a new key"
+                    .into()
             }
-            ApiError::Unavailable => format!("the database is not reachable right now; retry in {RETRY_AFTER_SECS} s"),
+            ApiError::Unavailable => {
+                format!("the database is not reachable right now; retry in {RETRY_AFTER_SECS} s")
+            }
+            ApiError::CreateUnfinished { may_exist: false } => {
+                format!(
+                    "the database did not answer in time; nothing was created: retry in {RETRY_AFTER_SECS} s"
+                )
+            }
+            ApiError::CreateUnfinished { may_exist: true } => format!(
+                "the database did not answer in time; the product may have been created: retry in {RETRY_AFTER_SECS} s \
+                 with the same Idempotency-Key to learn the outcome (without one, a retry may answer 409 naming it)"
+            ),
             ApiError::Internal => "see the service logs".into(),
         }
     }
@@ -139,6 +171,11 @@ impl ApiError {
             ApiError::DuplicateSku { existing_id } => Some(*existing_id),
             _ => None,
         };
+        let outcome = match self {
+            ApiError::CreateUnfinished { may_exist: true } => Some("unknown"),
+            ApiError::CreateUnfinished { may_exist: false } => Some("not_created"),
+            _ => None,
+        };
         let body = ProblemBody {
             kind: self.problem_type(),
             title: self.title(),
@@ -147,32 +184,51 @@ impl ApiError {
             field,
             invalid_params,
             existing_id,
+            outcome,
         };
         serde_json::to_string(&body).unwrap_or_else(|_| String::from("{}"))
     }
 
     pub fn into_response(self) -> Response<Body> {
-        let mut builder = Response::builder().status(self.status()).header("content-type", PROBLEM_CONTENT_TYPE);
+        let mut builder = Response::builder()
+            .status(self.status())
+            .header("content-type", PROBLEM_CONTENT_TYPE);
         match &self {
-            ApiError::Unavailable => builder = builder.header("retry-after", RETRY_AFTER_SECS.to_string()),
+            ApiError::Unavailable | ApiError::CreateUnfinished { .. } => {
+                builder = builder.header("retry-after", RETRY_AFTER_SECS.to_string())
+            }
             ApiError::MethodNotAllowed { allowed } => builder = builder.header("allow", *allowed),
             _ => {}
         }
-        builder.body(Body::Text(self.body())).unwrap_or_else(|_| fallback_response())
+        builder
+            .body(Body::Text(self.body()))
+            .unwrap_or_else(|_| fallback_response())
     }
 
     /// One value of every variant, for the OpenAPI conformance test.
     pub fn examples() -> Vec<ApiError> {
         vec![
-            ApiError::Validation(vec![InvalidParam { name: "name".into(), reason: "must not be empty".into() }]),
+            ApiError::Validation(vec![InvalidParam {
+                name: "name".into(),
+                reason: "must not be empty".into(),
+            }]),
             ApiError::MalformedJson("expected value at line 1 column 1".into()),
-            ApiError::InvalidParameter { name: "limit", reason: "must be an integer from 1 to 500".into() },
+            ApiError::InvalidParameter {
+                name: "limit",
+                reason: "must be an integer from 1 to 500".into(),
+            },
             ApiError::MethodNotAllowed { allowed: "GET" },
-            ApiError::DuplicateSku { existing_id: Uuid::nil() },
+            ApiError::DuplicateSku {
+                existing_id: Uuid::nil(),
+            },
             ApiError::PayloadTooLarge { limit: 65536 },
-            ApiError::UnsupportedMediaType { got: Some("text/plain".into()) },
+            ApiError::UnsupportedMediaType {
+                got: Some("text/plain".into()),
+            },
             ApiError::IdempotencyKeyReused,
             ApiError::Unavailable,
+            ApiError::CreateUnfinished { may_exist: true },
+            ApiError::CreateUnfinished { may_exist: false },
             ApiError::Internal,
         ]
     }
@@ -191,6 +247,10 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(why) => {
                 tracing::warn!(error = %why, "database unavailable");
                 ApiError::Unavailable
+            }
+            StoreError::Unfinished { reason, may_exist } => {
+                tracing::warn!(error = %reason, may_exist, "create not finished in time");
+                ApiError::CreateUnfinished { may_exist }
             }
             StoreError::InvalidCursor(why) => ApiError::InvalidParameter {
                 name: "cursor",
@@ -233,8 +293,17 @@ mod tests {
 
     #[test]
     fn store_errors_map_to_retryable_or_client_errors() {
-        assert_eq!(ApiError::from(StoreError::Unavailable("x".into())).status(), 503);
-        assert_eq!(ApiError::from(StoreError::InvalidCursor("x".into())).status(), 400);
-        assert_eq!(ApiError::from(StoreError::Internal("x".into())).status(), 500);
+        assert_eq!(
+            ApiError::from(StoreError::Unavailable("x".into())).status(),
+            503
+        );
+        assert_eq!(
+            ApiError::from(StoreError::InvalidCursor("x".into())).status(),
+            400
+        );
+        assert_eq!(
+            ApiError::from(StoreError::Internal("x".into())).status(),
+            500
+        );
     }
 }

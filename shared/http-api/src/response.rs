@@ -12,7 +12,11 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response<Body>, ApiE
 
 /// For bodies already serialised (e.g. replayed from the idempotency store).
 pub fn json_text(status: u16, text: String) -> Result<Response<Body>, ApiError> {
-    let content_type = if status >= 400 { crate::problem::PROBLEM_CONTENT_TYPE } else { "application/json" };
+    let content_type = if status >= 400 {
+        crate::problem::PROBLEM_CONTENT_TYPE
+    } else {
+        "application/json"
+    };
     Response::builder()
         .status(status)
         .header("content-type", content_type)

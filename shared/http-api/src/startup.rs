@@ -27,7 +27,9 @@ pub fn db_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Db, Str
             config.read_consistency = Some(ks.read_consistency());
             Ok(Db::with_session_hook(config, Some(keyspaces_hook(ks))))
         }
-        other => Err(format!("invalid {BACKEND}: {other:?} is not cassandra or keyspaces")),
+        other => Err(format!(
+            "invalid {BACKEND}: {other:?} is not cassandra or keyspaces"
+        )),
     }
 }
 
@@ -37,7 +39,11 @@ fn keyspaces_hook(ks: keyspaces::KeyspacesConfig) -> SessionHook {
     let ks = Arc::new(ks);
     Arc::new(move |_store_builder: SessionBuilder| {
         let ks = ks.clone();
-        Box::pin(async move { keyspaces::configure(SessionBuilder::new(), &ks).await.map_err(|e| e.to_string()) })
+        Box::pin(async move {
+            keyspaces::configure(SessionBuilder::new(), &ks)
+                .await
+                .map_err(|e| e.to_string())
+        })
     })
 }
 
@@ -72,7 +78,11 @@ mod tests {
     use super::*;
 
     fn db(vars: &[(&str, &str)]) -> Result<Db, String> {
-        db_from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+        db_from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
     }
 
     #[test]

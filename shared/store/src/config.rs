@@ -19,6 +19,7 @@ pub const SERIAL_CONSISTENCY: &str = "STORE_SERIAL_CONSISTENCY";
 pub const REPLICATION: &str = "STORE_REPLICATION";
 pub const CONNECT_TIMEOUT_MS: &str = "STORE_CONNECT_TIMEOUT_MS";
 pub const REQUEST_TIMEOUT_MS: &str = "STORE_REQUEST_TIMEOUT_MS";
+pub const CREATE_DEADLINE_MS: &str = "STORE_CREATE_DEADLINE_MS";
 
 /// Every variable this crate reads, for documentation checks.
 pub const ALL_VARIABLES: &[&str] = &[
@@ -33,7 +34,13 @@ pub const ALL_VARIABLES: &[&str] = &[
     REPLICATION,
     CONNECT_TIMEOUT_MS,
     REQUEST_TIMEOUT_MS,
+    CREATE_DEADLINE_MS,
 ];
+
+/// The longest create deadline accepted: half the pending SKU claim's TTL, so that a create
+/// normally commits long before its own claim could expire (correctness does not depend on
+/// it: the commit is conditional; progress does).
+pub const MAX_CREATE_DEADLINE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid {variable}: {reason}")]
@@ -43,7 +50,10 @@ pub struct ConfigError {
 }
 
 fn bad(variable: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { variable, reason: reason.into() }
+    ConfigError {
+        variable,
+        reason: reason.into(),
+    }
 }
 
 /// How the keyspace is replicated; only the schema command uses it.
@@ -58,7 +68,10 @@ pub enum Replication {
 impl Replication {
     /// `SimpleStrategy:1` or `NetworkTopologyStrategy:dc1=3,dc2=3`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (class, rest) = text.trim().split_once(':').ok_or("expected CLASS:SETTINGS, e.g. SimpleStrategy:1")?;
+        let (class, rest) = text
+            .trim()
+            .split_once(':')
+            .ok_or("expected CLASS:SETTINGS, e.g. SimpleStrategy:1")?;
         match class {
             "SimpleStrategy" => {
                 let factor = parse_factor(rest)?;
@@ -67,10 +80,14 @@ impl Replication {
             "NetworkTopologyStrategy" => {
                 let mut data_centers = Vec::new();
                 for part in rest.split(',') {
-                    let (dc, factor) = part.split_once('=').ok_or("expected DC=FACTOR[,DC=FACTOR...]")?;
+                    let (dc, factor) = part
+                        .split_once('=')
+                        .ok_or("expected DC=FACTOR[,DC=FACTOR...]")?;
                     let dc = dc.trim();
                     let dc_ok = !dc.is_empty()
-                        && dc.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                        && dc
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
                     if !dc_ok {
                         return Err(format!("invalid data center name {dc:?}"));
                     }
@@ -78,7 +95,9 @@ impl Replication {
                 }
                 Ok(Replication::NetworkTopology { data_centers })
             }
-            other => Err(format!("unknown class {other:?}: use SimpleStrategy or NetworkTopologyStrategy")),
+            other => Err(format!(
+                "unknown class {other:?}: use SimpleStrategy or NetworkTopologyStrategy"
+            )),
         }
     }
 
@@ -89,7 +108,10 @@ impl Replication {
                 format!("{{'class': 'SimpleStrategy', 'replication_factor': {factor}}}")
             }
             Replication::NetworkTopology { data_centers } => {
-                let dcs: Vec<String> = data_centers.iter().map(|(dc, n)| format!("'{dc}': {n}")).collect();
+                let dcs: Vec<String> = data_centers
+                    .iter()
+                    .map(|(dc, n)| format!("'{dc}': {n}"))
+                    .collect();
                 format!("{{'class': 'NetworkTopologyStrategy', {}}}", dcs.join(", "))
             }
         }
@@ -99,7 +121,10 @@ impl Replication {
 fn parse_factor(text: &str) -> Result<u32, String> {
     match text.trim().parse::<u32>() {
         Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("replication factor {:?} is not a positive integer", text.trim())),
+        _ => Err(format!(
+            "replication factor {:?} is not a positive integer",
+            text.trim()
+        )),
     }
 }
 
@@ -126,6 +151,10 @@ pub struct Config {
     pub replication: Replication,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// The whole budget of one create, across all its statements, waits and retries. It
+    /// must leave a margin below the Lambda timeout (10 s in template.yaml); in Lambda the
+    /// invocation's own deadline also bounds it.
+    pub create_deadline: Duration,
 }
 
 impl Config {
@@ -143,6 +172,7 @@ impl Config {
             replication: Replication::Simple { factor: 1 },
             connect_timeout: Duration::from_secs(3),
             request_timeout: Duration::from_secs(5),
+            create_deadline: Duration::from_secs(8),
         }
     }
 
@@ -157,12 +187,22 @@ impl Config {
         let mut config = Config::local(9042);
 
         if let Some(v) = get(CONTACT_POINTS) {
-            let points: Vec<String> = v.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+            let points: Vec<String> = v
+                .split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect();
             if points.is_empty() {
                 return Err(bad(CONTACT_POINTS, "no host given"));
             }
-            if let Some(p) = points.iter().find(|p| p.chars().any(|c| c.is_whitespace() || c == '/')) {
-                return Err(bad(CONTACT_POINTS, format!("{p:?} is not a host or host:port")));
+            if let Some(p) = points
+                .iter()
+                .find(|p| p.chars().any(|c| c.is_whitespace() || c == '/'))
+            {
+                return Err(bad(
+                    CONTACT_POINTS,
+                    format!("{p:?} is not a host or host:port"),
+                ));
             }
             config.contact_points = points;
         }
@@ -174,7 +214,10 @@ impl Config {
         }
         match (get(USERNAME), get(PASSWORD)) {
             (Some(username), Some(password)) => {
-                config.credentials = Some(Credentials { username, password: Secret::new(password) })
+                config.credentials = Some(Credentials {
+                    username,
+                    password: Secret::new(password),
+                })
             }
             (None, None) => {}
             (Some(_), None) => return Err(bad(PASSWORD, "must be set when STORE_USERNAME is")),
@@ -186,31 +229,54 @@ impl Config {
                 && v.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
                 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !ok {
-                return Err(bad(KEYSPACE, format!("{v:?} is not a keyspace name (letter, then letters, digits, _; at most 48)")));
+                return Err(bad(
+                    KEYSPACE,
+                    format!(
+                        "{v:?} is not a keyspace name (letter, then letters, digits, _; at most 48)"
+                    ),
+                ));
             }
             config.keyspace = v.to_ascii_lowercase();
         }
         config.local_dc = get(LOCAL_DC).map(|v| v.trim().to_owned());
         if let Some(v) = get(CONSISTENCY) {
             config.consistency = parse_consistency(&v).ok_or_else(|| {
-                bad(CONSISTENCY, format!("{v:?} is not a consistency level (e.g. LOCAL_QUORUM, QUORUM, ONE)"))
+                bad(
+                    CONSISTENCY,
+                    format!("{v:?} is not a consistency level (e.g. LOCAL_QUORUM, QUORUM, ONE)"),
+                )
             })?;
         }
         if let Some(v) = get(SERIAL_CONSISTENCY) {
             config.serial_consistency = match v.trim().to_ascii_uppercase().as_str() {
                 "SERIAL" => SerialConsistency::Serial,
                 "LOCAL_SERIAL" => SerialConsistency::LocalSerial,
-                _ => return Err(bad(SERIAL_CONSISTENCY, format!("{v:?} is not SERIAL or LOCAL_SERIAL"))),
+                _ => {
+                    return Err(bad(
+                        SERIAL_CONSISTENCY,
+                        format!("{v:?} is not SERIAL or LOCAL_SERIAL"),
+                    ));
+                }
             };
         }
         if let Some(v) = get(REPLICATION) {
-            config.replication = Replication::parse(&v).map_err(|reason| bad(REPLICATION, reason))?;
+            config.replication =
+                Replication::parse(&v).map_err(|reason| bad(REPLICATION, reason))?;
         }
         if let Some(v) = get(CONNECT_TIMEOUT_MS) {
             config.connect_timeout = parse_millis(CONNECT_TIMEOUT_MS, &v)?;
         }
         if let Some(v) = get(REQUEST_TIMEOUT_MS) {
             config.request_timeout = parse_millis(REQUEST_TIMEOUT_MS, &v)?;
+        }
+        if let Some(v) = get(CREATE_DEADLINE_MS) {
+            config.create_deadline = parse_millis(CREATE_DEADLINE_MS, &v)?;
+            if config.create_deadline > MAX_CREATE_DEADLINE {
+                return Err(bad(
+                    CREATE_DEADLINE_MS,
+                    format!("{v:?} is above {} ms", MAX_CREATE_DEADLINE.as_millis()),
+                ));
+            }
         }
         Ok(config)
     }
@@ -221,7 +287,11 @@ impl Config {
             .iter()
             .map(|p| {
                 if p.starts_with('[') {
-                    if p.contains("]:") { p.clone() } else { format!("{p}:{}", self.port) }
+                    if p.contains("]:") {
+                        p.clone()
+                    } else {
+                        format!("{p}:{}", self.port)
+                    }
                 } else if p.matches(':').count() > 1 {
                     format!("[{p}]:{}", self.port) // a bare IPv6 address
                 } else if p.contains(':') {
@@ -252,7 +322,10 @@ fn parse_consistency(text: &str) -> Option<Consistency> {
 fn parse_millis(variable: &'static str, text: &str) -> Result<Duration, ConfigError> {
     match text.trim().parse::<u64>() {
         Ok(ms) if (1..=600_000).contains(&ms) => Ok(Duration::from_millis(ms)),
-        _ => Err(bad(variable, format!("{text:?} is not a number of milliseconds between 1 and 600000"))),
+        _ => Err(bad(
+            variable,
+            format!("{text:?} is not a number of milliseconds between 1 and 600000"),
+        )),
     }
 }
 
@@ -263,7 +336,10 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -290,6 +366,7 @@ mod tests {
             (REPLICATION, "NetworkTopologyStrategy:dc'1=3"),
             (CONNECT_TIMEOUT_MS, "-5"),
             (REQUEST_TIMEOUT_MS, "soon"),
+            (CREATE_DEADLINE_MS, "30001"),
             (CONTACT_POINTS, "a b"),
         ];
         for (var, value) in cases {
@@ -315,12 +392,18 @@ mod tests {
             c.replication.to_cql(),
             "{'class': 'NetworkTopologyStrategy', 'eu-west': 3, 'us_east': 2}"
         );
-        assert_eq!(Replication::Simple { factor: 2 }.to_cql(), "{'class': 'SimpleStrategy', 'replication_factor': 2}");
+        assert_eq!(
+            Replication::Simple { factor: 2 }.to_cql(),
+            "{'class': 'SimpleStrategy', 'replication_factor': 2}"
+        );
     }
 
     #[test]
     fn contact_points_keep_explicit_ports() {
         let c = config(&[(CONTACT_POINTS, "10.0.0.1, db.local:9142"), (PORT, "9043")]).unwrap();
-        assert_eq!(c.known_nodes(), vec!["10.0.0.1:9043".to_string(), "db.local:9142".to_string()]);
+        assert_eq!(
+            c.known_nodes(),
+            vec!["10.0.0.1:9043".to_string(), "db.local:9142".to_string()]
+        );
     }
 }

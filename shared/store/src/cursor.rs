@@ -26,7 +26,9 @@ pub struct CursorError(pub &'static str);
 
 impl Cursor {
     pub fn from_paging_state(paging_state: &[u8]) -> Self {
-        Cursor { paging_state: paging_state.to_vec() }
+        Cursor {
+            paging_state: paging_state.to_vec(),
+        }
     }
 
     pub fn paging_state(&self) -> &[u8] {
@@ -45,7 +47,9 @@ impl Cursor {
         if text.is_empty() || text.len() > MAX_ENCODED_LEN {
             return Err(CursorError("wrong length"));
         }
-        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| CursorError("not base64url"))?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| CursorError("not base64url"))?;
         let (&version, rest) = bytes.split_first().ok_or(CursorError("empty"))?;
         if version != VERSION {
             return Err(CursorError("unknown version"));
@@ -57,7 +61,9 @@ impl Cursor {
         if check != checksum(keyspace, state).as_slice() {
             return Err(CursorError("checksum mismatch"));
         }
-        Ok(Cursor { paging_state: state.to_vec() })
+        Ok(Cursor {
+            paging_state: state.to_vec(),
+        })
     }
 }
 
@@ -92,7 +98,15 @@ mod tests {
         bytes[last] ^= 1;
         let tampered = URL_SAFE_NO_PAD.encode(&bytes);
         let truncated = &text[..text.len() - 4];
-        for bad in [tampered.as_str(), truncated, "", "!!!", "AA", &"A".repeat(5000), "AQ"] {
+        for bad in [
+            tampered.as_str(),
+            truncated,
+            "",
+            "!!!",
+            "AA",
+            &"A".repeat(5000),
+            "AQ",
+        ] {
             assert!(Cursor::decode(bad, "store").is_err(), "{bad}");
         }
         assert!(Cursor::decode(&text, "other_keyspace").is_err());

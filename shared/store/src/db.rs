@@ -24,7 +24,9 @@ use crate::statements::Statements;
 /// Keyspaces: `shared/keyspaces`'s `configure`). Async and fallible because fetching
 /// credentials is; an error counts as "cluster unavailable" (503), like a failed connect.
 pub type SessionHook = Arc<
-    dyn Fn(SessionBuilder) -> Pin<Box<dyn Future<Output = Result<SessionBuilder, String>> + Send>> + Send + Sync,
+    dyn Fn(SessionBuilder) -> Pin<Box<dyn Future<Output = Result<SessionBuilder, String>> + Send>>
+        + Send
+        + Sync,
 >;
 
 pub(crate) struct Connected {
@@ -75,7 +77,12 @@ impl Db {
     }
 
     pub fn with_session_hook(config: Config, hook: Option<SessionHook>) -> Self {
-        Db { config, hook, connected: RwLock::new(None), connecting: Mutex::new(None) }
+        Db {
+            config,
+            hook,
+            connected: RwLock::new(None),
+            connecting: Mutex::new(None),
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -101,7 +108,9 @@ impl Db {
             return Ok(c.clone());
         }
         if last_failure.is_some_and(|failed_at| failed_at >= arrived) {
-            return Err(StoreError::Unavailable("the cluster was unreachable a moment ago".into()));
+            return Err(StoreError::Unavailable(
+                "the cluster was unreachable a moment ago".into(),
+            ));
         }
         match self.connect().await {
             Ok(c) => {
@@ -128,7 +137,10 @@ impl Db {
         let attempt = async {
             let session = builder.build().await?;
             let statements = Statements::prepare(&session, &self.config).await?;
-            Ok::<_, StoreError>(Connected { session, statements })
+            Ok::<_, StoreError>(Connected {
+                session,
+                statements,
+            })
         };
         match tokio::time::timeout(budget, attempt).await {
             Ok(Ok(c)) => {
@@ -141,26 +153,22 @@ impl Db {
             }
             Err(_) => {
                 tracing::warn!(?budget, "timed out connecting to the cluster");
-                Err(StoreError::Unavailable(format!("no connection to the cluster within {budget:?}")))
+                Err(StoreError::Unavailable(format!(
+                    "no connection to the cluster within {budget:?}"
+                )))
             }
         }
     }
 
     /// Runs `op` on the session; when no connection could carry it (every connection was
     /// dropped, e.g. while a Lambda was frozen), waits for the driver's pool to reconnect
-    /// and tries again, within the connect timeout. Database answers (timeouts,
-    /// unavailable...) are returned as they are.
-    pub(crate) async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
-    where
-        F: Fn(Arc<Connected>) -> Fut,
-        Fut: Future<Output = Result<T, ExecutionError>>,
-    {
-        self.run_raw(op).await?.map_err(StoreError::from)
-    }
-
-    /// Like `run`, but hands back the driver's error for callers that must tell "never ran"
-    /// from "may have run". The outer error is "could not connect at all".
-    pub(crate) async fn run_raw<T, F, Fut>(&self, op: F) -> Result<Result<T, ExecutionError>, StoreError>
+    /// and tries again, within the connect timeout. The driver's own error (timeouts,
+    /// unavailable...) is handed back as it is, for callers that must tell "never ran" from
+    /// "may have run"; the outer error is "could not connect at all".
+    pub(crate) async fn run_raw<T, F, Fut>(
+        &self,
+        op: F,
+    ) -> Result<Result<T, ExecutionError>, StoreError>
     where
         F: Fn(Arc<Connected>) -> Fut,
         Fut: Future<Output = Result<T, ExecutionError>>,
@@ -170,7 +178,10 @@ impl Db {
         let mut pause = Duration::from_millis(10);
         loop {
             match op(connected.clone()).await {
-                Err(e) if is_connection_error(&e) && tokio::time::Instant::now() + pause < deadline => {
+                Err(e)
+                    if is_connection_error(&e)
+                        && tokio::time::Instant::now() + pause < deadline =>
+                {
                     tracing::debug!(error = %e, "no usable connection yet; waiting for the pool to reconnect");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(200));

@@ -37,7 +37,17 @@ mod tests {
 
     #[test]
     fn round_trips_exactly() {
-        for text in ["0.00", "19.99", "1000000000.00", "-1.50", "127", "128", "-128", "-129", "0.01"] {
+        for text in [
+            "0.00",
+            "19.99",
+            "1000000000.00",
+            "-1.50",
+            "127",
+            "128",
+            "-128",
+            "-129",
+            "0.01",
+        ] {
             let d = Decimal::from_str(text).unwrap();
             let back = from_cql(&to_cql(d)).unwrap();
             assert_eq!(back, d);
@@ -48,8 +58,14 @@ mod tests {
     #[test]
     fn encodes_minimally() {
         let d = to_cql(Decimal::from_str("19.99").unwrap());
-        assert_eq!(d.as_signed_be_bytes_slice_and_exponent(), (&[0x07u8, 0xcf][..], 2)); // 1999
+        assert_eq!(
+            d.as_signed_be_bytes_slice_and_exponent(),
+            (&[0x07u8, 0xcf][..], 2)
+        ); // 1999
         let d = to_cql(Decimal::from_str("1.28").unwrap());
-        assert_eq!(d.as_signed_be_bytes_slice_and_exponent().0, &[0x00u8, 0x80][..]); // 128 needs a sign byte
+        assert_eq!(
+            d.as_signed_be_bytes_slice_and_exponent().0,
+            &[0x00u8, 0x80][..]
+        ); // 128 needs a sign byte
     }
 }

@@ -6,11 +6,11 @@ pub mod config;
 pub mod cursor;
 pub mod dao;
 pub mod db;
+mod decimal;
 pub mod domain;
 pub mod error;
 pub mod schema;
 pub mod secret;
-mod decimal;
 mod statements;
 
 pub use config::{Config, ConfigError, Replication};

@@ -13,7 +13,10 @@ pub const PRODUCTS_BY_SKU: &str = "products_by_sku";
 pub const IDEMPOTENCY_KEYS: &str = "idempotency_keys";
 
 pub fn create_keyspace(keyspace: &str, replication: &Replication) -> String {
-    format!("CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {}", replication.to_cql())
+    format!(
+        "CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {}",
+        replication.to_cql()
+    )
 }
 
 /// Table DDL, without the keyspace statement (Amazon Keyspaces creates keyspaces its own way).
@@ -24,11 +27,14 @@ pub fn create_tables(keyspace: &str) -> Vec<String> {
             "CREATE TABLE IF NOT EXISTS {keyspace}.{PRODUCTS} (\
              id uuid PRIMARY KEY, name text, sku text, price decimal, created_at timestamp)"
         ),
-        // One row per SKU, claimed with a lightweight transaction: `committed = false` with a
-        // TTL while a create is in flight, rewritten without TTL together with the product.
+        // One row per SKU, changed only by lightweight transactions: claimed as
+        // `committed = false` with a TTL while a create is in flight, then committed (no
+        // TTL) by a conditional update. It carries the product, so a committed claim is the
+        // record that the product exists, and its `products` row can be rewritten from it.
         format!(
             "CREATE TABLE IF NOT EXISTS {keyspace}.{PRODUCTS_BY_SKU} (\
-             sku text PRIMARY KEY, product_id uuid, committed boolean)"
+             sku text PRIMARY KEY, product_id uuid, committed boolean, \
+             name text, price decimal, created_at timestamp)"
         ),
         // Idempotency-Key claims (TTL 24 h) with what is needed to replay the first answer.
         format!(
@@ -44,6 +50,36 @@ pub fn statements(keyspace: &str, replication: &Replication) -> Vec<String> {
     let mut all = vec![create_keyspace(keyspace, replication)];
     all.extend(create_tables(keyspace));
     all
+}
+
+/// Columns added to a table after it was first created, oldest first: `store-schema` adds
+/// those missing from an existing table (`CREATE TABLE IF NOT EXISTS` leaves it as it was),
+/// so applying the schema upgrades a keyspace in place without losing rows.
+pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    (PRODUCTS_BY_SKU, "name", "text"),
+    (PRODUCTS_BY_SKU, "price", "decimal"),
+    (PRODUCTS_BY_SKU, "created_at", "timestamp"),
+];
+
+/// `ALTER TABLE ... ADD` for each of `ADDED_COLUMNS` the table lacks.
+pub async fn add_missing_columns(session: &Session, keyspace: &str) -> Result<(), StoreError> {
+    for (table, column, cql_type) in ADDED_COLUMNS {
+        let existing = session
+            .query_unpaged(
+                "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ? AND column_name = ?",
+                (keyspace, *table, *column),
+            )
+            .await?
+            .into_rows_result()
+            .map_err(|e| StoreError::Internal(e.to_string()))?
+            .rows_num();
+        if existing == 0 {
+            let statement = format!("ALTER TABLE {keyspace}.{table} ADD {column} {cql_type}");
+            tracing::info!(%statement, "adding a column");
+            session.query_unpaged(statement, &[]).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `statements` one by one; the driver waits for schema agreement after each.

@@ -19,8 +19,8 @@ pub(crate) struct Statements {
     pub claim_idempotency_key: PreparedStatement,
     pub save_idempotent_response: PreparedStatement,
     pub claim_sku: PreparedStatement,
-    pub insert_product: PreparedStatement,
     pub commit_sku: PreparedStatement,
+    pub insert_product: PreparedStatement,
     pub release_sku: PreparedStatement,
     pub list_products: PreparedStatement,
 }
@@ -28,9 +28,10 @@ pub(crate) struct Statements {
 impl Statements {
     pub async fn prepare(session: &Session, config: &Config) -> Result<Self, StoreError> {
         let ks = config.keyspace.as_str();
-        // Every statement here converges when run twice with the same values (claims compare
-        // the holder's id with ours; writes rewrite identical values), so the driver may retry
-        // any of them.
+        // Every statement here may run twice (a driver retry, or the create protocol running
+        // an operation again after a lost answer): claims and conditional updates show the
+        // current row when they do not apply, which the protocol reads; plain writes rewrite
+        // identical values.
         let prepare = |text: String| async move {
             let mut s = session.prepare(text).await?;
             s.set_is_idempotent(true);
@@ -42,22 +43,27 @@ impl Statements {
                  VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL {IDEMPOTENCY_TTL_SECS}"
             ))
             .await?,
+            // The whole row with one TTL: a key's columns all expire together, so a key is
+            // never left with an answer but without the fingerprint that guards it.
             save_idempotent_response: prepare(format!(
-                "UPDATE {ks}.{IDEMPOTENCY_KEYS} USING TTL {IDEMPOTENCY_TTL_SECS} \
-                 SET status = ?, body = ? WHERE key = ?"
+                "INSERT INTO {ks}.{IDEMPOTENCY_KEYS} (key, fingerprint, product_id, created_at, status, body) \
+                 VALUES (?, ?, ?, ?, ?, ?) USING TTL {IDEMPOTENCY_TTL_SECS}"
             ))
             .await?,
             claim_sku: prepare(format!(
-                "INSERT INTO {ks}.{PRODUCTS_BY_SKU} (sku, product_id, committed) \
-                 VALUES (?, ?, false) IF NOT EXISTS USING TTL {PENDING_CLAIM_TTL_SECS}"
+                "INSERT INTO {ks}.{PRODUCTS_BY_SKU} (sku, product_id, committed, name, price, created_at) \
+                 VALUES (?, ?, false, ?, ?, ?) IF NOT EXISTS USING TTL {PENDING_CLAIM_TTL_SECS}"
+            ))
+            .await?,
+            // Rewrites every column without TTL (the claim's cells all carried one), and only
+            // over our own pending claim: never over a claim that expired and was taken.
+            commit_sku: prepare(format!(
+                "UPDATE {ks}.{PRODUCTS_BY_SKU} SET committed = true, product_id = ?, name = ?, price = ?, created_at = ? \
+                 WHERE sku = ? IF product_id = ? AND committed = false"
             ))
             .await?,
             insert_product: prepare(format!(
                 "INSERT INTO {ks}.{PRODUCTS} (id, name, sku, price, created_at) VALUES (?, ?, ?, ?, ?)"
-            ))
-            .await?,
-            commit_sku: prepare(format!(
-                "INSERT INTO {ks}.{PRODUCTS_BY_SKU} (sku, product_id, committed) VALUES (?, ?, true)"
             ))
             .await?,
             release_sku: prepare(format!(

@@ -130,11 +130,18 @@ impl World {
                     self.key = Some(KeyRow { id, stored: None });
                     Reply::KeyClaimed
                 }
-                Some(k) => Reply::KeyHeld { same_request: true, id: k.id, stored: k.stored },
+                Some(k) => Reply::KeyHeld {
+                    same_request: true,
+                    id: k.id,
+                    stored: k.stored,
+                },
             },
             LateOp::ClaimSku => match &self.sku {
                 None => {
-                    self.sku = Some(SkuRow { id, committed: false });
+                    self.sku = Some(SkuRow {
+                        id,
+                        committed: false,
+                    });
                     Reply::SkuClaimed
                 }
                 Some(row) => Reply::SkuHeld(claim(row)),
@@ -151,14 +158,21 @@ impl World {
                 Reply::Done
             }
             LateOp::ReleaseSku => {
-                if self.sku.as_ref().is_some_and(|row| row.id == id && !row.committed) {
+                if self
+                    .sku
+                    .as_ref()
+                    .is_some_and(|row| row.id == id && !row.committed)
+                {
                     self.sku = None;
                 }
                 Reply::Done
             }
             LateOp::Record => {
                 // Rewrites the whole row: the id and the answer.
-                self.key = Some(KeyRow { id, stored: late.record });
+                self.key = Some(KeyRow {
+                    id,
+                    stored: late.record,
+                });
                 Reply::Done
             }
         }
@@ -166,7 +180,11 @@ impl World {
 }
 
 fn claim(row: &SkuRow) -> Claim<u8, ()> {
-    Claim { id: row.id, committed: row.committed, product: Some(()) }
+    Claim {
+        id: row.id,
+        committed: row.committed,
+        product: Some(()),
+    }
 }
 
 /// What `attempt`'s running operation writes, as sent now.
@@ -183,7 +201,11 @@ fn as_sent(attempt: &Attempt) -> Option<Late> {
         Op::Record => (LateOp::Record, id),
         Op::Backoff => return None,
     };
-    Some(Late { op, id, record: m.decided().map(|a| final_of(a, id)) })
+    Some(Late {
+        op,
+        id,
+        record: m.decided().map(|a| final_of(a, id)),
+    })
 }
 
 fn final_of(answer: &Answer<u8, Final>, own_id: u8) -> Final {
@@ -198,9 +220,9 @@ fn final_of(answer: &Answer<u8, Final>, own_id: u8) -> Final {
 /// The final answer an attempt gave, if it gave one (201, 409 or a replay of either).
 fn final_answer(a: &Attempt) -> Option<Final> {
     match &a.status {
-        Status::Answered(answer @ (Answer::Created | Answer::Duplicate(_) | Answer::Replayed(_))) => {
-            Some(final_of(answer, *a.machine.id()))
-        }
+        Status::Answered(
+            answer @ (Answer::Created | Answer::Duplicate(_) | Answer::Replayed(_)),
+        ) => Some(final_of(answer, *a.machine.id())),
         _ => None,
     }
 }
@@ -214,7 +236,8 @@ impl World {
         let a = &self.attempts[i];
         if let Answer::Unavailable { may_exist: false } = answer {
             let id = *a.machine.id();
-            let exists = self.products.contains(&id) || self.sku.as_ref().is_some_and(|r| r.id == id && r.committed);
+            let exists = self.products.contains(&id)
+                || self.sku.as_ref().is_some_and(|r| r.id == id && r.committed);
             if exists {
                 self.broken = Some("a 503 said not created while the product exists");
             }
@@ -231,9 +254,22 @@ impl Model for CreateModel {
         let attempts = self
             .creates
             .iter()
-            .map(|&(keyed, id)| Attempt { keyed, machine: Machine::new(id, keyed), status: Status::NotStarted, steps: 0 })
+            .map(|&(keyed, id)| Attempt {
+                keyed,
+                machine: Machine::new(id, keyed),
+                status: Status::NotStarted,
+                steps: 0,
+            })
             .collect();
-        vec![World { sku: None, key: None, products: BTreeSet::new(), attempts, late: Vec::new(), broken: None, faults_left: self.faults }]
+        vec![World {
+            sku: None,
+            key: None,
+            products: BTreeSet::new(),
+            attempts,
+            late: Vec::new(),
+            broken: None,
+            faults_left: self.faults,
+        }]
     }
 
     fn actions(&self, w: &World, actions: &mut Vec<Action>) {
@@ -294,14 +330,20 @@ impl Model for CreateModel {
                     (Delivery::Ok, Some(op)) => w.apply(op),
                     (Delivery::AppliedLost, Some(op)) => {
                         w.apply(op);
-                        Reply::Failed { may_have_applied: true }
+                        Reply::Failed {
+                            may_have_applied: true,
+                        }
                     }
                     (Delivery::Stuck, Some(op)) => {
                         w.late.push(op.clone());
                         w.late.sort();
-                        Reply::Failed { may_have_applied: true }
+                        Reply::Failed {
+                            may_have_applied: true,
+                        }
                     }
-                    (Delivery::Refused, Some(_)) => Reply::Failed { may_have_applied: false },
+                    (Delivery::Refused, Some(_)) => Reply::Failed {
+                        may_have_applied: false,
+                    },
                 };
                 let step = w.attempts[i].machine.on(reply);
                 w.answer(i, step);
@@ -334,49 +376,94 @@ impl Model for CreateModel {
     fn properties(&self) -> Vec<Property<Self>> {
         vec![
             Property::always("no two products share the SKU", |_, w: &World| {
-                w.products.len() <= 1 && w.products.iter().all(|id| w.sku.as_ref().is_some_and(|r| r.id == *id && r.committed))
+                w.products.len() <= 1
+                    && w.products
+                        .iter()
+                        .all(|id| w.sku.as_ref().is_some_and(|r| r.id == *id && r.committed))
             }),
-            Property::always("every 201 and 409 names a listed product", |_, w: &World| {
-                w.attempts.iter().filter_map(final_answer).all(|f| match f {
-                    Final::Created(x) | Final::Duplicate(x) => w.products.contains(&x),
-                })
-            }),
-            Property::always("every stored answer names a listed product", |_, w: &World| match w.key.as_ref().and_then(|k| k.stored) {
-                Some(Final::Created(x) | Final::Duplicate(x)) => w.products.contains(&x),
-                None => true,
-            }),
-            Property::always("an Idempotency-Key always gives the same answer", |_, w: &World| {
-                let mut answers: BTreeSet<Final> =
-                    w.attempts.iter().filter(|a| a.keyed).filter_map(final_answer).collect();
-                answers.extend(w.key.as_ref().and_then(|k| k.stored));
-                answers.len() <= 1
-            }),
-            Property::always("a create without a key that said not created never creates", |_, w: &World| {
-                w.attempts.iter().filter(|a| !a.keyed).all(|a| match a.status {
-                    Status::Answered(Answer::Unavailable { may_exist: false }) => {
-                        let id = *a.machine.id();
-                        // Checked in every later state too: never, not only not yet.
-                        !w.products.contains(&id) && !w.sku.as_ref().is_some_and(|r| r.id == id && r.committed)
-                    }
-                    _ => true,
-                })
-            }),
-            Property::always("a 503 says not created only when nothing exists", |_, w: &World| w.broken.is_none()),
+            Property::always(
+                "every 201 and 409 names a listed product",
+                |_, w: &World| {
+                    w.attempts.iter().filter_map(final_answer).all(|f| match f {
+                        Final::Created(x) | Final::Duplicate(x) => w.products.contains(&x),
+                    })
+                },
+            ),
+            Property::always(
+                "every stored answer names a listed product",
+                |_, w: &World| match w.key.as_ref().and_then(|k| k.stored) {
+                    Some(Final::Created(x) | Final::Duplicate(x)) => w.products.contains(&x),
+                    None => true,
+                },
+            ),
+            Property::always(
+                "an Idempotency-Key always gives the same answer",
+                |_, w: &World| {
+                    let mut answers: BTreeSet<Final> = w
+                        .attempts
+                        .iter()
+                        .filter(|a| a.keyed)
+                        .filter_map(final_answer)
+                        .collect();
+                    answers.extend(w.key.as_ref().and_then(|k| k.stored));
+                    answers.len() <= 1
+                },
+            ),
+            Property::always(
+                "a create without a key that said not created never creates",
+                |_, w: &World| {
+                    w.attempts
+                        .iter()
+                        .filter(|a| !a.keyed)
+                        .all(|a| match a.status {
+                            Status::Answered(Answer::Unavailable { may_exist: false }) => {
+                                let id = *a.machine.id();
+                                // Checked in every later state too: never, not only not yet.
+                                !w.products.contains(&id)
+                                    && !w.sku.as_ref().is_some_and(|r| r.id == id && r.committed)
+                            }
+                            _ => true,
+                        })
+                },
+            ),
+            Property::always(
+                "a 503 says not created only when nothing exists",
+                |_, w: &World| w.broken.is_none(),
+            ),
             Property::sometimes("a create succeeds", |_, w: &World| {
-                w.attempts.iter().any(|a| matches!(a.status, Status::Answered(Answer::Created)))
+                w.attempts
+                    .iter()
+                    .any(|a| matches!(a.status, Status::Answered(Answer::Created)))
             }),
             Property::sometimes("a duplicate is refused", |_, w: &World| {
-                w.attempts.iter().any(|a| matches!(a.status, Status::Answered(Answer::Duplicate(_))))
+                w.attempts
+                    .iter()
+                    .any(|a| matches!(a.status, Status::Answered(Answer::Duplicate(_))))
             }),
             Property::sometimes("a keyed retry replays", |_, w: &World| {
-                w.attempts.iter().any(|a| matches!(a.status, Status::Answered(Answer::Replayed(_))))
+                w.attempts
+                    .iter()
+                    .any(|a| matches!(a.status, Status::Answered(Answer::Replayed(_))))
             }),
             Property::sometimes("a keyed retry resumes and creates", |_, w: &World| {
-                w.attempts.iter().any(|a| a.keyed && matches!(a.status, Status::Answered(Answer::Created)))
-                    && w.attempts.iter().filter(|a| a.keyed).map(|a| *a.machine.id()).collect::<BTreeSet<_>>().len() == 1
+                w.attempts
+                    .iter()
+                    .any(|a| a.keyed && matches!(a.status, Status::Answered(Answer::Created)))
+                    && w.attempts
+                        .iter()
+                        .filter(|a| a.keyed)
+                        .map(|a| *a.machine.id())
+                        .collect::<BTreeSet<_>>()
+                        .len()
+                        == 1
             }),
             Property::sometimes("a 503 admits the product may exist", |_, w: &World| {
-                w.attempts.iter().any(|a| matches!(a.status, Status::Answered(Answer::Unavailable { may_exist: true })))
+                w.attempts.iter().any(|a| {
+                    matches!(
+                        a.status,
+                        Status::Answered(Answer::Unavailable { may_exist: true })
+                    )
+                })
             }),
         ]
     }
@@ -385,8 +472,12 @@ impl Model for CreateModel {
 /// Explores every state; each `always` property must hold in all of them, and each
 /// `sometimes` property named in `reached` must hold in one (so the model is not vacuous).
 fn check(model: CreateModel, label: &str, reached: &[&'static str]) {
-    let always: Vec<&'static str> =
-        model.properties().iter().filter(|p| p.expectation == Expectation::Always).map(|p| p.name).collect();
+    let always: Vec<&'static str> = model
+        .properties()
+        .iter()
+        .filter(|p| p.expectation == Expectation::Always)
+        .map(|p| p.name)
+        .collect();
     let checker = model.checker().spawn_bfs().join();
     println!(
         "{label}: {} states explored ({} unique), depth {}",
@@ -406,7 +497,11 @@ fn check(model: CreateModel, label: &str, reached: &[&'static str]) {
 fn two_keyed_retries_and_a_plain_create_of_one_sku() {
     // Two requests under one Idempotency-Key (a client and its retry), each with the fresh
     // id its process drew, racing a create of the same SKU without a key.
-    let model = CreateModel { creates: vec![(true, 1), (true, 2), (false, 3)], max_steps: 6, faults: 3 };
+    let model = CreateModel {
+        creates: vec![(true, 1), (true, 2), (false, 3)],
+        max_steps: 6,
+        faults: 3,
+    };
     check(
         model,
         "keyed x2 + plain",
@@ -422,6 +517,18 @@ fn two_keyed_retries_and_a_plain_create_of_one_sku() {
 
 #[test]
 fn three_plain_creates_of_one_sku() {
-    let model = CreateModel { creates: vec![(false, 1), (false, 2), (false, 3)], max_steps: 6, faults: 3 };
-    check(model, "plain x3", &["a create succeeds", "a duplicate is refused", "a 503 admits the product may exist"]);
+    let model = CreateModel {
+        creates: vec![(false, 1), (false, 2), (false, 3)],
+        max_steps: 6,
+        faults: 3,
+    };
+    check(
+        model,
+        "plain x3",
+        &[
+            "a create succeeds",
+            "a duplicate is refused",
+            "a 503 admits the product may exist",
+        ],
+    );
 }

@@ -8,7 +8,8 @@ use store::Config;
 pub async fn apply(config: &Config, wait: Duration) -> Result<(), String> {
     let session = connect_with_retry(config, wait).await?;
     let statements = store::schema::statements(&config.keyspace, &config.replication);
-    store::schema::apply(&session, &statements).await.map_err(|e| e.to_string())
+    store::schema::apply(&session, &statements).await.map_err(|e| e.to_string())?;
+    store::schema::add_missing_columns(&session, &config.keyspace).await.map_err(|e| e.to_string())
 }
 
 mod scylla_session {

@@ -1,153 +1,434 @@
-//! Creating a product with a unique SKU, following the claim/commit pattern:
+//! Creating a product: runs the create protocol (`dao::protocol`, where the decisions and
+//! their reasons are) against the cluster, one CQL statement per step, within one deadline
+//! for the whole create.
 //!
-//! 1. claim the SKU in `products_by_sku` with `INSERT ... IF NOT EXISTS` (Paxos, LOCAL_SERIAL),
-//!    as *pending* with a TTL: concurrent creates of one SKU see exactly one winner;
-//! 2. commit with a LOGGED batch that inserts the product and rewrites the claim as committed
-//!    without TTL: both become visible, or (after a batch-log replay) both eventually do;
-//! 3. if the batch is known not to have run, release the claim (`DELETE ... IF product_id = ?
-//!    AND committed = false`) so a later create is not blocked. If it may have run (a timeout),
-//!    the claim is left alone: it either was committed, or it expires with its TTL.
-//!
-//! Nothing is reported as created unless the batch was acknowledged. A product row exists
-//! only through the batch, so a failure before it leaves nothing visible in the listing.
+//! This file only translates: a protocol operation into a prepared statement with its values,
+//! and the driver's answer (or its error, or the deadline) into a protocol reply. Each
+//! statement gets what is left of the deadline, never more than the request timeout; a
+//! statement cut off by the deadline counts as "may have applied".
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
-use scylla::statement::batch::{Batch, BatchType};
+use scylla::errors::ExecutionError;
+use scylla::response::query_result::QueryResult;
 use scylla::value::CqlTimestamp;
+use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::idempotency::{IdempotencyKey, KeyClaim};
+use super::idempotency::IdempotencyKey;
 use super::lwt::LwtAnswer;
+use super::protocol::{Answer, Claim, CreateProtocol, Op, Reply, Step};
 use crate::db::Db;
 use crate::decimal;
-use crate::domain::{NewProduct, Product};
-use crate::error::StoreError;
-use crate::statements::PENDING_CLAIM_TTL_SECS;
+use crate::domain::{NewProduct, Price, Product};
+use crate::error::{StoreError, is_transient, may_have_applied};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateOutcome {
     Created(Product),
-    /// The SKU belongs to another product (committed, or being created right now).
-    DuplicateSku { existing_id: Uuid },
+    /// The SKU belongs to another product, which exists and is listed.
+    DuplicateSku {
+        existing_id: Uuid,
+    },
     /// An earlier request with the same Idempotency-Key already got this answer.
-    Replayed { status: u16, body: String },
+    Replayed {
+        status: u16,
+        body: String,
+    },
 }
 
-enum SkuClaim {
-    Ours,
-    HeldBy(Uuid),
+/// How the caller renders a final answer (status and body) to store it under an
+/// Idempotency-Key; replays return exactly these bytes.
+pub type Render<'a> = &'a (dyn Fn(&CreateOutcome) -> (u16, String) + Sync);
+
+/// A claimed product as its claim row stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedProduct {
+    name: String,
+    price: Price,
+    created_at_ms: i64,
+}
+
+type Machine = CreateProtocol<Uuid, ClaimedProduct, (u16, String)>;
+
+/// First pause before claiming again behind a create in progress, and the longest.
+const FIRST_BACKOFF: Duration = Duration::from_millis(20);
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
+
+/// One create's state besides the protocol's: what it is creating and until when.
+struct Run<'a> {
+    db: &'a Db,
+    product: &'a NewProduct,
+    key: Option<&'a IdempotencyKey>,
+    render: Render<'a>,
+    created_at_ms: i64,
+    deadline: Instant,
+    backoff: Duration,
+    /// The last statement failed: pause before the next, so that retrying after a timeout
+    /// or an overload does not hammer a struggling cluster.
+    pause: bool,
+    /// The last failure, for the log line of a 503.
+    last_failure: String,
 }
 
 impl Db {
+    /// Creates `product` (unique SKU; with `key`, idempotently), answering by `deadline`.
     pub async fn create_product(
         &self,
         product: &NewProduct,
         key: Option<&IdempotencyKey>,
+        deadline: Instant,
+        render: Render<'_>,
     ) -> Result<CreateOutcome, StoreError> {
-        let mut product_id = Uuid::new_v4();
-        let mut created_at_ms = chrono::Utc::now().timestamp_millis();
-        if let Some(key) = key {
-            match self.claim_idempotency_key(key, product, product_id, created_at_ms).await? {
-                KeyClaim::Proceed { product_id: id, created_at_ms: at } => {
-                    product_id = id;
-                    created_at_ms = at;
-                }
-                KeyClaim::Replay { status, body } => return Ok(CreateOutcome::Replayed { status, body }),
+        let mut machine = Machine::new(Uuid::new_v4(), key.is_some());
+        let mut run = Run {
+            db: self,
+            product,
+            key,
+            render,
+            created_at_ms: chrono::Utc::now().timestamp_millis(),
+            deadline,
+            backoff: FIRST_BACKOFF,
+            pause: false,
+            last_failure: String::new(),
+        };
+        let mut step = machine.start();
+        loop {
+            let op = match step {
+                Step::Run(op) => op,
+                Step::Answer(answer) => return run.outcome(&machine, answer),
+            };
+            if std::mem::take(&mut run.pause) || op == Op::Backoff {
+                run.wait().await;
             }
-        }
-
-        let claimed_at = Instant::now();
-        if let SkuClaim::HeldBy(existing_id) = self.claim_sku(product, product_id).await? {
-            return Ok(CreateOutcome::DuplicateSku { existing_id });
-        }
-        // The pending claim expires after its TTL; committing late could overwrite a claim
-        // someone else made since. Give up well before that.
-        let max_pending = Duration::from_secs(PENDING_CLAIM_TTL_SECS as u64 / 2);
-        if claimed_at.elapsed() > max_pending {
-            self.release_sku(product, product_id).await;
-            return Err(StoreError::Unavailable("create took too long; claim released".into()));
-        }
-
-        self.commit(product, product_id, created_at_ms).await?;
-        Ok(CreateOutcome::Created(Product::new(
-            product_id,
-            product.name.as_str(),
-            product.sku.as_str(),
-            product.price,
-            created_at_ms,
-        )))
-    }
-
-    async fn claim_sku(&self, product: &NewProduct, product_id: Uuid) -> Result<SkuClaim, StoreError> {
-        let sku = product.sku.as_str();
-        let result = self
-            .run(|c| async move { c.session.execute_unpaged(&c.statements.claim_sku, (sku, product_id)).await })
-            .await?;
-        let answer = LwtAnswer::from_result(result)?;
-        if answer.applied {
-            return Ok(SkuClaim::Ours);
-        }
-        match answer.uuid("product_id") {
-            // Our own claim, from a retry of this create or an earlier attempt under the same
-            // Idempotency-Key: carry on and (re)commit.
-            Some(holder) if holder == product_id => Ok(SkuClaim::Ours),
-            Some(holder) => Ok(SkuClaim::HeldBy(holder)),
-            None => Err(StoreError::Internal("SKU claim without product id".into())),
-        }
-    }
-
-    async fn commit(&self, product: &NewProduct, product_id: Uuid, created_at_ms: i64) -> Result<(), StoreError> {
-        let price = decimal::to_cql(product.price.as_decimal());
-        let (name, sku) = (product.name.as_str(), product.sku.as_str());
-        let outcome = self
-            .run_raw(|c| {
-                let price = price.clone();
-                async move {
-                    let mut batch = Batch::new(BatchType::Logged);
-                    batch.append_statement(c.statements.insert_product.clone());
-                    batch.append_statement(c.statements.commit_sku.clone());
-                    batch.set_is_idempotent(true);
-                    let values = ((product_id, name, sku, price, CqlTimestamp(created_at_ms)), (sku, product_id));
-                    c.session.batch(&batch, values).await
-                }
-            })
-            .await?;
-        match outcome {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                if !batch_may_have_run(&e) {
-                    self.release_sku(product, product_id).await;
-                }
-                Err(e.into())
+            let left = run.left();
+            if left.is_zero() {
+                run.last_failure = format!("deadline reached before {op:?}");
+                step = machine.give_up();
+                continue;
             }
-        }
-    }
-
-    /// Best effort: if it fails, the pending claim still expires with its TTL.
-    async fn release_sku(&self, product: &NewProduct, product_id: Uuid) {
-        let sku = product.sku.as_str();
-        let released = self
-            .run(|c| async move { c.session.execute_unpaged(&c.statements.release_sku, (sku, product_id)).await })
-            .await;
-        if let Err(e) = released {
-            tracing::warn!(error = %e, "could not release a pending SKU claim; it will expire with its TTL");
+            let reply = if op == Op::Backoff {
+                Reply::Done
+            } else {
+                run.execute(&mut machine, &op, left).await?
+            };
+            step = machine.on(reply);
         }
     }
 }
 
-/// Whether a failed logged batch might still be applied. Only answers meaning the
-/// coordinator refused before doing anything, or that no connection carried it, are "no";
-/// timeouts (even BATCH_LOG: some batch-log replica may have it and replay it) are "maybe".
-fn batch_may_have_run(e: &ExecutionError) -> bool {
-    match e {
-        ExecutionError::LastAttemptError(RequestAttemptError::DbError(db, _)) => !matches!(
-            db,
-            DbError::Unavailable { .. } | DbError::Overloaded | DbError::IsBootstrapping | DbError::RateLimitReached { .. }
-                | DbError::Invalid | DbError::SyntaxError | DbError::Unauthorized | DbError::ConfigError
-        ),
-        ExecutionError::ConnectionPoolError(_) | ExecutionError::EmptyPlan | ExecutionError::BadQuery(_) => false,
-        _ => true,
+impl Run<'_> {
+    async fn execute(
+        &mut self,
+        machine: &mut Machine,
+        op: &Op<Uuid, ClaimedProduct>,
+        left: Duration,
+    ) -> Result<Reply<Uuid, ClaimedProduct, (u16, String)>, StoreError> {
+        let id = *machine.id();
+        let sku = self.product.sku.as_str();
+        let name = self.product.name.as_str();
+        let price = decimal::to_cql(self.product.price.as_decimal());
+        let at = CqlTimestamp(self.created_at_ms);
+        let bound = left.min(self.db.config().request_timeout);
+        match op {
+            Op::Backoff => Ok(Reply::Done),
+            Op::ClaimKey => {
+                let key = self.key.map(|k| k.as_str()).unwrap_or_default();
+                let fingerprint = self.product.fingerprint();
+                let answer = self
+                    .statement(bound, |c| {
+                        let values = (key, fingerprint.clone(), id, at);
+                        async move {
+                            c.session
+                                .execute_unpaged(&c.statements.claim_idempotency_key, values)
+                                .await
+                        }
+                    })
+                    .await?;
+                let Ok(result) = answer else {
+                    return Ok(self.failed(answer.err()));
+                };
+                let lwt = LwtAnswer::from_result(result)?;
+                if lwt.applied {
+                    return Ok(Reply::KeyClaimed);
+                }
+                let same_request = lwt.blob("fingerprint") == Some(fingerprint.as_slice());
+                let held_id = lwt.uuid("product_id");
+                if same_request {
+                    // Resume as the earlier request: its id and its creation time.
+                    match (held_id, lwt.timestamp_ms("created_at")) {
+                        (Some(_), Some(at)) => self.created_at_ms = at,
+                        _ => {
+                            return Err(StoreError::Internal(
+                                "idempotency claim without product id".into(),
+                            ));
+                        }
+                    }
+                }
+                let stored = match (lwt.int("status"), lwt.text("body")) {
+                    (Some(status), Some(body)) => Some((
+                        u16::try_from(status).map_err(|_| {
+                            StoreError::Internal("stored status out of range".into())
+                        })?,
+                        body.to_owned(),
+                    )),
+                    _ => None,
+                };
+                Ok(Reply::KeyHeld {
+                    same_request,
+                    id: held_id.unwrap_or(id),
+                    stored,
+                })
+            }
+            Op::ClaimSku => {
+                let answer = self
+                    .statement(bound, |c| {
+                        let values = (sku, id, name, price.clone(), at);
+                        async move {
+                            c.session
+                                .execute_unpaged(&c.statements.claim_sku, values)
+                                .await
+                        }
+                    })
+                    .await?;
+                let Ok(result) = answer else {
+                    return Ok(self.failed(answer.err()));
+                };
+                let lwt = LwtAnswer::from_result(result)?;
+                if lwt.applied {
+                    Ok(Reply::SkuClaimed)
+                } else {
+                    Ok(Reply::SkuHeld(claim_of(&lwt)?))
+                }
+            }
+            Op::CommitSku => {
+                let answer = self
+                    .statement(bound, |c| {
+                        let values = (id, name, price.clone(), at, sku, id);
+                        async move {
+                            c.session
+                                .execute_unpaged(&c.statements.commit_sku, values)
+                                .await
+                        }
+                    })
+                    .await?;
+                let Ok(result) = answer else {
+                    return Ok(self.failed(answer.err()));
+                };
+                let lwt = LwtAnswer::from_result(result)?;
+                if lwt.applied {
+                    Ok(Reply::Committed)
+                } else if lwt.existing.is_empty() {
+                    Ok(Reply::CommitRefused(None))
+                } else {
+                    Ok(Reply::CommitRefused(Some(claim_of(&lwt)?)))
+                }
+            }
+            Op::WriteOurs => {
+                let answer = self
+                    .write_product(bound, id, name, &price, self.created_at_ms)
+                    .await?;
+                Ok(self.done_or_failed(answer))
+            }
+            Op::WriteHolder(claim) => {
+                let held = claim.product.as_ref().ok_or_else(|| {
+                    StoreError::Internal("rolling forward a claim without its product".into())
+                })?;
+                let held_price = decimal::to_cql(held.price.as_decimal());
+                let answer = self
+                    .write_product(bound, claim.id, &held.name, &held_price, held.created_at_ms)
+                    .await?;
+                Ok(self.done_or_failed(answer))
+            }
+            Op::ReleaseSku => {
+                let answer = self
+                    .statement(bound, |c| async move {
+                        c.session
+                            .execute_unpaged(&c.statements.release_sku, (sku, id))
+                            .await
+                    })
+                    .await?;
+                if let Err(e) = answer {
+                    tracing::warn!(error = %e.why, "could not release a pending SKU claim; it will expire with its TTL");
+                }
+                Ok(Reply::Done)
+            }
+            Op::Record => {
+                let Some(decided) = machine.decided() else {
+                    return Ok(Reply::Done);
+                };
+                let (status, body) = (self.render)(&self.outcome_of(id, decided.clone()));
+                let key = self.key.map(|k| k.as_str()).unwrap_or_default();
+                let fingerprint = self.product.fingerprint();
+                let answer = self
+                    .statement(bound, |c| {
+                        let values = (
+                            key,
+                            fingerprint.clone(),
+                            id,
+                            at,
+                            i32::from(status),
+                            body.clone(),
+                        );
+                        async move {
+                            c.session
+                                .execute_unpaged(&c.statements.save_idempotent_response, values)
+                                .await
+                        }
+                    })
+                    .await?;
+                if let Err(e) = answer {
+                    tracing::warn!(error = %e.why, "could not store the idempotent answer; a retry will compute it again");
+                }
+                Ok(Reply::Done)
+            }
+        }
     }
+
+    /// Runs one statement within `bound`. The outer error stops the create (a bug or a
+    /// deployment mistake); the inner one is the driver's, for the protocol to judge.
+    async fn statement<F, Fut>(
+        &mut self,
+        bound: Duration,
+        op: F,
+    ) -> Result<Result<QueryResult, Failure>, StoreError>
+    where
+        F: Fn(std::sync::Arc<crate::db::Connected>) -> Fut,
+        Fut: Future<Output = Result<QueryResult, ExecutionError>>,
+    {
+        match tokio::time::timeout(bound, self.db.run_raw(op)).await {
+            Err(_) => Ok(Err(Failure {
+                may_have_applied: true,
+                why: format!("no answer within {bound:?}"),
+            })),
+            // No connection at all: nothing was sent.
+            Ok(Err(e)) => Ok(Err(Failure {
+                may_have_applied: false,
+                why: e.to_string(),
+            })),
+            Ok(Ok(Err(e))) if !is_transient(&e) => Err(StoreError::from(e)),
+            Ok(Ok(Err(e))) => Ok(Err(Failure {
+                may_have_applied: may_have_applied(&e),
+                why: e.to_string(),
+            })),
+            Ok(Ok(Ok(result))) => Ok(Ok(result)),
+        }
+    }
+
+    async fn write_product(
+        &mut self,
+        bound: Duration,
+        id: Uuid,
+        name: &str,
+        price: &scylla::value::CqlDecimal,
+        created_at_ms: i64,
+    ) -> Result<Result<QueryResult, Failure>, StoreError> {
+        let sku = self.product.sku.as_str();
+        self.statement(bound, |c| {
+            let values = (id, name, sku, price.clone(), CqlTimestamp(created_at_ms));
+            async move {
+                c.session
+                    .execute_unpaged(&c.statements.insert_product, values)
+                    .await
+            }
+        })
+        .await
+    }
+
+    /// Sleeps the current backoff (never past the deadline), and doubles it for next time.
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.backoff.min(self.left())).await;
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+    }
+
+    fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    fn failed(&mut self, failure: Option<Failure>) -> Reply<Uuid, ClaimedProduct, (u16, String)> {
+        self.pause = true;
+        let failure = failure.unwrap_or(Failure {
+            may_have_applied: true,
+            why: String::new(),
+        });
+        tracing::debug!(error = %failure.why, may_have_applied = failure.may_have_applied, "create step failed");
+        self.last_failure = failure.why;
+        Reply::Failed {
+            may_have_applied: failure.may_have_applied,
+        }
+    }
+
+    fn done_or_failed(
+        &mut self,
+        answer: Result<QueryResult, Failure>,
+    ) -> Reply<Uuid, ClaimedProduct, (u16, String)> {
+        match answer {
+            Ok(_) => Reply::Done,
+            Err(f) => self.failed(Some(f)),
+        }
+    }
+
+    fn outcome_of(&self, id: Uuid, answer: Answer<Uuid, (u16, String)>) -> CreateOutcome {
+        match answer {
+            Answer::Duplicate(existing_id) => CreateOutcome::DuplicateSku { existing_id },
+            Answer::Replayed((status, body)) => CreateOutcome::Replayed { status, body },
+            _ => CreateOutcome::Created(Product::new(
+                id,
+                self.product.name.as_str(),
+                self.product.sku.as_str(),
+                self.product.price,
+                self.created_at_ms,
+            )),
+        }
+    }
+
+    fn outcome(
+        &self,
+        machine: &Machine,
+        answer: Answer<Uuid, (u16, String)>,
+    ) -> Result<CreateOutcome, StoreError> {
+        match answer {
+            Answer::KeyReused => Err(StoreError::IdempotencyKeyReused),
+            Answer::Unavailable { may_exist } => Err(StoreError::Unfinished {
+                reason: self.last_failure.clone(),
+                may_exist,
+            }),
+            other => Ok(self.outcome_of(*machine.id(), other)),
+        }
+    }
+}
+
+/// A statement that did not answer normally.
+struct Failure {
+    may_have_applied: bool,
+    why: String,
+}
+
+/// The SKU claim shown by a lightweight transaction that did not apply.
+fn claim_of(lwt: &LwtAnswer) -> Result<Claim<Uuid, ClaimedProduct>, StoreError> {
+    let id = lwt
+        .uuid("product_id")
+        .ok_or_else(|| StoreError::Internal("SKU claim without product id".into()))?;
+    let product = match (
+        lwt.text("name"),
+        lwt.decimal("price"),
+        lwt.timestamp_ms("created_at"),
+    ) {
+        (Some(name), Some(price), Some(created_at_ms)) => {
+            let price = decimal::from_cql(&price).ok_or_else(|| {
+                StoreError::Internal(format!("claimed price of {id} is out of range"))
+            })?;
+            Some(ClaimedProduct {
+                name: name.to_owned(),
+                price: Price::from_stored(price),
+                created_at_ms,
+            })
+        }
+        _ => None,
+    };
+    Ok(Claim {
+        id,
+        committed: lwt.boolean("committed").unwrap_or(false),
+        product,
+    })
 }

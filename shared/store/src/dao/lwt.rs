@@ -16,9 +16,14 @@ pub(crate) struct LwtAnswer {
 
 impl LwtAnswer {
     pub fn from_result(result: QueryResult) -> Result<Self, StoreError> {
-        let internal = |e: &dyn std::fmt::Display| StoreError::Internal(format!("unexpected LWT answer: {e}"));
+        let internal =
+            |e: &dyn std::fmt::Display| StoreError::Internal(format!("unexpected LWT answer: {e}"));
         let rows = result.into_rows_result().map_err(|e| internal(&e))?;
-        let names: Vec<String> = rows.column_specs().iter().map(|s| s.name().to_owned()).collect();
+        let names: Vec<String> = rows
+            .column_specs()
+            .iter()
+            .map(|s| s.name().to_owned())
+            .collect();
         let row: Row = rows.first_row().map_err(|e| internal(&e))?;
         let mut applied = None;
         let mut existing = HashMap::new();
@@ -60,6 +65,20 @@ impl LwtAnswer {
     pub fn blob(&self, column: &str) -> Option<&[u8]> {
         match self.existing.get(column) {
             Some(CqlValue::Blob(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub fn boolean(&self, column: &str) -> Option<bool> {
+        match self.existing.get(column) {
+            Some(CqlValue::Boolean(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn decimal(&self, column: &str) -> Option<scylla::value::CqlDecimal> {
+        match self.existing.get(column) {
+            Some(CqlValue::Decimal(d)) => Some(d.clone()),
             _ => None,
         }
     }

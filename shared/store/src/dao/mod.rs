@@ -2,10 +2,10 @@
 //! list products a page at a time.
 
 mod create;
-pub mod protocol;
 mod idempotency;
 mod list;
 mod lwt;
+pub mod protocol;
 
 pub use create::CreateOutcome;
 pub use idempotency::IdempotencyKey;

@@ -74,7 +74,11 @@ pub enum Reply<I, P, S> {
     KeyClaimed,
     /// The key exists: from a request with the same body or not, with the id it uses, and
     /// its stored answer once there is one.
-    KeyHeld { same_request: bool, id: I, stored: Option<S> },
+    KeyHeld {
+        same_request: bool,
+        id: I,
+        stored: Option<S>,
+    },
     /// Our SKU claim applied.
     SkuClaimed,
     /// The SKU is claimed already.
@@ -145,7 +149,11 @@ where
     }
 
     pub fn start(&mut self) -> Step<I, P, S> {
-        self.run(if self.keyed { Op::ClaimKey } else { Op::ClaimSku })
+        self.run(if self.keyed {
+            Op::ClaimKey
+        } else {
+            Op::ClaimSku
+        })
     }
 
     /// The operation sent last, whose reply `on` expects.
@@ -160,9 +168,25 @@ where
         };
         match (op, reply) {
             (Op::ClaimKey, Reply::KeyClaimed) => self.run(Op::ClaimSku),
-            (Op::ClaimKey, Reply::KeyHeld { same_request: false, .. }) => Step::Answer(Answer::KeyReused),
-            (Op::ClaimKey, Reply::KeyHeld { stored: Some(s), .. }) => Step::Answer(Answer::Replayed(s)),
-            (Op::ClaimKey, Reply::KeyHeld { id, stored: None, .. }) => {
+            (
+                Op::ClaimKey,
+                Reply::KeyHeld {
+                    same_request: false,
+                    ..
+                },
+            ) => Step::Answer(Answer::KeyReused),
+            (
+                Op::ClaimKey,
+                Reply::KeyHeld {
+                    stored: Some(s), ..
+                },
+            ) => Step::Answer(Answer::Replayed(s)),
+            (
+                Op::ClaimKey,
+                Reply::KeyHeld {
+                    id, stored: None, ..
+                },
+            ) => {
                 // An earlier request under this key got this far without an answer: it may
                 // have committed, or may still.
                 self.id = id;
@@ -172,7 +196,12 @@ where
             (Op::ClaimSku, Reply::SkuClaimed) => self.run(Op::CommitSku),
             (Op::ClaimSku, Reply::SkuHeld(claim)) => self.meet(claim),
             // Our pending claim may exist: release it rather than block the SKU for its TTL.
-            (Op::ClaimSku, Reply::Failed { may_have_applied: true }) => self.run(Op::ReleaseSku),
+            (
+                Op::ClaimSku,
+                Reply::Failed {
+                    may_have_applied: true,
+                },
+            ) => self.run(Op::ReleaseSku),
 
             (Op::CommitSku, Reply::Committed) => {
                 self.committed = true;
@@ -180,11 +209,27 @@ where
             }
             // Our claim expired or was released (by a retry under our key): claim again.
             (Op::CommitSku, Reply::CommitRefused(None)) => self.run(Op::ClaimSku),
-            (Op::CommitSku, Reply::CommitRefused(Some(claim))) => self.meet(claim),
-            (Op::CommitSku, Reply::Failed { may_have_applied: false }) => self.run(Op::ReleaseSku),
+            (Op::CommitSku, Reply::CommitRefused(Some(claim))) if claim.id == self.id => {
+                self.meet(claim)
+            }
+            // Held by another product: a refused update shows only the columns of its
+            // condition, so claim again, which either applies (the holder is gone by now)
+            // or shows the holder's whole row.
+            (Op::CommitSku, Reply::CommitRefused(Some(_))) => self.run(Op::ClaimSku),
+            (
+                Op::CommitSku,
+                Reply::Failed {
+                    may_have_applied: false,
+                },
+            ) => self.run(Op::ReleaseSku),
             // Running the same commit again is safe: if the first applied, the second is
             // refused and shows our committed claim.
-            (Op::CommitSku, Reply::Failed { may_have_applied: true }) => {
+            (
+                Op::CommitSku,
+                Reply::Failed {
+                    may_have_applied: true,
+                },
+            ) => {
                 self.commit_in_doubt = true;
                 self.run(Op::CommitSku)
             }
@@ -217,7 +262,9 @@ where
     }
 
     fn unavailable(&self) -> Answer<I, S> {
-        Answer::Unavailable { may_exist: !self.other_committed && (self.committed || self.commit_in_doubt) }
+        Answer::Unavailable {
+            may_exist: !self.other_committed && (self.committed || self.commit_in_doubt),
+        }
     }
 
     /// The SKU is claimed: by us (an earlier attempt under our key), or by another product.
@@ -271,7 +318,11 @@ mod tests {
     type Machine = CreateProtocol<u8, (), &'static str>;
 
     fn held(id: u8, committed: bool) -> Claim<u8, ()> {
-        Claim { id, committed, product: Some(()) }
+        Claim {
+            id,
+            committed,
+            product: Some(()),
+        }
     }
 
     #[test]
@@ -289,7 +340,10 @@ mod tests {
         m.start();
         assert_eq!(m.on(Reply::SkuHeld(held(2, false))), Step::Run(Op::Backoff));
         assert_eq!(m.on(Reply::Done), Step::Run(Op::ClaimSku));
-        assert_eq!(m.on(Reply::SkuHeld(held(2, true))), Step::Run(Op::WriteHolder(held(2, true))));
+        assert_eq!(
+            m.on(Reply::SkuHeld(held(2, true))),
+            Step::Run(Op::WriteHolder(held(2, true)))
+        );
         assert_eq!(m.on(Reply::Done), Step::Answer(Answer::Duplicate(2)));
     }
 
@@ -298,8 +352,16 @@ mod tests {
         let mut m = Machine::new(1, false);
         m.start();
         m.on(Reply::SkuClaimed);
-        assert_eq!(m.on(Reply::Failed { may_have_applied: true }), Step::Run(Op::CommitSku));
-        assert_eq!(m.give_up(), Step::Answer(Answer::Unavailable { may_exist: true }));
+        assert_eq!(
+            m.on(Reply::Failed {
+                may_have_applied: true
+            }),
+            Step::Run(Op::CommitSku)
+        );
+        assert_eq!(
+            m.give_up(),
+            Step::Answer(Answer::Unavailable { may_exist: true })
+        );
     }
 
     #[test]
@@ -308,30 +370,62 @@ mod tests {
         m.start();
         m.on(Reply::SkuClaimed);
         assert_eq!(m.on(Reply::CommitRefused(None)), Step::Run(Op::ClaimSku));
-        assert_eq!(m.on(Reply::SkuHeld(held(1, true))), Step::Run(Op::WriteOurs));
+        assert_eq!(
+            m.on(Reply::SkuHeld(held(1, true))),
+            Step::Run(Op::WriteOurs)
+        );
     }
 
     #[test]
     fn a_resumed_key_adopts_its_id_and_records_the_answer() {
         let mut m = Machine::new(1, true);
         assert_eq!(m.start(), Step::Run(Op::ClaimKey));
-        assert_eq!(m.on(Reply::KeyHeld { same_request: true, id: 7, stored: None }), Step::Run(Op::ClaimSku));
+        assert_eq!(
+            m.on(Reply::KeyHeld {
+                same_request: true,
+                id: 7,
+                stored: None
+            }),
+            Step::Run(Op::ClaimSku)
+        );
         assert_eq!(*m.id(), 7);
         // Gave up before learning anything: the earlier request may have committed.
-        assert_eq!(m.clone().give_up(), Step::Answer(Answer::Unavailable { may_exist: true }));
-        assert_eq!(m.on(Reply::SkuHeld(held(7, true))), Step::Run(Op::WriteOurs));
+        assert_eq!(
+            m.clone().give_up(),
+            Step::Answer(Answer::Unavailable { may_exist: true })
+        );
+        assert_eq!(
+            m.on(Reply::SkuHeld(held(7, true))),
+            Step::Run(Op::WriteOurs)
+        );
         assert_eq!(m.on(Reply::Done), Step::Run(Op::Record));
-        assert_eq!(m.on(Reply::Failed { may_have_applied: true }), Step::Answer(Answer::Created));
+        assert_eq!(
+            m.on(Reply::Failed {
+                may_have_applied: true
+            }),
+            Step::Answer(Answer::Created)
+        );
     }
 
     #[test]
     fn a_key_answers_replays_and_refusals_at_once() {
         let mut m = Machine::new(1, true);
         m.start();
-        assert_eq!(m.on(Reply::KeyHeld { same_request: false, id: 7, stored: None }), Step::Answer(Answer::KeyReused));
+        assert_eq!(
+            m.on(Reply::KeyHeld {
+                same_request: false,
+                id: 7,
+                stored: None
+            }),
+            Step::Answer(Answer::KeyReused)
+        );
         let mut m = Machine::new(1, true);
         m.start();
-        let replay = Reply::KeyHeld { same_request: true, id: 7, stored: Some("201") };
+        let replay = Reply::KeyHeld {
+            same_request: true,
+            id: 7,
+            stored: Some("201"),
+        };
         assert_eq!(m.on(replay), Step::Answer(Answer::Replayed("201")));
     }
 }

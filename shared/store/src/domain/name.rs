@@ -12,13 +12,25 @@ impl Name {
         let trimmed = raw.trim();
         let count = trimmed.chars().count();
         if count == 0 {
-            return Err(ValidationError::new("name", "must not be empty or only whitespace"));
+            return Err(ValidationError::new(
+                "name",
+                "must not be empty or only whitespace",
+            ));
         }
         if count > Self::MAX_CHARS {
-            return Err(ValidationError::new("name", format!("must be at most {} characters, got {count}", Self::MAX_CHARS)));
+            return Err(ValidationError::new(
+                "name",
+                format!(
+                    "must be at most {} characters, got {count}",
+                    Self::MAX_CHARS
+                ),
+            ));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err(ValidationError::new("name", "must not contain control characters"));
+            return Err(ValidationError::new(
+                "name",
+                "must not contain control characters",
+            ));
         }
         Ok(Name(trimmed.to_owned()))
     }
@@ -46,7 +58,16 @@ mod tests {
 
     #[test]
     fn refuses_empty_blank_and_control_characters() {
-        for bad in ["", "   ", "\t\n", "tab\tinside", "nul\0", "bell\u{7}", "del\u{7f}", "c1\u{85}x"] {
+        for bad in [
+            "",
+            "   ",
+            "\t\n",
+            "tab\tinside",
+            "nul\0",
+            "bell\u{7}",
+            "del\u{7f}",
+            "c1\u{85}x",
+        ] {
             assert_eq!(Name::parse(bad).unwrap_err().field, "name", "{bad:?}");
         }
     }

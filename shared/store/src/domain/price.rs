@@ -20,13 +20,17 @@ impl Price {
     pub fn parse_json(raw_token: &str) -> Result<Self, ValidationError> {
         let token = raw_token.trim();
         if token.starts_with('"') {
-            let text: String = serde_json::from_str(token)
-                .map_err(|_| ValidationError::new("price", "must be a number or a string holding a number"))?;
+            let text: String = serde_json::from_str(token).map_err(|_| {
+                ValidationError::new("price", "must be a number or a string holding a number")
+            })?;
             Self::parse(&text)
         } else if token.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
             Self::parse(token)
         } else {
-            Err(ValidationError::new("price", "must be a number or a string holding a number"))
+            Err(ValidationError::new(
+                "price",
+                "must be a number or a string holding a number",
+            ))
         }
     }
 
@@ -43,7 +47,9 @@ impl Price {
         };
         let digits_only = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         if !digits_only(int_part) || frac_part.is_some_and(|f| !digits_only(f)) {
-            return Err(err("must be a plain decimal number such as 19.99 (no exponent, sign or spaces)"));
+            return Err(err(
+                "must be a plain decimal number such as 19.99 (no exponent, sign or spaces)",
+            ));
         }
         if int_part.len() > 1 && int_part.starts_with('0') {
             return Err(err("must not have leading zeros"));
@@ -54,7 +60,8 @@ impl Price {
         if int_part.len() > 10 {
             return Err(err("must be at most 1000000000"));
         }
-        let mut value = Decimal::from_str(text).map_err(|_| err("is not a valid decimal number"))?;
+        let mut value =
+            Decimal::from_str(text).map_err(|_| err("is not a valid decimal number"))?;
         if value > Decimal::from(Self::MAX_UNITS) {
             return Err(err("must be at most 1000000000"));
         }
@@ -89,18 +96,47 @@ mod tests {
         assert_eq!(Price::parse_json("\"19.99\"").unwrap().to_string(), "19.99");
         assert_eq!(Price::parse_json("0.1").unwrap().to_string(), "0.10");
         assert_eq!(Price::parse_json("0").unwrap().to_string(), "0.00");
-        assert_eq!(Price::parse_json("1000000000").unwrap().to_string(), "1000000000.00");
-        assert_eq!(Price::parse_json("\"1000000000.00\"").unwrap().to_string(), "1000000000.00");
+        assert_eq!(
+            Price::parse_json("1000000000").unwrap().to_string(),
+            "1000000000.00"
+        );
+        assert_eq!(
+            Price::parse_json("\"1000000000.00\"").unwrap().to_string(),
+            "1000000000.00"
+        );
         // A value f64 cannot hold exactly stays exact.
-        assert_eq!(Price::parse_json("999999999.99").unwrap().to_string(), "999999999.99");
+        assert_eq!(
+            Price::parse_json("999999999.99").unwrap().to_string(),
+            "999999999.99"
+        );
     }
 
     #[test]
     fn refuses_what_the_rules_forbid() {
         for bad in [
-            "-1", "-0", "\"-0.01\"", "1000000000.01", "10000000000", "19.999", "19.900", "1e3", "1E3",
-            "\"1e3\"", "\"NaN\"", "\"Infinity\"", "\"\"", "\" 1\"", "\"1.\"", "\".5\"", "\"01\"", "true",
-            "null", "[1]", "{}", "\"+1\"", "\"1,5\"",
+            "-1",
+            "-0",
+            "\"-0.01\"",
+            "1000000000.01",
+            "10000000000",
+            "19.999",
+            "19.900",
+            "1e3",
+            "1E3",
+            "\"1e3\"",
+            "\"NaN\"",
+            "\"Infinity\"",
+            "\"\"",
+            "\" 1\"",
+            "\"1.\"",
+            "\".5\"",
+            "\"01\"",
+            "true",
+            "null",
+            "[1]",
+            "{}",
+            "\"+1\"",
+            "\"1,5\"",
         ] {
             assert_eq!(Price::parse_json(bad).unwrap_err().field, "price", "{bad}");
         }

@@ -18,7 +18,11 @@ impl NewProduct {
     pub fn fingerprint(&self) -> Vec<u8> {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
-        for part in [self.name.as_str(), self.sku.as_str(), &self.price.to_string()] {
+        for part in [
+            self.name.as_str(),
+            self.sku.as_str(),
+            &self.price.to_string(),
+        ] {
             h.update((part.len() as u64).to_be_bytes());
             h.update(part.as_bytes());
         }
@@ -73,7 +77,10 @@ mod tests {
             price: Price::parse_json("\"2.50\"").unwrap(),
         };
         assert_eq!(a.fingerprint(), b.fingerprint());
-        let c = NewProduct { price: Price::parse_json("2.51").unwrap(), ..b };
+        let c = NewProduct {
+            price: Price::parse_json("2.51").unwrap(),
+            ..b
+        };
         assert_ne!(a.fingerprint(), c.fingerprint());
     }
 

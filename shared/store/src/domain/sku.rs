@@ -12,13 +12,22 @@ impl Sku {
         let mut chars = raw.chars();
         let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
         if !first_ok {
-            return Err(ValidationError::new("sku", "must start with a letter or digit"));
+            return Err(ValidationError::new(
+                "sku",
+                "must start with a letter or digit",
+            ));
         }
         if raw.len() > Self::MAX_LEN {
-            return Err(ValidationError::new("sku", format!("must be at most {} characters", Self::MAX_LEN)));
+            return Err(ValidationError::new(
+                "sku",
+                format!("must be at most {} characters", Self::MAX_LEN),
+            ));
         }
         if !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-            return Err(ValidationError::new("sku", "may only contain letters, digits, '.', '_' and '-'"));
+            return Err(ValidationError::new(
+                "sku",
+                "may only contain letters, digits, '.', '_' and '-'",
+            ));
         }
         Ok(Sku(raw.to_owned()))
     }
@@ -42,7 +51,18 @@ mod tests {
     #[test]
     fn refuses_everything_else() {
         let too_long = "a".repeat(65);
-        for bad in ["", "-a", ".a", "_a", "a b", "a/b", "é", "a\n", " a", too_long.as_str()] {
+        for bad in [
+            "",
+            "-a",
+            ".a",
+            "_a",
+            "a b",
+            "a/b",
+            "é",
+            "a\n",
+            " a",
+            too_long.as_str(),
+        ] {
             assert_eq!(Sku::parse(bad).unwrap_err().field, "sku", "{bad:?}");
         }
     }
