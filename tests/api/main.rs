@@ -9,5 +9,6 @@ mod faults;
 mod idempotency;
 mod list_paging;
 mod openapi;
+mod review_content_type;
 mod schema;
 mod validation;

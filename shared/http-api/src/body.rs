@@ -1,5 +1,5 @@
-//! Reading a JSON request body strictly: JSON content type (415), at most 64 KiB (413), a
-//! well-formed JSON object (400). Members are kept as raw JSON text so that numbers (the
+//! Reading a JSON request body strictly: `application/json` in UTF-8 (415), at most 64 KiB
+//! (413), a well-formed JSON object (400). Members are kept as raw JSON text so that numbers (the
 //! price) never pass through binary floating point.
 
 use std::collections::BTreeMap;
@@ -40,10 +40,20 @@ impl<'de> serde::Deserialize<'de> for UniqueMembers {
     }
 }
 
-/// `application/json` or any `application/*+json`, with optional parameters (charset...).
+/// `application/json` only, in any case, with optional parameters; a `charset` other than
+/// UTF-8 is refused (RFC 8259 JSON is UTF-8, and the body is read as UTF-8, so a UTF-16
+/// body would otherwise be reported as malformed instead of unsupported). Other `+json`
+/// types (`application/problem+json`, `application/merge-patch+json`) mean something else
+/// than "create this product" and are refused too.
 pub fn is_json_content_type(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let Ok(mime) = value.trim().parse::<mime::Mime>() else {
+        return false;
+    };
+    mime.essence_str() == "application/json"
+        && mime
+            .params()
+            .filter(|(name, _)| *name == mime::CHARSET)
+            .all(|(_, charset)| charset.as_str().eq_ignore_ascii_case("utf-8"))
 }
 
 pub fn json_object(req: &Request) -> Result<JsonObject, ApiError> {
@@ -91,9 +101,22 @@ mod tests {
     fn content_types() {
         assert!(is_json_content_type("application/json"));
         assert!(is_json_content_type("Application/JSON; charset=utf-8"));
-        assert!(is_json_content_type("application/merge-patch+json"));
-        assert!(!is_json_content_type("text/plain"));
-        assert!(!is_json_content_type("application/jsonx"));
+        assert!(is_json_content_type("application/json;charset=UTF-8"));
+        assert!(is_json_content_type("application/json; charset=\"utf-8\""));
+        assert!(is_json_content_type("application/json; version=2"));
+        for refused in [
+            "application/json;charset=UTF-16",
+            "application/json; charset=iso-8859-1",
+            "application/json; charset=utf-8; charset=utf-16",
+            "application/problem+json",
+            "application/merge-patch+json",
+            "text/plain",
+            "application/jsonx",
+            "application/json, text/plain",
+            "",
+        ] {
+            assert!(!is_json_content_type(refused), "{refused}");
+        }
     }
 
     #[test]
