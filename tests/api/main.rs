@@ -10,5 +10,6 @@ mod idempotency;
 mod list_paging;
 mod openapi;
 mod review_content_type;
+mod review_names;
 mod schema;
 mod validation;
