@@ -9,6 +9,7 @@ mod faults;
 mod idempotency;
 mod list_paging;
 mod openapi;
+mod review_consistency;
 mod review_content_type;
 mod review_names;
 mod schema;

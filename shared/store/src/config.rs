@@ -192,9 +192,13 @@ impl Config {
         }
         config.local_dc = get(LOCAL_DC).map(|v| v.trim().to_owned());
         if let Some(v) = get(CONSISTENCY) {
-            config.consistency = parse_consistency(&v).ok_or_else(|| {
+            let level = parse_consistency(&v).ok_or_else(|| {
                 bad(CONSISTENCY, format!("{v:?} is not a consistency level (e.g. LOCAL_QUORUM, QUORUM, ONE)"))
             })?;
+            if let Some(why) = not_for_every_statement(level) {
+                return Err(bad(CONSISTENCY, format!("{v:?} cannot be used for both reads and writes: {why}")));
+            }
+            config.consistency = level;
         }
         if let Some(v) = get(SERIAL_CONSISTENCY) {
             config.serial_consistency = match v.trim().to_ascii_uppercase().as_str() {
@@ -249,6 +253,24 @@ fn parse_consistency(text: &str) -> Option<Consistency> {
     })
 }
 
+/// Why `level` cannot be the level of every statement, which includes the listing's SELECT and
+/// the commit of the lightweight-transaction claims. Cassandra's own validation
+/// (`ConsistencyLevel.validateForRead`) refuses reads at ANY ("ANY ConsistencyLevel is only
+/// supported for writes"), so every listing would fail. EACH_QUORUM: ScyllaDB's
+/// `validate_for_read` (and Cassandra before 3.0) refuse reads at it the same way, and Cassandra's
+/// `validateForCasCommit` refuses it as the commit level of a conditional write unless the
+/// keyspace uses NetworkTopologyStrategy; one API region reads its own data center anyway.
+fn not_for_every_statement(level: Consistency) -> Option<&'static str> {
+    match level {
+        Consistency::Any => Some("the database refuses reads at ANY (it is write-only); use LOCAL_QUORUM"),
+        Consistency::EachQuorum => Some(
+            "reads at EACH_QUORUM are refused by ScyllaDB, and Cassandra refuses it for lightweight-transaction \
+             commits without NetworkTopologyStrategy; use LOCAL_QUORUM",
+        ),
+        _ => None,
+    }
+}
+
 fn parse_millis(variable: &'static str, text: &str) -> Result<Duration, ConfigError> {
     match text.trim().parse::<u64>() {
         Ok(ms) if (1..=600_000).contains(&ms) => Ok(Duration::from_millis(ms)),
@@ -284,6 +306,10 @@ mod tests {
             (PORT, "0"),
             (KEYSPACE, "drop table"),
             (CONSISTENCY, "MOST"),
+            (CONSISTENCY, "ANY"),
+            (CONSISTENCY, "any"),
+            (CONSISTENCY, "EACH_QUORUM"),
+            (CONSISTENCY, "SERIAL"),
             (SERIAL_CONSISTENCY, "QUORUM"),
             (REPLICATION, "SimpleStrategy:zero"),
             (REPLICATION, "Everywhere:3"),
@@ -297,6 +323,24 @@ mod tests {
             assert_eq!(err.variable, var, "{value}");
             assert!(err.to_string().contains(var));
         }
+    }
+
+    #[test]
+    fn every_level_that_reads_and_writes_is_accepted() {
+        let levels = [
+            ("ONE", Consistency::One),
+            ("TWO", Consistency::Two),
+            ("THREE", Consistency::Three),
+            ("QUORUM", Consistency::Quorum),
+            ("ALL", Consistency::All),
+            ("local_quorum", Consistency::LocalQuorum),
+            ("LOCAL_ONE", Consistency::LocalOne),
+        ];
+        for (text, level) in levels {
+            assert_eq!(config(&[(CONSISTENCY, text)]).unwrap().consistency, level, "{text}");
+        }
+        let err = config(&[(CONSISTENCY, "ANY")]).unwrap_err();
+        assert!(err.to_string().contains("write-only"), "{err}");
     }
 
     #[test]
