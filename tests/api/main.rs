@@ -11,6 +11,7 @@ mod list_paging;
 mod openapi;
 mod review_consistency;
 mod review_content_type;
+mod review_cursor;
 mod review_names;
 mod schema;
 mod validation;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use scylla::frame::types::{Consistency, SerialConsistency};
 
+use crate::cursor_key::CursorKey;
 use crate::secret::Secret;
 
 pub const CONTACT_POINTS: &str = "STORE_CONTACT_POINTS";
@@ -19,6 +20,7 @@ pub const SERIAL_CONSISTENCY: &str = "STORE_SERIAL_CONSISTENCY";
 pub const REPLICATION: &str = "STORE_REPLICATION";
 pub const CONNECT_TIMEOUT_MS: &str = "STORE_CONNECT_TIMEOUT_MS";
 pub const REQUEST_TIMEOUT_MS: &str = "STORE_REQUEST_TIMEOUT_MS";
+pub const CURSOR_KEY: &str = "STORE_CURSOR_KEY";
 
 /// Every variable this crate reads, for documentation checks.
 pub const ALL_VARIABLES: &[&str] = &[
@@ -33,6 +35,7 @@ pub const ALL_VARIABLES: &[&str] = &[
     REPLICATION,
     CONNECT_TIMEOUT_MS,
     REQUEST_TIMEOUT_MS,
+    CURSOR_KEY,
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -126,6 +129,8 @@ pub struct Config {
     pub replication: Replication,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// Signs listing cursors; its Debug never shows it.
+    pub cursor_key: CursorKey,
 }
 
 impl Config {
@@ -143,6 +148,7 @@ impl Config {
             replication: Replication::Simple { factor: 1 },
             connect_timeout: Duration::from_secs(3),
             request_timeout: Duration::from_secs(5),
+            cursor_key: CursorKey::per_process(),
         }
     }
 
@@ -216,6 +222,11 @@ impl Config {
         if let Some(v) = get(REQUEST_TIMEOUT_MS) {
             config.request_timeout = parse_millis(REQUEST_TIMEOUT_MS, &v)?;
         }
+        config.cursor_key = match get(CURSOR_KEY) {
+            // The reason never repeats the value: it is a secret.
+            Some(v) => CursorKey::parse(&v).map_err(|reason| bad(CURSOR_KEY, reason))?,
+            None => CursorKey::per_process_with_warning(CURSOR_KEY),
+        };
         Ok(config)
     }
 
@@ -317,6 +328,8 @@ mod tests {
             (CONNECT_TIMEOUT_MS, "-5"),
             (REQUEST_TIMEOUT_MS, "soon"),
             (CONTACT_POINTS, "a b"),
+            (CURSOR_KEY, "too-short"),
+            (CURSOR_KEY, "00ff00ff"),
         ];
         for (var, value) in cases {
             let err = config(&[(var, value)]).unwrap_err();
@@ -350,6 +363,18 @@ mod tests {
         let c = config(&[(USERNAME, "app"), (PASSWORD, "s3cr3t-pw")]).unwrap();
         assert!(!format!("{c:?}").contains("s3cr3t-pw"));
         assert_eq!(c.credentials.unwrap().password.expose(), "s3cr3t-pw");
+    }
+
+    #[test]
+    fn the_cursor_key_is_read_and_never_printed() {
+        let hex_key = "a1".repeat(32);
+        let c = config(&[(CURSOR_KEY, &hex_key)]).unwrap();
+        assert_eq!(c.cursor_key, CursorKey::parse(&hex_key).unwrap());
+        assert_ne!(c.cursor_key, CursorKey::per_process());
+        assert!(!format!("{c:?}").contains(&hex_key));
+        let err = config(&[(CURSOR_KEY, &"a1".repeat(31))]).unwrap_err();
+        assert!(!err.to_string().contains(&"a1".repeat(31)), "{err}");
+        assert_eq!(config(&[]).unwrap().cursor_key, CursorKey::per_process());
     }
 
     #[test]

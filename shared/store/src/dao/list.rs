@@ -24,10 +24,11 @@ impl Db {
     /// `limit` is the page size (the caller validates its range).
     pub async fn list_products(&self, limit: i32, cursor: Option<&str>) -> Result<Page, StoreError> {
         let keyspace = self.keyspace().to_owned();
+        let key = &self.config().cursor_key;
         let paging_state = match cursor {
             None => PagingState::start(),
             Some(text) => {
-                let cursor = Cursor::decode(text, &keyspace).map_err(|e| StoreError::InvalidCursor(e.0.into()))?;
+                let cursor = Cursor::decode(text, key, &keyspace).map_err(|e| StoreError::InvalidCursor(e.0.into()))?;
                 PagingState::new_from_raw_bytes(cursor.paging_state())
             }
         };
@@ -44,7 +45,10 @@ impl Db {
         let (result, paging) = match outcome {
             Ok(v) => v,
             Err(e) if cursor.is_some() && rejects_paging_state(&e) => {
-                return Err(StoreError::InvalidCursor(format!("refused by the database: {e}")));
+                // The database's message stays in the log: it is not the client's business and
+                // may describe the schema or the server.
+                tracing::warn!(error = %e, "the database refused a signed cursor's paging state");
+                return Err(StoreError::InvalidCursor("refused by the database".into()));
             }
             Err(e) => return Err(e.into()),
         };
@@ -62,7 +66,7 @@ impl Db {
         let next_cursor = match paging {
             PagingStateResponse::HasMorePages { state } => state
                 .as_bytes_slice()
-                .map(|bytes| Cursor::from_paging_state(bytes).encode(&keyspace)),
+                .map(|bytes| Cursor::from_paging_state(bytes).encode(key, &keyspace)),
             PagingStateResponse::NoMorePages => None,
         };
         Ok(Page { items, next_cursor })
