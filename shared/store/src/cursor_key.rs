@@ -28,7 +28,7 @@ impl CursorKey {
     /// padded or not), at least `MIN_KEY_BYTES` once decoded. The error never echoes `text`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let bytes = if text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let bytes = if text.len().is_multiple_of(2) && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             hex::decode(text).map_err(|_| "not valid hex".to_owned())?
         } else {
             [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
