@@ -12,6 +12,7 @@ mod openapi;
 mod review_consistency;
 mod review_content_type;
 mod review_cursor;
+mod review_keyspaces;
 mod review_names;
 mod schema;
 mod validation;
