@@ -68,14 +68,14 @@ async fn foreign_tampered_and_truncated_cursors_are_400() {
     bytes[last] ^= 0x55;
     let tampered = URL_SAFE_NO_PAD.encode(&bytes);
     let truncated = cursor[..cursor.len() / 2].to_owned();
-    // Well-formed for our checksum but minted for another keyspace.
-    let foreign = store::Cursor::from_paging_state(b"\x00\x04abcd\x7f\xff\xff\xfe").encode("another_keyspace");
+    // Signed with our key but minted for another keyspace.
+    let foreign = store::Cursor::from_paging_state(b"\x00\x04abcd\x7f\xff\xff\xfe").encode(&app.config.cursor_key, "another_keyspace");
     for bad in [tampered.as_str(), truncated.as_str(), foreign.as_str(), "garbage!", "AAAA", &"A".repeat(3000)] {
         let r = app.list(&[("cursor", bad), ("limit", "2")]).await;
         assert_eq!((r.status, r.json["field"].as_str()), (400, Some("cursor")), "{bad}: {}", r.text);
     }
-    // A cursor with our checksum around a paging state the database cannot use: still 400.
-    let forged = store::Cursor::from_paging_state(b"\x01\x02\x03").encode(&app.config.keyspace);
+    // A cursor with our signature around a paging state the database cannot use: still 400.
+    let forged = store::Cursor::from_paging_state(b"\x01\x02\x03").encode(&app.config.cursor_key, &app.config.keyspace);
     let r = app.list(&[("cursor", forged.as_str())]).await;
     assert!(r.status == 400 || r.status == 200, "never a 500: {}", r.text);
     // And the genuine cursor still works.

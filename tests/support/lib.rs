@@ -4,6 +4,7 @@
 //! `openapi.yaml` on the way.
 
 pub mod app;
+pub mod keyspaces;
 pub mod openapi;
 
 pub use app::{TestApp, TestResponse, product, spawn_app, spawn_app_with};

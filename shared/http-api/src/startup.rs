@@ -4,8 +4,10 @@
 
 use std::sync::Arc;
 
+use keyspaces::{CredentialSource, RefreshingCredentials};
 use scylla::client::session_builder::SessionBuilder;
 use store::{Config, Db, SessionHook};
+use tokio::sync::OnceCell;
 
 pub const BACKEND: &str = "STORE_BACKEND";
 
@@ -14,35 +16,59 @@ pub fn db_from_env() -> Result<Db, String> {
     db_from_lookup(|name| std::env::var(name).ok())
 }
 
-/// `db_from_env` over any lookup, so tests need not touch the process environment.
+/// `db_from_env` over any lookup, so tests need not touch the process environment. On
+/// Keyspaces, credentials come from the standard AWS chain.
 pub fn db_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Db, String> {
+    db_from_lookup_with(lookup, CredentialSource::DefaultChain)
+}
+
+/// `db_from_lookup` with the Keyspaces credentials taken from `credentials` (tests give a
+/// provider; the AWS chain reads the process environment, which tests must not change).
+pub fn db_from_lookup_with(lookup: impl Fn(&str) -> Option<String>, credentials: CredentialSource) -> Result<Db, String> {
     let mut config = Config::from_lookup(&lookup).map_err(|e| e.to_string())?;
     let backend = lookup(BACKEND).unwrap_or_default();
     match backend.trim() {
         "" | "cassandra" => Ok(Db::new(config)),
         "keyspaces" => {
-            let ks = keyspaces::KeyspacesConfig::from_lookup(&lookup).map_err(|e| e.to_string())?;
+            let mut ks = keyspaces::KeyspacesConfig::from_lookup(&lookup).map_err(|e| e.to_string())?;
+            // The STORE_* bounds and data center apply to Keyspaces as to Cassandra.
+            ks.request_timeout = config.request_timeout;
+            ks.connect_timeout = config.connect_timeout;
+            ks.local_dc = config.local_dc.clone();
+            if ks.local_dc() != ks.region {
+                tracing::warn!(
+                    local_dc = ks.local_dc(),
+                    region = %ks.region,
+                    "STORE_LOCAL_DC differs from the Keyspaces region, which is the only data center Keyspaces reports: \
+                     requests will find no host"
+                );
+            }
+            config.local_dc = Some(ks.local_dc().to_owned());
             // Keyspaces writes only at LOCAL_QUORUM and reads at the level it was given.
             config.consistency = ks.write_consistency();
             config.read_consistency = Some(ks.read_consistency());
-            Ok(Db::with_session_hook(config, Some(keyspaces_hook(ks))))
+            Ok(Db::with_session_hook(config, Some(keyspaces_hook(ks, credentials))))
         }
-        other => Err(format!(
-            "invalid {BACKEND}: {other:?} is not cassandra or keyspaces"
-        )),
+        other => Err(format!("invalid {BACKEND}: {other:?} is not cassandra or keyspaces")),
     }
 }
 
 /// Amazon Keyspaces: endpoint, TLS, SigV4 and Keyspaces-safe settings from `shared/keyspaces`.
-/// Starts from a fresh builder: the STORE_* contact points do not apply to Keyspaces.
-fn keyspaces_hook(ks: keyspaces::KeyspacesConfig) -> SessionHook {
+/// Starts from a fresh builder: the STORE_* contact points do not apply to Keyspaces (its
+/// timeouts and data center are in `ks`). The credential cache is opened once and kept
+/// across reconnects; every fetch is bounded by the connect timeout.
+fn keyspaces_hook(ks: keyspaces::KeyspacesConfig, source: CredentialSource) -> SessionHook {
     let ks = Arc::new(ks);
+    let credentials: Arc<OnceCell<Arc<RefreshingCredentials>>> = Arc::new(OnceCell::new());
     Arc::new(move |_store_builder: SessionBuilder| {
-        let ks = ks.clone();
+        let (ks, source, credentials) = (ks.clone(), source.clone(), credentials.clone());
         Box::pin(async move {
-            keyspaces::configure(SessionBuilder::new(), &ks)
+            let creds = credentials
+                .get_or_try_init(|| async { source.open(&ks.region, ks.connect_timeout).await.map(Arc::new) })
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?
+                .clone();
+            keyspaces::configure_with_credentials(SessionBuilder::new(), &ks, creds).await.map_err(|e| e.to_string())
         })
     })
 }
@@ -78,11 +104,7 @@ mod tests {
     use super::*;
 
     fn db(vars: &[(&str, &str)]) -> Result<Db, String> {
-        db_from_lookup(|name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        })
+        db_from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
     }
 
     #[test]
@@ -108,6 +130,14 @@ mod tests {
         assert_eq!(db.config().read_consistency, Some(Consistency::LocalOne));
         let cassandra = self::db(&[]).unwrap();
         assert_eq!(cassandra.config().read_consistency, None);
+    }
+
+    #[test]
+    fn keyspaces_backend_stays_in_the_region_unless_told_otherwise() {
+        let db = db(&[(BACKEND, "keyspaces"), ("AWS_REGION", "eu-west-1")]).unwrap();
+        assert_eq!(db.config().local_dc.as_deref(), Some("eu-west-1"));
+        let db = self::db(&[(BACKEND, "keyspaces"), ("AWS_REGION", "eu-west-1"), ("STORE_LOCAL_DC", "dc9")]).unwrap();
+        assert_eq!(db.config().local_dc.as_deref(), Some("dc9"));
     }
 
     #[test]

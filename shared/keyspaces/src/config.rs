@@ -6,6 +6,7 @@
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use scylla::statement::Consistency;
 
@@ -13,6 +14,13 @@ use crate::error::KeyspacesError;
 
 /// Keyspaces serves CQL over TLS on this port only.
 pub const KEYSPACES_PORT: u16 = 9142;
+
+/// A Lambda answers an API Gateway request within its timeout; a request stuck longer than
+/// this is better reported (503) than waited for. Callers with a configured bound set
+/// `request_timeout` instead.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bound on one connection attempt and one credential fetch unless `connect_timeout` is set.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Keyspaces accepts reads at LOCAL_ONE or LOCAL_QUORUM (and ONE); nothing else is offered here
 /// so a misconfiguration cannot reach the service.
@@ -45,6 +53,14 @@ pub struct KeyspacesConfig {
     /// Connections per Keyspaces host. One connection carries ~3,000 requests/s, far beyond
     /// what one Lambda container (one invocation at a time) can send, so one is the default.
     pub connections_per_host: NonZeroUsize,
+    /// Client-side bound on one request (the store's `STORE_REQUEST_TIMEOUT_MS`).
+    pub request_timeout: Duration,
+    /// Bound on opening one connection and on fetching credentials (the store's
+    /// `STORE_CONNECT_TIMEOUT_MS`).
+    pub connect_timeout: Duration,
+    /// The data center the driver stays in (the store's `STORE_LOCAL_DC`); `None` is the
+    /// region, which is what Keyspaces reports as the data center of every host.
+    pub local_dc: Option<String>,
 }
 
 impl KeyspacesConfig {
@@ -56,6 +72,9 @@ impl KeyspacesConfig {
             ca_file: None,
             read_consistency: ReadConsistency::LocalQuorum,
             connections_per_host: NonZeroUsize::MIN,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            local_dc: None,
         }
     }
 
@@ -115,6 +134,11 @@ impl KeyspacesConfig {
     pub fn read_consistency(&self) -> Consistency {
         self.read_consistency.consistency()
     }
+
+    /// The data center the driver's load balancing stays in.
+    pub fn local_dc(&self) -> &str {
+        self.local_dc.as_deref().unwrap_or(&self.region)
+    }
 }
 
 fn invalid(variable: &'static str, value: &str, reason: &str) -> KeyspacesError {
@@ -163,6 +187,7 @@ mod tests {
         assert_eq!(cfg.read_consistency(), Consistency::LocalQuorum);
         assert_eq!(cfg.write_consistency(), Consistency::LocalQuorum);
         assert_eq!(cfg.connections_per_host.get(), 1);
+        assert_eq!(cfg.local_dc(), "eu-west-1", "Keyspaces' data center is the region");
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //!
 //! aws-config leaves caching to the SDK clients' identity cache, which is not usable outside
 //! an SDK client: this is the few lines of it the CQL authenticator needs.
+//!
+//! Every fetch is bounded (`with_fetch_timeout`): the chain's sources (IMDS, a container
+//! endpoint, STS) are network calls with their own, longer, retries, and a cold start or a
+//! reconnect must answer 503 rather than wait on them.
 
 use std::time::{Duration, SystemTime};
 
@@ -18,10 +22,32 @@ use crate::error::KeyspacesError;
 
 /// Credentials this close to expiry are replaced before use.
 pub const REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);
+/// Bound on one fetch unless `with_fetch_timeout` says otherwise.
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct RefreshingCredentials {
     provider: SharedCredentialsProvider,
     current: Mutex<Option<Credentials>>,
+    fetch_timeout: Duration,
+}
+
+/// Where a Keyspaces session gets its AWS credentials: the standard chain (production), or a
+/// given provider (tests, or callers that already hold one).
+#[derive(Debug, Clone)]
+pub enum CredentialSource {
+    DefaultChain,
+    Provider(SharedCredentialsProvider),
+}
+
+impl CredentialSource {
+    /// The cache over this source for `region`, each fetch bounded by `fetch_timeout`.
+    pub async fn open(&self, region: &str, fetch_timeout: Duration) -> Result<RefreshingCredentials, KeyspacesError> {
+        let creds = match self {
+            CredentialSource::DefaultChain => RefreshingCredentials::from_default_chain(region).await?,
+            CredentialSource::Provider(p) => RefreshingCredentials::new(p.clone()),
+        };
+        Ok(creds.with_fetch_timeout(fetch_timeout))
+    }
 }
 
 impl std::fmt::Debug for RefreshingCredentials {
@@ -33,7 +59,17 @@ impl std::fmt::Debug for RefreshingCredentials {
 
 impl RefreshingCredentials {
     pub fn new(provider: impl ProvideCredentials + 'static) -> Self {
-        RefreshingCredentials { provider: SharedCredentialsProvider::new(provider), current: Mutex::new(None) }
+        RefreshingCredentials {
+            provider: SharedCredentialsProvider::new(provider),
+            current: Mutex::new(None),
+            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
+        }
+    }
+
+    /// Bounds each fetch (waiting for another caller's fetch included) by `timeout`.
+    pub fn with_fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch_timeout = timeout;
+        self
     }
 
     /// The default AWS credential chain for `region`.
@@ -42,22 +78,31 @@ impl RefreshingCredentials {
         let provider = sdk
             .credentials_provider()
             .ok_or_else(|| KeyspacesError::Credentials("the AWS default chain has no credentials provider".into()))?;
-        Ok(RefreshingCredentials { provider, current: Mutex::new(None) })
+        Ok(RefreshingCredentials::new(provider))
     }
 
     /// Current credentials, fetched anew when absent or expiring within `REFRESH_AHEAD`.
+    /// Fails when the source errs or does not answer within the fetch timeout.
     pub async fn get(&self) -> Result<Credentials, KeyspacesError> {
-        let mut current = self.current.lock().await;
-        if let Some(creds) = current.as_ref().filter(|c| still_fresh(c, SystemTime::now())) {
-            return Ok(creds.clone());
-        }
-        let fresh = self
-            .provider
-            .provide_credentials()
-            .await
-            .map_err(|e| KeyspacesError::Credentials(DisplayErrorContext(&e).to_string()))?;
-        *current = Some(fresh.clone());
-        Ok(fresh)
+        let fetch = async {
+            let mut current = self.current.lock().await;
+            if let Some(creds) = current.as_ref().filter(|c| still_fresh(c, SystemTime::now())) {
+                return Ok(creds.clone());
+            }
+            let fresh = self
+                .provider
+                .provide_credentials()
+                .await
+                .map_err(|e| KeyspacesError::Credentials(DisplayErrorContext(&e).to_string()))?;
+            *current = Some(fresh.clone());
+            Ok(fresh)
+        };
+        tokio::time::timeout(self.fetch_timeout, fetch).await.unwrap_or_else(|_| {
+            Err(KeyspacesError::Credentials(format!(
+                "the credential source did not answer within {:?}",
+                self.fetch_timeout
+            )))
+        })
     }
 }
 
@@ -112,6 +157,26 @@ mod tests {
         assert_eq!(creds.get().await.unwrap().session_token(), Some("token0"));
         assert_eq!(creds.get().await.unwrap().session_token(), Some("token1"));
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// A source that never answers, as a black-holed metadata endpoint.
+    #[derive(Debug)]
+    struct Silent;
+
+    impl ProvideCredentials for Silent {
+        fn provide_credentials<'a>(&'a self) -> ProvideFuture<'a>
+        where
+            Self: 'a,
+        {
+            ProvideFuture::new(std::future::pending())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_silent_source_is_an_error_after_the_fetch_timeout() {
+        let creds = RefreshingCredentials::new(Silent).with_fetch_timeout(Duration::from_millis(300));
+        let err = creds.get().await.expect_err("bounded");
+        assert!(err.to_string().contains("did not answer within 300ms"), "{err}");
     }
 
     #[test]

@@ -20,6 +20,6 @@ pub mod sigv4;
 pub mod tls;
 
 pub use config::{KEYSPACES_PORT, KeyspacesConfig, ReadConsistency};
-pub use credentials::RefreshingCredentials;
+pub use credentials::{CredentialSource, RefreshingCredentials};
 pub use error::KeyspacesError;
 pub use session::{configure, configure_with_credentials};

@@ -16,6 +16,8 @@ use scylla::client::session_builder::SessionBuilder;
 use scylla::cluster::metadata::Peer;
 use scylla::cluster::NodeAddr;
 use scylla::policies::host_filter::HostFilter;
+use scylla::policies::load_balancing::DefaultPolicy;
+use scylla::policies::retry::DefaultRetryPolicy;
 use scylla::statement::{Consistency, SerialConsistency};
 
 use crate::auth::SigV4AuthProvider;
@@ -24,14 +26,12 @@ use crate::credentials::RefreshingCredentials;
 use crate::error::KeyspacesError;
 use crate::tls;
 
-/// A Lambda answers an API Gateway request within its timeout; a request stuck longer than
-/// this is better reported (503) than waited for.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Configures `builder` for Keyspaces with credentials from the standard AWS chain.
-/// Fails at start-up, with the reason, when no credentials can be obtained.
+/// Configures `builder` for Keyspaces with credentials from the standard AWS chain, each
+/// fetch bounded by `cfg.connect_timeout`. Fails, with the reason, when no credentials can be
+/// obtained in time.
 pub async fn configure(builder: SessionBuilder, cfg: &KeyspacesConfig) -> Result<SessionBuilder, KeyspacesError> {
-    let credentials = Arc::new(RefreshingCredentials::from_default_chain(&cfg.region).await?);
+    let credentials =
+        Arc::new(RefreshingCredentials::from_default_chain(&cfg.region).await?.with_fetch_timeout(cfg.connect_timeout));
     configure_with_credentials(builder, cfg, credentials).await
 }
 
@@ -49,12 +49,22 @@ pub async fn configure_with_credentials(
     Ok(session_settings(builder, cfg).tls_context(Some(tls)).authenticator_provider(Arc::new(auth)))
 }
 
-/// Everything but TLS and authentication: endpoint, consistency, metadata, pool, timers.
+/// Everything but TLS and authentication: endpoint, consistency, load balancing, metadata,
+/// pool, timers. Request and connect timeouts and the local data center come from `cfg`
+/// (the store's STORE_* settings), as they do for Cassandra.
 pub fn session_settings(builder: SessionBuilder, cfg: &KeyspacesConfig) -> SessionBuilder {
+    // Token-aware within the local data center only: a request never crosses regions.
+    let lb = DefaultPolicy::builder()
+        .token_aware(true)
+        .prefer_datacenter(cfg.local_dc().to_owned())
+        .permit_dc_failover(false)
+        .build();
     let profile = ExecutionProfile::builder()
         .consistency(cfg.write_consistency())
         .serial_consistency(Some(SerialConsistency::LocalSerial))
-        .request_timeout(Some(REQUEST_TIMEOUT))
+        .request_timeout(Some(cfg.request_timeout))
+        .retry_policy(Arc::new(DefaultRetryPolicy::new()))
+        .load_balancing_policy(lb)
         .build();
     builder
         .known_node(cfg.contact_point())
@@ -67,7 +77,7 @@ pub fn session_settings(builder: SessionBuilder, cfg: &KeyspacesConfig) -> Sessi
         .tracing_info_fetch_consistency(Consistency::LocalOne)
         .host_filter(Arc::new(LoopbackPeerFilter::for_config(cfg)))
         .pool_size(PoolSize::PerHost(cfg.connections_per_host))
-        .connection_timeout(Duration::from_secs(5))
+        .connection_timeout(cfg.connect_timeout)
         // A frozen Lambda sends nothing; after a thaw, a dead connection must be noticed by
         // the first keepalive rather than by a request timing out.
         .keepalive_interval(Duration::from_secs(30))

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use scylla::frame::types::{Consistency, SerialConsistency};
 
+use crate::cursor_key::CursorKey;
 use crate::secret::Secret;
 
 pub const CONTACT_POINTS: &str = "STORE_CONTACT_POINTS";
@@ -20,6 +21,7 @@ pub const REPLICATION: &str = "STORE_REPLICATION";
 pub const CONNECT_TIMEOUT_MS: &str = "STORE_CONNECT_TIMEOUT_MS";
 pub const REQUEST_TIMEOUT_MS: &str = "STORE_REQUEST_TIMEOUT_MS";
 pub const CREATE_DEADLINE_MS: &str = "STORE_CREATE_DEADLINE_MS";
+pub const CURSOR_KEY: &str = "STORE_CURSOR_KEY";
 
 /// Every variable this crate reads, for documentation checks.
 pub const ALL_VARIABLES: &[&str] = &[
@@ -34,6 +36,7 @@ pub const ALL_VARIABLES: &[&str] = &[
     REPLICATION,
     CONNECT_TIMEOUT_MS,
     REQUEST_TIMEOUT_MS,
+    CURSOR_KEY,
     CREATE_DEADLINE_MS,
 ];
 
@@ -50,10 +53,7 @@ pub struct ConfigError {
 }
 
 fn bad(variable: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        reason: reason.into(),
-    }
+    ConfigError { variable, reason: reason.into() }
 }
 
 /// How the keyspace is replicated; only the schema command uses it.
@@ -68,10 +68,7 @@ pub enum Replication {
 impl Replication {
     /// `SimpleStrategy:1` or `NetworkTopologyStrategy:dc1=3,dc2=3`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (class, rest) = text
-            .trim()
-            .split_once(':')
-            .ok_or("expected CLASS:SETTINGS, e.g. SimpleStrategy:1")?;
+        let (class, rest) = text.trim().split_once(':').ok_or("expected CLASS:SETTINGS, e.g. SimpleStrategy:1")?;
         match class {
             "SimpleStrategy" => {
                 let factor = parse_factor(rest)?;
@@ -80,14 +77,10 @@ impl Replication {
             "NetworkTopologyStrategy" => {
                 let mut data_centers = Vec::new();
                 for part in rest.split(',') {
-                    let (dc, factor) = part
-                        .split_once('=')
-                        .ok_or("expected DC=FACTOR[,DC=FACTOR...]")?;
+                    let (dc, factor) = part.split_once('=').ok_or("expected DC=FACTOR[,DC=FACTOR...]")?;
                     let dc = dc.trim();
                     let dc_ok = !dc.is_empty()
-                        && dc
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                        && dc.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
                     if !dc_ok {
                         return Err(format!("invalid data center name {dc:?}"));
                     }
@@ -95,9 +88,7 @@ impl Replication {
                 }
                 Ok(Replication::NetworkTopology { data_centers })
             }
-            other => Err(format!(
-                "unknown class {other:?}: use SimpleStrategy or NetworkTopologyStrategy"
-            )),
+            other => Err(format!("unknown class {other:?}: use SimpleStrategy or NetworkTopologyStrategy")),
         }
     }
 
@@ -108,10 +99,7 @@ impl Replication {
                 format!("{{'class': 'SimpleStrategy', 'replication_factor': {factor}}}")
             }
             Replication::NetworkTopology { data_centers } => {
-                let dcs: Vec<String> = data_centers
-                    .iter()
-                    .map(|(dc, n)| format!("'{dc}': {n}"))
-                    .collect();
+                let dcs: Vec<String> = data_centers.iter().map(|(dc, n)| format!("'{dc}': {n}")).collect();
                 format!("{{'class': 'NetworkTopologyStrategy', {}}}", dcs.join(", "))
             }
         }
@@ -121,10 +109,7 @@ impl Replication {
 fn parse_factor(text: &str) -> Result<u32, String> {
     match text.trim().parse::<u32>() {
         Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!(
-            "replication factor {:?} is not a positive integer",
-            text.trim()
-        )),
+        _ => Err(format!("replication factor {:?} is not a positive integer", text.trim())),
     }
 }
 
@@ -155,6 +140,8 @@ pub struct Config {
     /// must leave a margin below the Lambda timeout (10 s in template.yaml); in Lambda the
     /// invocation's own deadline also bounds it.
     pub create_deadline: Duration,
+    /// Signs listing cursors; its Debug never shows it.
+    pub cursor_key: CursorKey,
 }
 
 impl Config {
@@ -173,6 +160,7 @@ impl Config {
             connect_timeout: Duration::from_secs(3),
             request_timeout: Duration::from_secs(5),
             create_deadline: Duration::from_secs(8),
+            cursor_key: CursorKey::per_process(),
         }
     }
 
@@ -187,22 +175,12 @@ impl Config {
         let mut config = Config::local(9042);
 
         if let Some(v) = get(CONTACT_POINTS) {
-            let points: Vec<String> = v
-                .split(',')
-                .map(|p| p.trim().to_owned())
-                .filter(|p| !p.is_empty())
-                .collect();
+            let points: Vec<String> = v.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
             if points.is_empty() {
                 return Err(bad(CONTACT_POINTS, "no host given"));
             }
-            if let Some(p) = points
-                .iter()
-                .find(|p| p.chars().any(|c| c.is_whitespace() || c == '/'))
-            {
-                return Err(bad(
-                    CONTACT_POINTS,
-                    format!("{p:?} is not a host or host:port"),
-                ));
+            if let Some(p) = points.iter().find(|p| p.chars().any(|c| c.is_whitespace() || c == '/')) {
+                return Err(bad(CONTACT_POINTS, format!("{p:?} is not a host or host:port")));
             }
             config.contact_points = points;
         }
@@ -214,10 +192,7 @@ impl Config {
         }
         match (get(USERNAME), get(PASSWORD)) {
             (Some(username), Some(password)) => {
-                config.credentials = Some(Credentials {
-                    username,
-                    password: Secret::new(password),
-                })
+                config.credentials = Some(Credentials { username, password: Secret::new(password) })
             }
             (None, None) => {}
             (Some(_), None) => return Err(bad(PASSWORD, "must be set when STORE_USERNAME is")),
@@ -229,39 +204,29 @@ impl Config {
                 && v.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
                 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !ok {
-                return Err(bad(
-                    KEYSPACE,
-                    format!(
-                        "{v:?} is not a keyspace name (letter, then letters, digits, _; at most 48)"
-                    ),
-                ));
+                return Err(bad(KEYSPACE, format!("{v:?} is not a keyspace name (letter, then letters, digits, _; at most 48)")));
             }
             config.keyspace = v.to_ascii_lowercase();
         }
         config.local_dc = get(LOCAL_DC).map(|v| v.trim().to_owned());
         if let Some(v) = get(CONSISTENCY) {
-            config.consistency = parse_consistency(&v).ok_or_else(|| {
-                bad(
-                    CONSISTENCY,
-                    format!("{v:?} is not a consistency level (e.g. LOCAL_QUORUM, QUORUM, ONE)"),
-                )
+            let level = parse_consistency(&v).ok_or_else(|| {
+                bad(CONSISTENCY, format!("{v:?} is not a consistency level (e.g. LOCAL_QUORUM, QUORUM, ONE)"))
             })?;
+            if let Some(why) = not_for_every_statement(level) {
+                return Err(bad(CONSISTENCY, format!("{v:?} cannot be used for both reads and writes: {why}")));
+            }
+            config.consistency = level;
         }
         if let Some(v) = get(SERIAL_CONSISTENCY) {
             config.serial_consistency = match v.trim().to_ascii_uppercase().as_str() {
                 "SERIAL" => SerialConsistency::Serial,
                 "LOCAL_SERIAL" => SerialConsistency::LocalSerial,
-                _ => {
-                    return Err(bad(
-                        SERIAL_CONSISTENCY,
-                        format!("{v:?} is not SERIAL or LOCAL_SERIAL"),
-                    ));
-                }
+                _ => return Err(bad(SERIAL_CONSISTENCY, format!("{v:?} is not SERIAL or LOCAL_SERIAL"))),
             };
         }
         if let Some(v) = get(REPLICATION) {
-            config.replication =
-                Replication::parse(&v).map_err(|reason| bad(REPLICATION, reason))?;
+            config.replication = Replication::parse(&v).map_err(|reason| bad(REPLICATION, reason))?;
         }
         if let Some(v) = get(CONNECT_TIMEOUT_MS) {
             config.connect_timeout = parse_millis(CONNECT_TIMEOUT_MS, &v)?;
@@ -272,12 +237,14 @@ impl Config {
         if let Some(v) = get(CREATE_DEADLINE_MS) {
             config.create_deadline = parse_millis(CREATE_DEADLINE_MS, &v)?;
             if config.create_deadline > MAX_CREATE_DEADLINE {
-                return Err(bad(
-                    CREATE_DEADLINE_MS,
-                    format!("{v:?} is above {} ms", MAX_CREATE_DEADLINE.as_millis()),
-                ));
+                return Err(bad(CREATE_DEADLINE_MS, format!("{v:?} is above {} ms", MAX_CREATE_DEADLINE.as_millis())));
             }
         }
+        config.cursor_key = match get(CURSOR_KEY) {
+            // The reason never repeats the value: it is a secret.
+            Some(v) => CursorKey::parse(&v).map_err(|reason| bad(CURSOR_KEY, reason))?,
+            None => CursorKey::per_process_with_warning(CURSOR_KEY),
+        };
         Ok(config)
     }
 
@@ -287,11 +254,7 @@ impl Config {
             .iter()
             .map(|p| {
                 if p.starts_with('[') {
-                    if p.contains("]:") {
-                        p.clone()
-                    } else {
-                        format!("{p}:{}", self.port)
-                    }
+                    if p.contains("]:") { p.clone() } else { format!("{p}:{}", self.port) }
                 } else if p.matches(':').count() > 1 {
                     format!("[{p}]:{}", self.port) // a bare IPv6 address
                 } else if p.contains(':') {
@@ -319,13 +282,28 @@ fn parse_consistency(text: &str) -> Option<Consistency> {
     })
 }
 
+/// Why `level` cannot be the level of every statement, which includes the listing's SELECT and
+/// the commit of the lightweight-transaction claims. Cassandra's own validation
+/// (`ConsistencyLevel.validateForRead`) refuses reads at ANY ("ANY ConsistencyLevel is only
+/// supported for writes"), so every listing would fail. EACH_QUORUM: ScyllaDB's
+/// `validate_for_read` (and Cassandra before 3.0) refuse reads at it the same way, and Cassandra's
+/// `validateForCasCommit` refuses it as the commit level of a conditional write unless the
+/// keyspace uses NetworkTopologyStrategy; one API region reads its own data center anyway.
+fn not_for_every_statement(level: Consistency) -> Option<&'static str> {
+    match level {
+        Consistency::Any => Some("the database refuses reads at ANY (it is write-only); use LOCAL_QUORUM"),
+        Consistency::EachQuorum => Some(
+            "reads at EACH_QUORUM are refused by ScyllaDB, and Cassandra refuses it for lightweight-transaction \
+             commits without NetworkTopologyStrategy; use LOCAL_QUORUM",
+        ),
+        _ => None,
+    }
+}
+
 fn parse_millis(variable: &'static str, text: &str) -> Result<Duration, ConfigError> {
     match text.trim().parse::<u64>() {
         Ok(ms) if (1..=600_000).contains(&ms) => Ok(Duration::from_millis(ms)),
-        _ => Err(bad(
-            variable,
-            format!("{text:?} is not a number of milliseconds between 1 and 600000"),
-        )),
+        _ => Err(bad(variable, format!("{text:?} is not a number of milliseconds between 1 and 600000"))),
     }
 }
 
@@ -336,10 +314,7 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -360,6 +335,10 @@ mod tests {
             (PORT, "0"),
             (KEYSPACE, "drop table"),
             (CONSISTENCY, "MOST"),
+            (CONSISTENCY, "ANY"),
+            (CONSISTENCY, "any"),
+            (CONSISTENCY, "EACH_QUORUM"),
+            (CONSISTENCY, "SERIAL"),
             (SERIAL_CONSISTENCY, "QUORUM"),
             (REPLICATION, "SimpleStrategy:zero"),
             (REPLICATION, "Everywhere:3"),
@@ -368,12 +347,32 @@ mod tests {
             (REQUEST_TIMEOUT_MS, "soon"),
             (CREATE_DEADLINE_MS, "30001"),
             (CONTACT_POINTS, "a b"),
+            (CURSOR_KEY, "too-short"),
+            (CURSOR_KEY, "00ff00ff"),
         ];
         for (var, value) in cases {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");
             assert!(err.to_string().contains(var));
         }
+    }
+
+    #[test]
+    fn every_level_that_reads_and_writes_is_accepted() {
+        let levels = [
+            ("ONE", Consistency::One),
+            ("TWO", Consistency::Two),
+            ("THREE", Consistency::Three),
+            ("QUORUM", Consistency::Quorum),
+            ("ALL", Consistency::All),
+            ("local_quorum", Consistency::LocalQuorum),
+            ("LOCAL_ONE", Consistency::LocalOne),
+        ];
+        for (text, level) in levels {
+            assert_eq!(config(&[(CONSISTENCY, text)]).unwrap().consistency, level, "{text}");
+        }
+        let err = config(&[(CONSISTENCY, "ANY")]).unwrap_err();
+        assert!(err.to_string().contains("write-only"), "{err}");
     }
 
     #[test]
@@ -386,24 +385,30 @@ mod tests {
     }
 
     #[test]
+    fn the_cursor_key_is_read_and_never_printed() {
+        let hex_key = "a1".repeat(32);
+        let c = config(&[(CURSOR_KEY, &hex_key)]).unwrap();
+        assert_eq!(c.cursor_key, CursorKey::parse(&hex_key).unwrap());
+        assert_ne!(c.cursor_key, CursorKey::per_process());
+        assert!(!format!("{c:?}").contains(&hex_key));
+        let err = config(&[(CURSOR_KEY, &"a1".repeat(31))]).unwrap_err();
+        assert!(!err.to_string().contains(&"a1".repeat(31)), "{err}");
+        assert_eq!(config(&[]).unwrap().cursor_key, CursorKey::per_process());
+    }
+
+    #[test]
     fn replication_parses_both_strategies() {
         let c = config(&[(REPLICATION, "NetworkTopologyStrategy:eu-west=3,us_east=2")]).unwrap();
         assert_eq!(
             c.replication.to_cql(),
             "{'class': 'NetworkTopologyStrategy', 'eu-west': 3, 'us_east': 2}"
         );
-        assert_eq!(
-            Replication::Simple { factor: 2 }.to_cql(),
-            "{'class': 'SimpleStrategy', 'replication_factor': 2}"
-        );
+        assert_eq!(Replication::Simple { factor: 2 }.to_cql(), "{'class': 'SimpleStrategy', 'replication_factor': 2}");
     }
 
     #[test]
     fn contact_points_keep_explicit_ports() {
         let c = config(&[(CONTACT_POINTS, "10.0.0.1, db.local:9142"), (PORT, "9043")]).unwrap();
-        assert_eq!(
-            c.known_nodes(),
-            vec!["10.0.0.1:9043".to_string(), "db.local:9142".to_string()]
-        );
+        assert_eq!(c.known_nodes(), vec!["10.0.0.1:9043".to_string(), "db.local:9142".to_string()]);
     }
 }

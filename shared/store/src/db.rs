@@ -127,14 +127,15 @@ impl Db {
     }
 
     async fn connect(&self) -> Result<Connected, StoreError> {
-        let mut builder = session_builder(&self.config);
-        if let Some(hook) = &self.hook {
-            builder = hook(builder).await.map_err(StoreError::Unavailable)?;
-        }
-        // Session building does TCP connects, the handshake and metadata reads; bound the
-        // whole of it, not just each TCP connect.
+        // The hook (credentials for Keyspaces: network calls) and session building (TCP
+        // connects, the handshake, metadata reads) are bounded together, not just each TCP
+        // connect.
         let budget = self.config.connect_timeout * 2;
         let attempt = async {
+            let mut builder = session_builder(&self.config);
+            if let Some(hook) = &self.hook {
+                builder = hook(builder).await.map_err(StoreError::Unavailable)?;
+            }
             let session = builder.build().await?;
             let statements = Statements::prepare(&session, &self.config).await?;
             Ok::<_, StoreError>(Connected {

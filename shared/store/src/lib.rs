@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod cursor;
+pub mod cursor_key;
 pub mod dao;
 pub mod db;
 mod decimal;
@@ -15,6 +16,7 @@ mod statements;
 
 pub use config::{Config, ConfigError, Replication};
 pub use cursor::Cursor;
+pub use cursor_key::CursorKey;
 pub use dao::{CreateOutcome, IdempotencyKey, Page};
 pub use db::{Db, SessionHook};
 pub use domain::{Name, NewProduct, Price, Product, Sku, ValidationError};

@@ -22,17 +22,13 @@ pub struct Page {
 
 impl Db {
     /// `limit` is the page size (the caller validates its range).
-    pub async fn list_products(
-        &self,
-        limit: i32,
-        cursor: Option<&str>,
-    ) -> Result<Page, StoreError> {
+    pub async fn list_products(&self, limit: i32, cursor: Option<&str>) -> Result<Page, StoreError> {
         let keyspace = self.keyspace().to_owned();
+        let key = &self.config().cursor_key;
         let paging_state = match cursor {
             None => PagingState::start(),
             Some(text) => {
-                let cursor = Cursor::decode(text, &keyspace)
-                    .map_err(|e| StoreError::InvalidCursor(e.0.into()))?;
+                let cursor = Cursor::decode(text, key, &keyspace).map_err(|e| StoreError::InvalidCursor(e.0.into()))?;
                 PagingState::new_from_raw_bytes(cursor.paging_state())
             }
         };
@@ -42,46 +38,35 @@ impl Db {
                 async move {
                     let mut statement = c.statements.list_products.clone();
                     statement.set_page_size(limit);
-                    c.session
-                        .execute_single_page(&statement, &[], paging_state)
-                        .await
+                    c.session.execute_single_page(&statement, &[], paging_state).await
                 }
             })
             .await?;
         let (result, paging) = match outcome {
             Ok(v) => v,
             Err(e) if cursor.is_some() && rejects_paging_state(&e) => {
-                return Err(StoreError::InvalidCursor(format!(
-                    "refused by the database: {e}"
-                )));
+                // The database's message stays in the log: it is not the client's business and
+                // may describe the schema or the server.
+                tracing::warn!(error = %e, "the database refused a signed cursor's paging state");
+                return Err(StoreError::InvalidCursor("refused by the database".into()));
             }
             Err(e) => return Err(e.into()),
         };
-        let rows = result
-            .into_rows_result()
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        let rows = result.into_rows_result().map_err(|e| StoreError::Internal(e.to_string()))?;
         let mut items = Vec::with_capacity(rows.rows_num());
         let typed = rows
             .rows::<(Uuid, String, String, CqlDecimal, CqlTimestamp)>()
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         for row in typed {
-            let (id, name, sku, price, created_at) =
-                row.map_err(|e| StoreError::Internal(e.to_string()))?;
-            let price = decimal::from_cql(&price).ok_or_else(|| {
-                StoreError::Internal(format!("stored price of {id} is out of range"))
-            })?;
-            items.push(Product::new(
-                id,
-                &name,
-                &sku,
-                Price::from_stored(price),
-                created_at.0,
-            ));
+            let (id, name, sku, price, created_at) = row.map_err(|e| StoreError::Internal(e.to_string()))?;
+            let price = decimal::from_cql(&price)
+                .ok_or_else(|| StoreError::Internal(format!("stored price of {id} is out of range")))?;
+            items.push(Product::new(id, &name, &sku, Price::from_stored(price), created_at.0));
         }
         let next_cursor = match paging {
             PagingStateResponse::HasMorePages { state } => state
                 .as_bytes_slice()
-                .map(|bytes| Cursor::from_paging_state(bytes).encode(&keyspace)),
+                .map(|bytes| Cursor::from_paging_state(bytes).encode(key, &keyspace)),
             PagingStateResponse::NoMorePages => None,
         };
         Ok(Page { items, next_cursor })
@@ -93,9 +78,6 @@ impl Db {
 fn rejects_paging_state(e: &ExecutionError) -> bool {
     matches!(
         e,
-        ExecutionError::LastAttemptError(RequestAttemptError::DbError(
-            DbError::ProtocolError | DbError::Invalid,
-            _
-        ))
+        ExecutionError::LastAttemptError(RequestAttemptError::DbError(DbError::ProtocolError | DbError::Invalid, _))
     )
 }

@@ -85,6 +85,16 @@ mod tests {
     }
 
     #[test]
+    fn fingerprint_is_of_the_normalised_name() {
+        let with = |name: &str| NewProduct {
+            name: Name::parse(name).unwrap(),
+            sku: Sku::parse("C-1").unwrap(),
+            price: Price::parse_json("1").unwrap(),
+        };
+        assert_eq!(with("Caf\u{e9}").fingerprint(), with("Cafe\u{301}").fingerprint());
+    }
+
+    #[test]
     fn created_at_is_rfc3339_millis_utc() {
         assert_eq!(format_millis(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
     }

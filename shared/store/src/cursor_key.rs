@@ -1,0 +1,106 @@
+//! The secret that signs listing cursors (`STORE_CURSOR_KEY`). Whoever holds it can mint
+//! cursors carrying any paging state; the database still validates those, and a listing shows
+//! nothing a first page does not, so a leak exposes no data, but the key is still kept out of
+//! every log (its Debug prints a placeholder). Unset, each process draws a random key: cursors
+//! then only work within the process that issued them (fine locally and in tests; a deployment
+//! with several containers sets the variable).
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+
+/// HMAC-SHA256 keys shorter than its output weaken it; RFC 2104 recommends at least this.
+pub const MIN_KEY_BYTES: usize = 32;
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct CursorKey(Arc<[u8]>);
+
+impl fmt::Debug for CursorKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CursorKey(***)")
+    }
+}
+
+impl CursorKey {
+    /// `text` as hex (an even number of hex digits) or else base64 (standard or URL-safe,
+    /// padded or not), at least `MIN_KEY_BYTES` once decoded. The error never echoes `text`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let bytes = if text.len().is_multiple_of(2) && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            hex::decode(text).map_err(|_| "not valid hex".to_owned())?
+        } else {
+            [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+                .iter()
+                .find_map(|engine| engine.decode(text).ok())
+                .ok_or_else(|| "neither hex nor base64".to_owned())?
+        };
+        if bytes.len() < MIN_KEY_BYTES {
+            return Err(format!("decodes to {} bytes; at least {MIN_KEY_BYTES} are needed", bytes.len()));
+        }
+        Ok(CursorKey(bytes.into()))
+    }
+
+    /// This process's random key, the same for every `Db` of the process (so the create and
+    /// list handles of one test, or one `make run` function, agree).
+    pub fn per_process() -> Self {
+        static KEY: OnceLock<CursorKey> = OnceLock::new();
+        KEY.get_or_init(|| {
+            let mut bytes = [0u8; MIN_KEY_BYTES];
+            getrandom::fill(&mut bytes).expect("the operating system's random source");
+            CursorKey(bytes.to_vec().into())
+        })
+        .clone()
+    }
+
+    /// `per_process`, saying once per process what that costs.
+    pub fn per_process_with_warning(variable: &str) -> Self {
+        static WARNED: OnceLock<()> = OnceLock::new();
+        WARNED.get_or_init(|| {
+            tracing::warn!(
+                "{variable} is unset: listing cursors are signed with a random per-process key and only work \
+                 within this process; set {variable} when more than one process serves the API"
+            );
+        });
+        Self::per_process()
+    }
+
+    /// The raw key, for the MAC only.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_and_base64_of_32_bytes_are_accepted_and_agree() {
+        let bytes: Vec<u8> = (0u8..32).collect();
+        let from_hex = CursorKey::parse(&hex::encode(&bytes)).unwrap();
+        let from_b64 = CursorKey::parse(&STANDARD.encode(&bytes)).unwrap();
+        let from_url = CursorKey::parse(&URL_SAFE_NO_PAD.encode(&bytes)).unwrap();
+        assert_eq!(from_hex.bytes(), bytes.as_slice());
+        assert_eq!(from_hex, from_b64);
+        assert_eq!(from_hex, from_url);
+    }
+
+    #[test]
+    fn short_or_garbled_keys_are_refused_without_echoing_them() {
+        let short = hex::encode([7u8; 31]);
+        for bad in [short.as_str(), "not a key!", "zz", &STANDARD.encode([1u8; 16])] {
+            let err = CursorKey::parse(bad).unwrap_err();
+            assert!(!err.contains(bad), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_per_process_key_is_stable_and_never_printed() {
+        let key = CursorKey::per_process();
+        assert_eq!(key, CursorKey::per_process());
+        assert_eq!(key.bytes().len(), MIN_KEY_BYTES);
+        assert_eq!(format!("{key:?}"), "CursorKey(***)");
+    }
+}
