@@ -4,6 +4,8 @@
 mod cold_start;
 mod concurrency;
 mod create;
+mod create_review;
+mod create_schedules;
 mod drill;
 mod faults;
 mod idempotency;

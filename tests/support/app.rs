@@ -62,8 +62,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// With a fault registry the test keeps, to inject faults into the node.
 pub async fn spawn_app_with(faults: FaultRegistry) -> TestApp {
+    spawn_app_configured(faults, |_| {}).await
+}
+
+/// With a fault registry and settings of the test's own on top of `test_config`.
+pub async fn spawn_app_configured(faults: FaultRegistry, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let cluster = Cluster::builder().nodes(1).faults(faults).start().await.expect("start the CQL node");
-    let config = test_config(cluster.port());
+    let mut config = test_config(cluster.port());
+    adjust(&mut config);
     apply_schema(&config).await;
     TestApp { create_db: Db::new(config.clone()), list_db: Db::new(config.clone()), cluster, config }
 }
@@ -95,6 +101,31 @@ pub fn list_request(params: &[(&str, &str)]) -> Request {
 impl TestApp {
     pub fn faults(&self) -> &FaultRegistry {
         self.cluster.faults()
+    }
+
+    /// Moves the node's clock forward: TTLs run out at once.
+    pub fn advance_clock(&self, by: Duration) {
+        self.cluster.advance_clock(by);
+    }
+
+    /// Waits until the fault `id` has fired `times` (a request reached it), polling the
+    /// node's own count; bounded.
+    pub async fn fired(&self, id: cql_node::faults::FaultId, times: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let fired = self.faults().list().iter().find(|(i, ..)| *i == id).map_or(u64::MAX, |(_, _, n)| *n);
+            if fired >= times {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "fault {id:?} fired {fired} times, not {times}");
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Every listed product, by id.
+    pub async fn listed_ids(&self) -> Vec<String> {
+        self.walk(500).await.iter().map(|p| p["id"].as_str().expect("id").to_owned()).collect()
     }
 
     /// Sends any request to the create function (checked against the OpenAPI document).
