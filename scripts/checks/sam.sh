@@ -15,7 +15,10 @@ cfn-lint template.yaml
 echo "-- sam validate --lint"
 sam validate --lint
 echo "-- cfn-lint after the SAM transform"
-python3 scripts/checks/sam_transformed.py template.yaml
+transformed="$(mktemp -d)/template.json"
+python3 scripts/checks/sam_transformed.py template.yaml "$transformed"
+echo "-- least-privilege IAM and the cursor key"
+python3 scripts/checks/template_iam.py "$transformed"
 
 echo "-- template tables = store schema"
 # From a scratch directory, so a developer's .env cannot change the printed schema.
