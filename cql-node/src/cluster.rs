@@ -106,6 +106,7 @@ impl ClusterBuilder {
             None => Engine::open(EngineConfig::default()).map_err(StartError::Engine)?,
         };
         if let Some(profile) = &self.keyspaces {
+            engine.use_keyspaces_rules();
             profile.ddl.follow(engine.schema_events());
             crate::keyspaces::mcs_tables::register(&engine, &profile.ddl).map_err(StartError::Engine)?;
         }

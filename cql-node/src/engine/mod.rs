@@ -261,6 +261,12 @@ impl Engine {
     pub fn add_virtual_table(&self, table: Arc<dyn virtual_table::VirtualTable>) -> CqlResult<()> {
         self.inner.add_virtual_table(table)
     }
+
+    /// Applies Amazon Keyspaces's table rules from now on: `CUSTOM_PROPERTIES` is a table
+    /// option, and `USING TTL` is refused on tables where TTL is not enabled.
+    pub fn use_keyspaces_rules(&self) {
+        self.inner.use_keyspaces_rules()
+    }
 }
 #[cfg(test)]
 mod tests;
