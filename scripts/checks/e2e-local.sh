@@ -11,8 +11,15 @@ CQL_NODE_PORT=$(free_port)
 work=$(mktemp -d)
 log="$work/run-local.log"
 
-# Its own process group, so the whole tree (node, cargo lambda, functions) stops together.
-env -u STORE_CONTACT_POINTS API_PORT="$API_PORT" CQL_NODE_PORT="$CQL_NODE_PORT" \
+# Only what this check chose: no STORE_*/KEYSPACES_* from the caller's environment and no .env
+# (STORE_DOTENV=off, for run-local.sh and the functions alike), so it never writes to a
+# developer's cluster. Its own process group, so the whole tree (node, cargo lambda,
+# functions) stops together.
+unset_args=()
+for v in $(compgen -e); do
+  case "$v" in STORE_* | KEYSPACES_*) unset_args+=(-u "$v") ;; esac
+done
+env ${unset_args[@]+"${unset_args[@]}"} STORE_DOTENV=off API_PORT="$API_PORT" CQL_NODE_PORT="$CQL_NODE_PORT" \
   CQL_NODE_DATA_DIR="$work/data" setsid bash scripts/run-local.sh >"$log" 2>&1 &
 run_pid=$!
 cleanup() {
