@@ -9,6 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.venv
+# pip refuses outright to install anywhere but a virtual environment, here as on a
+# Debian 12 or Homebrew Python: what works here works there.
+export PIP_REQUIRE_VIRTUALENV=true
 
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv" || {
