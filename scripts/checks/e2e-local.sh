@@ -41,6 +41,15 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$base" || true)
 done
 
 body="$work/body.json"
+
+# The README's examples, pasted as a reader would (readme_examples.py also refuses non-ASCII
+# in them): create, the same idempotent create, list.
+readme_statuses=()
+while IFS= read -r command; do
+  readme_statuses+=("$(eval "$command" -s -o "$body" -w '%{http_code}' --max-time 60)")
+done < <(python3 scripts/checks/readme_examples.py "127.0.0.1:$API_PORT")
+[ "${readme_statuses[*]}" = "201 201 200" ] || fail "README examples answered ${readme_statuses[*]}, expected 201 201 200: $(cat "$body")"
+
 request() { # method url [data] [extra curl args...] -> prints status, body in $body
   local method=$1 url=$2; shift 2
   curl -s -o "$body" -w '%{http_code}' --max-time 60 -X "$method" "$url" "$@"
@@ -80,6 +89,10 @@ cursor=$(json 'd["next_cursor"]')
 status=$(request GET "$base?limit=1&cursor=$cursor")
 expect 200 "$status" "second page"
 expect None "$(json 'd["next_cursor"]')" "last page"
+
+# Unrouted methods are answered by the router, as on API Gateway: 404, never 405.
+status=$(request PUT "$base" -H 'content-type: application/json' -d '{}')
+expect 404 "$status" "unrouted method"
 
 status=$(request GET "$base?limit=0")
 expect 400 "$status" "limit out of range"
