@@ -19,6 +19,8 @@ transformed="$(mktemp -d)/template.json"
 python3 scripts/checks/sam_transformed.py template.yaml "$transformed"
 echo "-- least-privilege IAM and the cursor key"
 python3 scripts/checks/template_iam.py "$transformed"
+echo "-- TTL: enabled after deploy on the tables written USING TTL"
+python3 scripts/checks/deploy_ttl.py
 
 echo "-- template tables = store schema"
 # From a scratch directory, so a developer's .env cannot change the printed schema.
