@@ -40,6 +40,14 @@ expect "$out" "STORE_CONTACT_POINTS=127.0.0.1 STORE_PORT=9042, credentials: none
 (cd "$work" && env -i PATH="$PATH" HOME="$HOME" "$root/${CARGO_TARGET_DIR:-target}/debug/store-schema" --print >/dev/null) \
   || fail "store-schema refuses the configuration .env.example gives"
 
+# The binaries honour the same switch (store-schema here; the functions share its helper).
+printf 'STORE_KEYSPACE=from_dotenv\n' >"$work/.env"
+schema_bin="$root/${CARGO_TARGET_DIR:-target}/debug/store-schema"
+printed=$(cd "$work" && env -i PATH="$PATH" "$schema_bin" --print)
+expect "$printed" "from_dotenv.products" "store-schema reads .env"
+printed=$(cd "$work" && env -i PATH="$PATH" STORE_DOTENV=off "$schema_bin" --print)
+refute "$printed" "from_dotenv" "store-schema with STORE_DOTENV=off"
+
 # 2. A developer's .env pointing at their own cluster, and a test asking for no .env.
 cat >"$work/.env" <<'ENV'
 STORE_CONTACT_POINTS=192.0.2.10

@@ -46,7 +46,7 @@ fn keyspaces_hook(ks: keyspaces::KeyspacesConfig) -> SessionHook {
 /// configuration, and a first connection attempt. A bad configuration exits naming the
 /// variable; an unreachable cluster does not stop the init.
 pub async fn init_function(name: &str) -> Db {
-    match store::config::dotenv_wanted(|name| std::env::var(name).ok()) {
+    match store::config::dotenv_wanted(|var| std::env::var(var).ok()) {
         Ok(true) => {
             let _ = dotenvy::dotenv();
         }

@@ -41,7 +41,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     // `.env` as the functions read it: unless STORE_DOTENV=off (make run, the tests).
-    match store::config::dotenv_wanted(|name| std::env::var(name).ok()) {
+    match store::config::dotenv_wanted(|var| std::env::var(var).ok()) {
         Ok(true) => {
             let _ = dotenvy::dotenv();
         }
