@@ -4,30 +4,93 @@
 # the routes of Cargo.toml, on http://127.0.0.1:${API_PORT:-9000}.
 #
 # Against a real Cassandra: set STORE_CONTACT_POINTS (and STORE_USERNAME/STORE_PASSWORD, ...)
-# in the environment or .env; the CQL node is then not started.
-# Knobs: API_PORT (9000), CQL_NODE_PORT (9042), CQL_NODE_DATA_DIR (.data/cql).
+# in the environment or .env; the CQL node is then not started, and the schema is applied as
+# STORE_SCHEMA_USERNAME/STORE_SCHEMA_PASSWORD (default: CASSANDRA_ADMIN_USER/_PASSWORD, the
+# compose cluster's superuser; else the API's own role, which may lack CREATE).
+# Knobs: API_PORT (9000), CQL_NODE_PORT (9042), CQL_NODE_DATA_DIR (.data/cql),
+# STORE_DOTENV=off (do not read .env: what the tests use).
+# `--dry-run`: resolve the configuration and check the ports, print what would run, stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+dry_run=false
+[ "${1:-}" = "--dry-run" ] && dry_run=true
 
-if [ -f .env ]; then
+case "${STORE_DOTENV:-on}" in
+  off | 0 | false) env_file="" ;;
+  *) env_file=.env ;;
+esac
+if [ -n "$env_file" ] && [ -f "$env_file" ]; then
   # Variables already in the environment win over .env, as they do for the functions (dotenvy).
   environment=$(export -p)
-  set -a; . ./.env; set +a
+  set -a; . "./$env_file"; set +a
   eval "$environment"
+  echo "read $env_file (variables already set win)"
 fi
+# Everything below sees the resolved configuration exported: the functions and store-schema
+# must not read .env again on their own.
+export STORE_DOTENV=off
 API_PORT=${API_PORT:-9000}
 CQL_NODE_PORT=${CQL_NODE_PORT:-9042}
 DATA_DIR=${CQL_NODE_DATA_DIR:-.data/cql}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
-if ! command -v cargo-lambda >/dev/null; then
-  echo "installing cargo-lambda (pip)"
-  python3 -m pip install --quiet --disable-pip-version-check cargo-lambda
-  command -v pyenv >/dev/null && pyenv rehash || true
+# Something already answering there: another `make run`, the compose cluster (it publishes
+# 9042), a Cassandra of your own. Refuse rather than use it unknowingly.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+refuse_busy() { # port what variable
+  if listening "$1"; then
+    echo "make run: port $1 ($2) is already in use on 127.0.0.1; stop what listens there or set $3 to a free port" >&2
+    exit 1
+  fi
+}
+refuse_busy "$API_PORT" "the API" API_PORT
+
+local_node=false
+if [ -z "${STORE_CONTACT_POINTS:-}" ]; then
+  local_node=true
+  refuse_busy "$CQL_NODE_PORT" "the CQL node" CQL_NODE_PORT
+  # The local node asks no password and has one data center: settings meant for another
+  # cluster (a .env written for docker compose, say) do not apply to it.
+  for v in STORE_USERNAME STORE_PASSWORD STORE_LOCAL_DC STORE_BACKEND STORE_REPLICATION; do
+    if [ -n "${!v:-}" ]; then echo "ignoring $v: the local CQL node does not use it"; fi
+    unset "$v"
+  done
+  export STORE_CONTACT_POINTS=127.0.0.1 STORE_PORT="$CQL_NODE_PORT"
 fi
 
-# Build once up front, so the first request does not wait for a compile.
-cargo build --quiet -p cql-node -p store-schema -p create-product -p list-products
+# The schema needs CREATE, which the API's least-privilege role does not have.
+schema_user=${STORE_SCHEMA_USERNAME:-${CASSANDRA_ADMIN_USER:-}}
+schema_password=${STORE_SCHEMA_PASSWORD:-${CASSANDRA_ADMIN_PASSWORD:-}}
+schema_env=()
+if ! $local_node && [ -n "$schema_user" ]; then
+  schema_env=(STORE_USERNAME="$schema_user" STORE_PASSWORD="$schema_password")
+  schema_as="as $schema_user"
+elif $local_node; then
+  schema_as="on the local CQL node"
+else
+  schema_as="with the API's own credentials"
+fi
+
+if $dry_run; then
+  if $local_node; then
+    echo "would start the CQL node on 127.0.0.1:$CQL_NODE_PORT, data in $DATA_DIR"
+  fi
+  echo "would apply the schema to $STORE_CONTACT_POINTS (port ${STORE_PORT:-9042}) $schema_as"
+  echo "would serve the API on http://127.0.0.1:$API_PORT with STORE_CONTACT_POINTS=$STORE_CONTACT_POINTS STORE_PORT=${STORE_PORT:-}, credentials: ${STORE_USERNAME:-none}"
+  exit 0
+fi
+
+# The project's own tools (scripts/install-test-deps.sh puts cargo-lambda there).
+bash scripts/install-test-deps.sh --only cargo-lambda
+export PATH="$PWD/.venv/bin:$PATH"
+
+# Build up front what runs, so the first request does not wait for a compile: the node and
+# the schema tool, then the functions exactly as `cargo lambda watch` builds them (one
+# `cargo build --bin` per function, whose features differ from a combined -p build).
+cargo build --quiet -p cql-node -p store-schema
+for bin in create-product list-products; do
+  cargo build --quiet --bin "$bin"
+done
 
 node_pid=""
 stop_node() {
@@ -39,16 +102,24 @@ stop_node() {
 trap stop_node EXIT
 trap 'exit 130' INT TERM
 
-if [ -z "${STORE_CONTACT_POINTS:-}" ]; then
+if $local_node; then
   mkdir -p "$DATA_DIR"
   "$TARGET_DIR/debug/cql-node" --bind 127.0.0.1 --port "$CQL_NODE_PORT" --data-dir "$DATA_DIR" &
   node_pid=$!
-  export STORE_CONTACT_POINTS=127.0.0.1 STORE_PORT="$CQL_NODE_PORT"
+  # Ours once it listens while still running (a node that cannot bind exits at once).
+  deadline=$((SECONDS + 30))
+  until listening "$CQL_NODE_PORT"; do
+    kill -0 "$node_pid" 2>/dev/null || { echo "make run: the CQL node could not start on port $CQL_NODE_PORT" >&2; exit 1; }
+    [ $SECONDS -lt $deadline ] || { echo "make run: the CQL node did not listen on port $CQL_NODE_PORT within 30 s" >&2; exit 1; }
+    sleep 0.2
+  done
+  kill -0 "$node_pid" 2>/dev/null || { echo "make run: the CQL node exited; port $CQL_NODE_PORT belongs to another process" >&2; exit 1; }
   echo "CQL node (test double) on 127.0.0.1:$CQL_NODE_PORT, data in $DATA_DIR"
 fi
 
 # Waits (bounded) for the cluster to accept connections, then applies the schema.
-"$TARGET_DIR/debug/store-schema" --wait-secs 60
+echo "applying the schema $schema_as"
+env ${schema_env[@]+"${schema_env[@]}"} "$TARGET_DIR/debug/store-schema" --wait-secs 60
 
 echo "API on http://127.0.0.1:$API_PORT/products"
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT"

@@ -110,6 +110,7 @@ impl ClusterBuilder {
         // The admin HTTP API reaches the clock through the registry it serves.
         self.faults.attach_clock(engine.clock());
         if let Some(profile) = &self.keyspaces {
+            engine.use_keyspaces_rules();
             profile.ddl.follow(engine.schema_events());
             crate::keyspaces::mcs_tables::register(&engine, &profile.ddl).map_err(StartError::Engine)?;
         }

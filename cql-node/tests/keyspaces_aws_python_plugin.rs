@@ -8,6 +8,9 @@ use std::process::Stdio;
 use cql_node::cluster::Cluster;
 use cql_node::keyspaces::{AwsCredential, KeyspacesConfig, KeyspacesProfile};
 
+#[path = "support/tools.rs"]
+mod tools;
+
 const REGION: &str = "us-west-2";
 
 fn script() -> String {
@@ -16,13 +19,14 @@ fn script() -> String {
 
 async fn run(args: &[&str]) -> String {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let python = tools::tool("python3");
     // The client blocks; keep it off the runtime the node is serving on.
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3").arg(script()).args(&args).stdin(Stdio::null()).output()
+        std::process::Command::new(python).arg(script()).args(&args).stdin(Stdio::null()).output()
     })
     .await
     .unwrap()
-    .expect("python3 on PATH (scripts/install-test-deps.sh)");
+    .expect("python3 runs (scripts/install-test-deps.sh)");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "plugin check crashed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     stdout

@@ -203,3 +203,44 @@ async fn new_tables_are_creating_then_active() {
     s.query_unpaged(insert, ()).await.expect("writes once ACTIVE");
     f.stop().await;
 }
+
+/// Keyspaces refuses `USING TTL` on a table where TTL is not enabled (enabled per table with
+/// `CUSTOM_PROPERTIES = {'ttl': {'status': 'enabled'}}`), and shows the setting in
+/// `system_schema_mcs.tables.custom_properties`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn using_ttl_is_refused_until_the_table_enables_ttl() {
+    let f = start(Duration::ZERO).await;
+    create_schema(&f.session).await;
+    let lq = Consistency::LocalQuorum;
+    let msg = expect_invalid(&f.session, at("INSERT INTO shop.products (id, name) VALUES ('a', 'x') USING TTL 60", lq)).await;
+    assert_eq!(msg, "TTL is not yet supported.");
+    // Prepared with a bound TTL, as the store does: refused at PREPARE.
+    let err = f.session.prepare("INSERT INTO shop.products (id, name) VALUES (?, ?) IF NOT EXISTS USING TTL 60").await.unwrap_err();
+    assert!(format!("{err}").contains("TTL is not yet supported."), "{err}");
+
+    let ttl_of = |table: &'static str| {
+        let session = &f.session;
+        async move {
+            let q = "SELECT custom_properties FROM system_schema_mcs.tables WHERE keyspace_name = 'shop' AND table_name = ?";
+            let mut s = Statement::new(q);
+            s.set_consistency(Consistency::LocalOne);
+            let rows = session.query_unpaged(s, (table,)).await.unwrap().into_rows_result().unwrap();
+            let (props,): (std::collections::HashMap<String, std::collections::HashMap<String, String>>,) = rows.single_row().unwrap();
+            props["ttl"]["status"].clone()
+        }
+    };
+    assert_eq!(ttl_of("products").await, "disabled");
+
+    f.session
+        .query_unpaged(at("ALTER TABLE shop.products WITH CUSTOM_PROPERTIES = {'ttl': {'status': 'enabled'}}", lq), ())
+        .await
+        .expect("TTL enabled");
+    assert_eq!(ttl_of("products").await, "enabled");
+    let insert = f.session.prepare("INSERT INTO shop.products (id, name) VALUES (?, ?) IF NOT EXISTS USING TTL 60").await.expect("prepares now");
+    f.session.execute_unpaged(&insert, ("b", "y")).await.expect("a row with a TTL");
+    let mut s = Statement::new("SELECT ttl(name) FROM shop.products WHERE id = 'b'");
+    s.set_consistency(lq);
+    let (ttl,): (Option<i32>,) = f.session.query_unpaged(s, ()).await.unwrap().into_rows_result().unwrap().single_row().unwrap();
+    assert!(ttl.is_some_and(|t| t > 0 && t <= 60), "{ttl:?}");
+    f.stop().await;
+}

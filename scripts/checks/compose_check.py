@@ -26,7 +26,9 @@ check(nodes == ["cassandra-1", "cassandra-2", "cassandra-3"], f"three Cassandra 
 for name in nodes:
     node = services[name]
     test = " ".join(node["healthcheck"]["test"])
-    check("nodetool status" in test, f"{name}: healthcheck uses nodetool status")
+    check("nodetool" in test and " status" in test, f"{name}: healthcheck uses nodetool status")
+    check("-pwf /etc/cassandra/jmxremote.password" in test, f"{name}: healthcheck's nodetool authenticates to JMX")
+    check(node["environment"].get("LOCAL_JMX") == "no", f"{name}: JMX reachable for the roles job's repair")
     check(node["environment"]["CASSANDRA_SEEDS"] == "cassandra-1", f"{name}: cassandra-1 is the seed")
     entry = node["entrypoint"][0]
     check(entry == "/docker/cassandra-auth.sh", f"{name}: starts through the auth entrypoint")
@@ -42,6 +44,14 @@ check(schema["environment"]["STORE_REPLICATION"].endswith("=3"), "schema job use
 check("store-schema" in schema["command"], "schema job runs store-schema")
 for name in nodes:
     check(schema["depends_on"][name]["condition"] == "service_healthy", f"schema waits for {name} healthy")
+
+roles = services["roles"]
+check(roles["depends_on"]["schema"]["condition"] == "service_completed_successfully", "roles job runs after the schema job")
+check(len(roles["environment"]["CASSANDRA_NODES"].split()) == len(nodes), "roles job repairs every node")
+check(roles["environment"]["STORE_PASSWORD"].startswith("${CASSANDRA_API_PASSWORD"), "API password comes from CASSANDRA_API_PASSWORD")
+# Compose's API credentials are not the functions' own variables: a .env written for compose
+# must not hand make run a password without a username.
+check("${STORE_PASSWORD" not in text and "${STORE_USERNAME" not in text, "compose reads no STORE_USERNAME/STORE_PASSWORD from .env")
 
 api = services["api"]
 check(api["command"][:3] == ["cargo", "lambda", "watch"], "API runs cargo lambda watch")

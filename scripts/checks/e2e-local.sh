@@ -11,8 +11,15 @@ CQL_NODE_PORT=$(free_port)
 work=$(mktemp -d)
 log="$work/run-local.log"
 
-# Its own process group, so the whole tree (node, cargo lambda, functions) stops together.
-env -u STORE_CONTACT_POINTS API_PORT="$API_PORT" CQL_NODE_PORT="$CQL_NODE_PORT" \
+# Only what this check chose: no STORE_*/KEYSPACES_* from the caller's environment and no .env
+# (STORE_DOTENV=off, for run-local.sh and the functions alike), so it never writes to a
+# developer's cluster. Its own process group, so the whole tree (node, cargo lambda,
+# functions) stops together.
+unset_args=()
+for v in $(compgen -e); do
+  case "$v" in STORE_* | KEYSPACES_*) unset_args+=(-u "$v") ;; esac
+done
+env ${unset_args[@]+"${unset_args[@]}"} STORE_DOTENV=off API_PORT="$API_PORT" CQL_NODE_PORT="$CQL_NODE_PORT" \
   CQL_NODE_DATA_DIR="$work/data" setsid bash scripts/run-local.sh >"$log" 2>&1 &
 run_pid=$!
 cleanup() {
@@ -34,6 +41,7 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$base" || true)
 done
 
 body="$work/body.json"
+
 request() { # method url [data] [extra curl args...] -> prints status, body in $body
   local method=$1 url=$2; shift 2
   curl -s -o "$body" -w '%{http_code}' --max-time 60 -X "$method" "$url" "$@"
@@ -74,9 +82,22 @@ status=$(request GET "$base?limit=1&cursor=$cursor")
 expect 200 "$status" "second page"
 expect None "$(json 'd["next_cursor"]')" "last page"
 
+# Unrouted methods are answered by the router, as on API Gateway: 404, never 405.
+status=$(request PUT "$base" -H 'content-type: application/json' -d '{}')
+expect 404 "$status" "unrouted method"
+
 status=$(request GET "$base?limit=0")
 expect 400 "$status" "limit out of range"
 status=$(request GET "$base?cursor=tampered")
 expect 400 "$status" "foreign cursor"
+
+# The README's examples, pasted as a reader would (readme_examples.py also refuses non-ASCII
+# in them): a create, a create with an Idempotency-Key, a list
+# (last: they add products the paging checks above do not expect).
+readme_statuses=()
+while IFS= read -r command; do
+  readme_statuses+=("$(eval "$command" -s -o "$body" -w '%{http_code}' --max-time 60)")
+done < <(python3 scripts/checks/readme_examples.py "127.0.0.1:$API_PORT")
+[ "${readme_statuses[*]}" = "201 201 200" ] || fail "README examples answered ${readme_statuses[*]}, expected 201 201 200: $(cat "$body")"
 
 echo "e2e-local: all checks passed"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The deployment artefacts, everything short of AWS itself: the template lints clean
-# (cfn-lint, sam validate --lint), declares the store's tables, `sam build` builds both
+# (cfn-lint, sam validate --lint, and cfn-lint again on what the SAM transform makes of it,
+# which is what CloudFormation evaluates), declares the store's tables, `sam build` builds both
 # functions (cargo lambda, arm64, release), and cargo lambda packages them as zips.
 # Release builds for arm64 take minutes on a fresh clone; later runs reuse target/.
 set -euo pipefail
@@ -13,6 +14,13 @@ echo "-- cfn-lint"
 cfn-lint template.yaml
 echo "-- sam validate --lint"
 sam validate --lint
+echo "-- cfn-lint after the SAM transform"
+transformed="$(mktemp -d)/template.json"
+python3 scripts/checks/sam_transformed.py template.yaml "$transformed"
+echo "-- least-privilege IAM and the cursor key"
+python3 scripts/checks/template_iam.py "$transformed"
+echo "-- TTL: enabled after deploy on the tables written USING TTL"
+python3 scripts/checks/deploy_ttl.py
 
 echo "-- template tables = store schema"
 # From a scratch directory, so a developer's .env cannot change the printed schema.

@@ -130,6 +130,9 @@ pub(crate) struct Inner {
     journal: Option<Journal>,
     /// Providers of `SystemTable::Virtual(i)` tables, by index.
     virtual_tables: RwLock<Vec<Arc<dyn VirtualTable>>>,
+    /// Amazon Keyspaces's table rules (CUSTOM_PROPERTIES, TTL only where enabled), switched
+    /// on by the Keyspaces profile.
+    keyspaces_rules: std::sync::atomic::AtomicBool,
 }
 
 /// Prepared statements kept per cache before it is emptied.
@@ -220,6 +223,7 @@ impl Inner {
             events,
             journal,
             virtual_tables: RwLock::new(Vec::new()),
+            keyspaces_rules: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -234,6 +238,16 @@ impl Inner {
 
     pub fn subscribe(&self) -> broadcast::Receiver<SchemaChange> {
         self.events.subscribe()
+    }
+
+    pub fn use_keyspaces_rules(&self) {
+        self.keyspaces_rules.store(true, AtomicOrdering::Release);
+        // Plans made under Cassandra's rules must be checked again.
+        self.generation.fetch_add(1, AtomicOrdering::AcqRel);
+    }
+
+    fn dialect(&self) -> ddl::Dialect {
+        if self.keyspaces_rules.load(AtomicOrdering::Acquire) { ddl::Dialect::Keyspaces } else { ddl::Dialect::Cassandra }
     }
 
     pub fn add_virtual_table(&self, table: Arc<dyn VirtualTable>) -> CqlResult<()> {
@@ -476,7 +490,13 @@ impl Inner {
             _ => unreachable!("checked above"),
         };
         *bind = b.specs;
-        p
+        let p = p?;
+        // Keyspaces refuses a TTL on a table where TTL is not enabled (CUSTOM_PROPERTIES
+        // 'ttl' or a default_time_to_live above 0); the wording is the one its users report.
+        if p.ttl.is_some() && self.dialect() == ddl::Dialect::Keyspaces && !p.table.ttl_enabled() {
+            return Err(CqlError::invalid("TTL is not yet supported."));
+        }
+        Ok(p)
     }
 
     fn bind_values(&self, stmt: &Prepared, values: &BoundValues) -> CqlResult<Vec<BoundValue>> {
@@ -832,7 +852,7 @@ impl Inner {
             }
             Statement::CreateTable(ct) => {
                 let ks = ct.name.keyspace.as_deref().or(keyspace).ok_or_else(no_keyspace)?.to_string();
-                match ddl::create_table(&mut st.catalog.keyspaces, &ks, ct)? {
+                match ddl::create_table(&mut st.catalog.keyspaces, &ks, ct, self.dialect())? {
                     Some(t) => {
                         st.data.insert(t.id, TableData::default());
                         Some(SchemaChange {
@@ -848,7 +868,7 @@ impl Inner {
             }
             Statement::AlterTable { name, change } => {
                 let ks = name.keyspace.as_deref().or(keyspace).ok_or_else(no_keyspace)?.to_string();
-                match ddl::alter_table(&mut st.catalog.keyspaces, &ks, &name.name, change)? {
+                match ddl::alter_table(&mut st.catalog.keyspaces, &ks, &name.name, change, self.dialect())? {
                     Some((t, slots)) => {
                         altered = Some(t.id);
                         if !slots.is_empty()

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::ast::{CreateTable, Literal, OptionValue};
-use super::schema::{ColumnDecl, Keyspace, KeyspaceDecl, Kind, OptionVal, TableDecl, TableSchema, default_table_options};
+use super::schema::{
+    CUSTOM_PROPERTIES, ColumnDecl, Keyspace, KeyspaceDecl, Kind, OptionVal, TTL_STATUS, TableDecl, TableSchema, default_table_options,
+};
 use super::value::{is_collection, type_name};
 use super::{ChangeType, SchemaChange, SchemaTarget};
 use crate::error::{CqlError, CqlResult, ErrorKind};
@@ -215,9 +217,66 @@ const TABLE_OPTIONS: &[&str] = &[
     "speculative_retry",
 ];
 
-fn table_options(opts: &[(String, OptionValue)]) -> CqlResult<BTreeMap<String, OptionVal>> {
+/// Whose table options apply: Cassandra's, or Amazon Keyspaces's (which adds
+/// `CUSTOM_PROPERTIES`; its profile switches the engine to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Cassandra,
+    Keyspaces,
+}
+
+/// Keyspaces's `CUSTOM_PROPERTIES = {'ttl': {'status': 'enabled'}, ...}`, flattened by the
+/// parser to `ttl.status` keys. TTL can only be switched on ("you can't disable it").
+fn custom_properties(v: &OptionValue) -> CqlResult<Vec<(String, String)>> {
+    let OptionValue::Map(m) = v else {
+        return Err(CqlError::syntax("custom_properties must be a map"));
+    };
+    let mut out = Vec::new();
+    for (k, v) in m {
+        let v = if k == TTL_STATUS {
+            if !v.eq_ignore_ascii_case("enabled") {
+                return Err(CqlError::invalid(format!("Invalid value '{v}' for ttl status: TTL can only be enabled")));
+            }
+            "enabled".to_string()
+        } else {
+            v.clone()
+        };
+        out.push((k.clone(), v));
+    }
+    Ok(out)
+}
+
+/// `extra` merged over `base`, key by key (Keyspaces updates the properties it is given).
+fn merge_map(base: Option<&OptionVal>, extra: &[(String, String)]) -> OptionVal {
+    let mut m = match base {
+        Some(OptionVal::Map(m)) => m.clone(),
+        _ => Vec::new(),
+    };
+    for (k, v) in extra {
+        match m.iter_mut().find(|(mk, _)| mk == k) {
+            Some(entry) => entry.1 = v.clone(),
+            None => m.push((k.clone(), v.clone())),
+        }
+    }
+    OptionVal::Map(m)
+}
+
+/// On Keyspaces, a default_time_to_live above 0 enables TTL on the table for good.
+fn keyspaces_ttl(options: &mut BTreeMap<String, OptionVal>, was_enabled: bool) {
+    let default_on = matches!(options.get("default_time_to_live"), Some(OptionVal::Text(s)) if s.parse::<i64>().is_ok_and(|n| n > 0));
+    if was_enabled || default_on {
+        let merged = merge_map(options.get(CUSTOM_PROPERTIES), &[(TTL_STATUS.to_string(), "enabled".to_string())]);
+        options.insert(CUSTOM_PROPERTIES.to_string(), merged);
+    }
+}
+
+fn table_options(opts: &[(String, OptionValue)], dialect: Dialect) -> CqlResult<BTreeMap<String, OptionVal>> {
     let mut out = default_table_options();
     for (name, v) in opts {
+        if name == CUSTOM_PROPERTIES && dialect == Dialect::Keyspaces {
+            out.insert(name.clone(), OptionVal::Map(custom_properties(v)?));
+            continue;
+        }
         if !TABLE_OPTIONS.contains(&name.as_str()) {
             return Err(CqlError::syntax(format!("Unknown property '{name}'")));
         }
@@ -268,7 +327,12 @@ fn table_options(opts: &[(String, OptionValue)]) -> CqlResult<BTreeMap<String, O
     Ok(out)
 }
 
-pub fn create_table(kss: &mut BTreeMap<String, Keyspace>, ks_name: &str, ct: &CreateTable) -> CqlResult<Option<Arc<TableSchema>>> {
+pub fn create_table(
+    kss: &mut BTreeMap<String, Keyspace>,
+    ks_name: &str,
+    ct: &CreateTable,
+    dialect: Dialect,
+) -> CqlResult<Option<Arc<TableSchema>>> {
     let ks = kss
         .get_mut(ks_name)
         .ok_or_else(|| CqlError::invalid(format!("Keyspace '{ks_name}' does not exist")))?;
@@ -375,7 +439,10 @@ pub fn create_table(kss: &mut BTreeMap<String, Keyspace>, ks_name: &str, ct: &Cr
         Kind::Clustering => (1, ct.clustering.iter().position(|x| *x == d.name).unwrap_or(0)),
         _ => (2, 0),
     });
-    let options = table_options(&ct.options)?;
+    let mut options = table_options(&ct.options, dialect)?;
+    if dialect == Dialect::Keyspaces {
+        keyspaces_ttl(&mut options, false);
+    }
     if ks.tables.contains_key(name) {
         if ct.if_not_exists {
             return Ok(None);
@@ -424,6 +491,7 @@ pub fn alter_table(
     ks_name: &str,
     name: &str,
     change: &super::ast::AlterTable,
+    dialect: Dialect,
 ) -> CqlResult<Option<(Arc<TableSchema>, Vec<usize>)>> {
     use super::ast::AlterTable;
     let ks = kss
@@ -503,11 +571,21 @@ pub fn alter_table(
             }
         }
         AlterTable::With(opts) => {
-            let merged = table_options(opts)?;
+            let merged = table_options(opts, dialect)?;
             for (k, _) in opts {
-                if let Some(v) = merged.get(k) {
-                    decl.options.insert(k.clone(), v.clone());
+                match merged.get(k) {
+                    Some(OptionVal::Map(m)) if k == CUSTOM_PROPERTIES => {
+                        let value = merge_map(decl.options.get(k), m);
+                        decl.options.insert(k.clone(), value);
+                    }
+                    Some(v) => {
+                        decl.options.insert(k.clone(), v.clone());
+                    }
+                    None => {}
                 }
+            }
+            if dialect == Dialect::Keyspaces {
+                keyspaces_ttl(&mut decl.options, old.ttl_enabled());
             }
             changed = true;
         }

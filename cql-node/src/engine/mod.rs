@@ -285,6 +285,12 @@ impl Engine {
     pub fn advance_clock(&self, by: std::time::Duration) -> std::time::Duration {
         self.inner.clock().advance(by)
     }
+
+    /// Applies Amazon Keyspaces's table rules from now on: `CUSTOM_PROPERTIES` is a table
+    /// option, and `USING TTL` is refused on tables where TTL is not enabled.
+    pub fn use_keyspaces_rules(&self) {
+        self.inner.use_keyspaces_rules()
+    }
 }
 #[cfg(test)]
 mod tests;

@@ -498,8 +498,25 @@ impl Parser {
                     loop {
                         let k = self.option_scalar()?;
                         self.sym(":")?;
-                        let v = self.option_scalar()?;
-                        m.push((k, v));
+                        if self.eat_sym("{") {
+                            // A map of maps (Keyspaces's CUSTOM_PROPERTIES = {'ttl': {'status':
+                            // 'enabled'}}): flattened to `outer.inner` keys.
+                            if !self.eat_sym("}") {
+                                loop {
+                                    let inner = self.option_scalar()?;
+                                    self.sym(":")?;
+                                    let v = self.option_scalar()?;
+                                    m.push((format!("{k}.{inner}"), v));
+                                    if self.eat_sym("}") {
+                                        break;
+                                    }
+                                    self.sym(",")?;
+                                }
+                            }
+                        } else {
+                            let v = self.option_scalar()?;
+                            m.push((k, v));
+                        }
                         if self.eat_sym("}") {
                             break;
                         }

@@ -89,6 +89,11 @@ pub struct TableSchema {
     pub system: Option<SystemTable>,
 }
 
+/// Amazon Keyspaces's table option, a map of maps flattened to `outer.inner` keys.
+pub const CUSTOM_PROPERTIES: &str = "custom_properties";
+/// Its TTL switch: `'ttl': {'status': 'enabled'}`.
+pub const TTL_STATUS: &str = "ttl.status";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum OptionVal {
     Text(String),
@@ -101,6 +106,15 @@ impl TableSchema {
             Some(OptionVal::Text(s)) => s.parse().unwrap_or(0),
             _ => 0,
         }
+    }
+    /// Whether rows may carry a TTL on Amazon Keyspaces: its `ttl` custom property is enabled
+    /// (a default_time_to_live above 0 enables it too, for good).
+    pub fn ttl_enabled(&self) -> bool {
+        let custom = match self.options.get(CUSTOM_PROPERTIES) {
+            Some(OptionVal::Map(m)) => m.iter().any(|(k, v)| k == TTL_STATUS && v == "enabled"),
+            _ => false,
+        };
+        custom || self.default_ttl() > 0
     }
     pub fn qualified(&self) -> String {
         format!("{}.{}", self.keyspace, self.name)

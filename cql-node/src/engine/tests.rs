@@ -283,3 +283,46 @@ fn schema_errors_use_cassandra_classes() {
     p.serial_consistency = Some(Consistency::One);
     assert_eq!(h.run_p("INSERT INTO t (k, v) VALUES (1, 1) IF NOT EXISTS", &p).unwrap_err().kind, ErrorKind::Invalid);
 }
+
+#[test]
+fn custom_properties_are_keyspaces_only() {
+    let mut h = H::new();
+    h.setup();
+    let e = h.err("CREATE TABLE t (k int PRIMARY KEY) WITH CUSTOM_PROPERTIES = {'ttl': {'status': 'enabled'}}");
+    assert_eq!(e.kind, ErrorKind::SyntaxError);
+    assert_eq!(e.message, "Unknown property 'custom_properties'");
+    // Cassandra has no TTL switch: any table takes USING TTL.
+    h.ok("CREATE TABLE t (k int PRIMARY KEY, v int)");
+    h.ok("INSERT INTO t (k, v) VALUES (1, 1) USING TTL 60");
+}
+
+#[test]
+fn keyspaces_refuses_using_ttl_until_ttl_is_enabled_and_never_disables_it() {
+    let mut h = H::new();
+    h.e.use_keyspaces_rules();
+    h.setup();
+    h.ok("CREATE TABLE plain (k int PRIMARY KEY, v int)");
+    for q in [
+        "INSERT INTO plain (k, v) VALUES (1, 1) USING TTL 60",
+        "INSERT INTO plain (k, v) VALUES (1, 1) IF NOT EXISTS USING TTL 60",
+        "UPDATE plain USING TTL 0 SET v = 2 WHERE k = 1",
+        "BEGIN BATCH INSERT INTO plain (k, v) VALUES (1, 1) USING TTL 5 APPLY BATCH",
+    ] {
+        let e = h.err(q);
+        assert_eq!((e.kind, e.message.as_str()), (ErrorKind::Invalid, "TTL is not yet supported."), "{q}");
+    }
+    h.ok("INSERT INTO plain (k, v) VALUES (1, 1)");
+    // Enabled by ALTER TABLE (merged into the table's properties), at CREATE, or by a default.
+    h.ok("ALTER TABLE plain WITH CUSTOM_PROPERTIES = {'ttl': {'status': 'enabled'}}");
+    h.ok("INSERT INTO plain (k, v) VALUES (2, 2) USING TTL 60");
+    h.ok("CREATE TABLE created (k int PRIMARY KEY) WITH CUSTOM_PROPERTIES = {'ttl': {'status': 'ENABLED'}}");
+    h.ok("INSERT INTO created (k) VALUES (1) USING TTL 60");
+    h.ok("CREATE TABLE defaulted (k int PRIMARY KEY, v int) WITH default_time_to_live = 30");
+    h.ok("UPDATE defaulted USING TTL 60 SET v = 1 WHERE k = 1");
+    // A default back at 0 does not turn TTL off; nothing does.
+    h.ok("ALTER TABLE defaulted WITH default_time_to_live = 0");
+    h.ok("UPDATE defaulted USING TTL 60 SET v = 1 WHERE k = 1");
+    let e = h.err("ALTER TABLE created WITH CUSTOM_PROPERTIES = {'ttl': {'status': 'disabled'}}");
+    assert_eq!(e.kind, ErrorKind::Invalid, "{}", e.message);
+    h.ok("INSERT INTO created (k) VALUES (2) USING TTL 60");
+}

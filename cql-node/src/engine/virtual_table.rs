@@ -37,6 +37,8 @@ impl VirtualColumn {
 #[derive(Debug, Clone, Default)]
 pub struct SchemaListing {
     pub keyspaces: Vec<(String, Vec<String>)>,
+    /// (keyspace, table) of the tables whose rows may carry a TTL on Keyspaces.
+    pub ttl_enabled: std::collections::BTreeSet<(String, String)>,
 }
 
 pub trait VirtualTable: Send + Sync + 'static {
@@ -74,6 +76,12 @@ pub(crate) fn generate(t: &TableSchema, provider: &Arc<dyn VirtualTable>, catalo
             .values()
             .filter(|k| !k.system)
             .map(|k| (k.decl.name.clone(), k.tables.keys().cloned().collect()))
+            .collect(),
+        ttl_enabled: catalog
+            .keyspaces
+            .values()
+            .filter(|k| !k.system)
+            .flat_map(|k| k.tables.values().filter(|t| t.ttl_enabled()).map(|t| (t.keyspace.clone(), t.name.clone())))
             .collect(),
     };
     let names: Vec<String> = provider.columns().into_iter().map(|c| c.name).collect();

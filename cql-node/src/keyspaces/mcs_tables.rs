@@ -1,6 +1,7 @@
 //! `system_schema_mcs.keyspaces` and `system_schema_mcs.tables`: where Keyspaces clients poll a
-//! new resource's `status` until it turns from CREATING to ACTIVE. Served as engine virtual
-//! tables, with statuses from the profile's `DdlTracker`.
+//! new resource's `status` until it turns from CREATING to ACTIVE, and read a table's
+//! `custom_properties` (whether TTL is enabled). Served as engine virtual tables, with
+//! statuses from the profile's `DdlTracker`.
 
 use std::sync::Arc;
 
@@ -15,6 +16,26 @@ pub const MCS_KEYSPACE: &str = "system_schema_mcs";
 
 fn text(s: &str) -> Option<Bytes> {
     Some(Bytes::copy_from_slice(s.as_bytes()))
+}
+
+/// A protocol-v4 map of (already encoded) keys and values.
+fn map(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut out = (entries.len() as i32).to_be_bytes().to_vec();
+    for (k, v) in entries {
+        for part in [k, v] {
+            out.extend_from_slice(&(part.len() as i32).to_be_bytes());
+            out.extend_from_slice(part);
+        }
+    }
+    out
+}
+
+/// `custom_properties`, as Keyspaces shows it: `{'ttl': {'status': 'enabled' | 'disabled'}}`
+/// (only the property the profile models).
+fn custom_properties(ttl_enabled: bool) -> Option<Bytes> {
+    let status = if ttl_enabled { "enabled" } else { "disabled" };
+    let ttl = map(&[(b"status", status.as_bytes())]);
+    Some(Bytes::from(map(&[(b"ttl", &ttl)])))
 }
 
 struct KeyspacesTable(DdlTracker);
@@ -50,13 +71,15 @@ impl VirtualTable for TablesTable {
             VirtualColumn::new("keyspace_name", "text", VirtualColumnKind::PartitionKey),
             VirtualColumn::new("table_name", "text", VirtualColumnKind::Clustering),
             VirtualColumn::new("status", "text", VirtualColumnKind::Regular),
+            VirtualColumn::new("custom_properties", "map<text, frozen<map<text, text>>>", VirtualColumnKind::Regular),
         ]
     }
     fn rows(&self, schema: &SchemaListing) -> Vec<Vec<Option<Bytes>>> {
         let mut rows = Vec::new();
         for (ks, tables) in &schema.keyspaces {
             for t in tables {
-                rows.push(vec![text(ks), text(t), text(self.0.table_status(ks, t).as_str())]);
+                let ttl = schema.ttl_enabled.contains(&(ks.clone(), t.clone()));
+                rows.push(vec![text(ks), text(t), text(self.0.table_status(ks, t).as_str()), custom_properties(ttl)]);
             }
         }
         rows

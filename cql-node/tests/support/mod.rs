@@ -14,6 +14,8 @@ use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+mod tools;
+
 /// Upper bound for anything a test waits on; never a synchronisation sleep.
 pub const WAIT: Duration = Duration::from_secs(30);
 
@@ -117,14 +119,9 @@ pub async fn raw_ready(addr: SocketAddr) -> TcpStream {
     conn
 }
 
-/// A tool the tests drive (python3, cqlsh): found on PATH, or the test fails with what to do.
-pub fn tool(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("`{name}` is not on PATH: run scripts/install-test-deps.sh first"))
-}
+/// A tool the tests drive (python3, cqlsh): the project's .venv first, then PATH.
+#[allow(unused_imports)] // not every test binary drives a tool
+pub use tools::tool;
 
 /// Runs a client process to completion (bounded), returning (success, stdout, stderr).
 pub async fn run_tool(program: &PathBuf, args: &[&str]) -> (bool, String, String) {

@@ -74,10 +74,20 @@ fn keyspaces_hook(ks: keyspaces::KeyspacesConfig, source: CredentialSource) -> S
 }
 
 /// A function's whole init, once per container: `.env` (local runs; variables already set win,
-/// and Lambda has none), logging, configuration, and a first connection attempt. A bad
-/// configuration exits naming the variable; an unreachable cluster does not stop the init.
+/// Lambda has none, and `STORE_DOTENV=off` skips it, as `make run` and the tests do), logging,
+/// configuration, and a first connection attempt. A bad configuration exits naming the
+/// variable; an unreachable cluster does not stop the init.
 pub async fn init_function(name: &str) -> Db {
-    let _ = dotenvy::dotenv();
+    match store::config::dotenv_wanted(|var| std::env::var(var).ok()) {
+        Ok(true) => {
+            let _ = dotenvy::dotenv();
+        }
+        Ok(false) => {}
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::exit(2);
+        }
+    }
     crate::logging::init();
     let db = match db_from_env() {
         Ok(db) => db,

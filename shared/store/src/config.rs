@@ -22,6 +22,9 @@ pub const CONNECT_TIMEOUT_MS: &str = "STORE_CONNECT_TIMEOUT_MS";
 pub const REQUEST_TIMEOUT_MS: &str = "STORE_REQUEST_TIMEOUT_MS";
 pub const CREATE_DEADLINE_MS: &str = "STORE_CREATE_DEADLINE_MS";
 pub const CURSOR_KEY: &str = "STORE_CURSOR_KEY";
+/// `off` keeps the functions and store-schema from reading `.env`: what `make run` and the
+/// tests set, so that a developer's `.env` reaches a process only when asked for.
+pub const DOTENV: &str = "STORE_DOTENV";
 
 /// Every variable this crate reads, for documentation checks.
 pub const ALL_VARIABLES: &[&str] = &[
@@ -38,12 +41,22 @@ pub const ALL_VARIABLES: &[&str] = &[
     REQUEST_TIMEOUT_MS,
     CURSOR_KEY,
     CREATE_DEADLINE_MS,
+    DOTENV,
 ];
 
 /// The longest create deadline accepted: half the pending SKU claim's TTL, so that a create
 /// normally commits long before its own claim could expire (correctness does not depend on
 /// it: the commit is conditional; progress does).
 pub const MAX_CREATE_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Whether to read `.env` (`STORE_DOTENV`: unset, `on` or `1` yes; `off` or `0` no).
+pub fn dotenv_wanted(lookup: impl Fn(&str) -> Option<String>) -> Result<bool, ConfigError> {
+    match lookup(DOTENV).as_deref().map(str::trim) {
+        None | Some("" | "on" | "1" | "true") => Ok(true),
+        Some("off" | "0" | "false") => Ok(false),
+        Some(other) => Err(bad(DOTENV, format!("{other:?} is not on or off"))),
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid {variable}: {reason}")]
@@ -410,5 +423,18 @@ mod tests {
     fn contact_points_keep_explicit_ports() {
         let c = config(&[(CONTACT_POINTS, "10.0.0.1, db.local:9142"), (PORT, "9043")]).unwrap();
         assert_eq!(c.known_nodes(), vec!["10.0.0.1:9043".to_string(), "db.local:9142".to_string()]);
+    }
+
+    #[test]
+    fn dotenv_is_read_unless_turned_off() {
+        let lookup = |value: &'static str| move |name: &str| (name == DOTENV).then(|| value.to_string());
+        assert_eq!(dotenv_wanted(|_| None), Ok(true));
+        for on in ["", "on", "1", "true"] {
+            assert_eq!(dotenv_wanted(lookup(on)), Ok(true), "{on}");
+        }
+        for off in ["off", "0", "false", " off "] {
+            assert_eq!(dotenv_wanted(lookup(off)), Ok(false), "{off}");
+        }
+        assert_eq!(dotenv_wanted(lookup("nope")).unwrap_err().variable, DOTENV);
     }
 }

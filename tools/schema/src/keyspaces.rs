@@ -404,9 +404,33 @@ impl SchemaApi for CqlSchemaApi<'_> {
     }
 
     async fn create_table(&self, _keyspace: &str, table: &TableDef) -> Result<(), KeyspacesSchemaError> {
-        self.run(table.cql.clone()).await
+        // As the control-plane mode does: TTL on, since Keyspaces refuses USING TTL otherwise.
+        self.run(format!("{} WITH {TTL_ENABLED}", table.cql)).await
+    }
+
+    async fn enable_ttl(&self, keyspace: &str, table: &str) -> Result<bool, KeyspacesSchemaError> {
+        let mut statement = scylla::statement::Statement::new(
+            "SELECT custom_properties FROM system_schema_mcs.tables WHERE keyspace_name = ? AND table_name = ?",
+        );
+        statement.set_consistency(scylla::statement::Consistency::LocalOne);
+        let rows = self.session.query_unpaged(statement, (keyspace, table)).await.map_err(api_err)?;
+        let rows = rows.into_rows_result().map_err(api_err)?;
+        type Properties = std::collections::HashMap<String, std::collections::HashMap<String, String>>;
+        let row = rows.maybe_first_row::<(Option<Properties>,)>().map_err(api_err)?;
+        let enabled = row
+            .and_then(|(props,)| props)
+            .and_then(|props| props.get("ttl").and_then(|ttl| ttl.get("status")).cloned())
+            .is_some_and(|status| status.eq_ignore_ascii_case("enabled"));
+        if enabled {
+            return Ok(false);
+        }
+        self.run(format!("ALTER TABLE {keyspace}.{table} WITH {TTL_ENABLED}")).await?;
+        Ok(true)
     }
 }
+
+/// The CQL table option that enables row TTLs on Keyspaces.
+const TTL_ENABLED: &str = "CUSTOM_PROPERTIES = {'ttl': {'status': 'enabled'}}";
 
 #[cfg(test)]
 #[path = "keyspaces_tests.rs"]

@@ -317,15 +317,40 @@ mod against_node {
         let policy = WaitPolicy { poll_every: Duration::from_millis(100), bound: Duration::from_secs(60) };
         apply(&CqlSchemaApi { session: &session }, "store", &store_tables(), policy, &mut |l| lines.push(l)).await.expect("applied");
         assert!(lines.iter().any(|l| l.starts_with("table store.products: CREATING")), "{lines:#?}");
-        // Returned means ACTIVE: the profile refuses statements on a CREATING table.
-        session
-            .query_unpaged("INSERT INTO store.products_by_sku (sku, product_id, committed) VALUES ('A-1', uuid(), true)", ())
-            .await
-            .expect("table usable once apply returns");
+        // Returned means ACTIVE (the profile refuses statements on a CREATING table), with TTL
+        // enabled: the store writes its claims and keys USING TTL, which Keyspaces refuses otherwise.
+        for insert in [
+            "INSERT INTO store.products_by_sku (sku, product_id, committed) VALUES ('A-1', uuid(), false) USING TTL 60",
+            "INSERT INTO store.idempotency_keys (key, status) VALUES ('k-1', 201) USING TTL 60",
+        ] {
+            session.query_unpaged(insert, ()).await.expect("table usable, with TTLs, once apply returns");
+        }
         // Applying again finds everything and creates nothing.
         let mut again = Vec::new();
         apply(&CqlSchemaApi { session: &session }, "store", &store_tables(), policy, &mut |l| again.push(l)).await.unwrap();
         assert!(again.iter().all(|l| !l.contains("creating")), "{again:#?}");
+        cluster.stop().await;
+        let _ = std::fs::remove_file(ca);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_existing_table_without_ttl_gets_it_over_cql() {
+        let (cluster, session, ca) = node(Duration::ZERO).await;
+        session.query_unpaged("CREATE KEYSPACE store WITH replication = {'class': 'SingleRegionStrategy'}", ()).await.unwrap();
+        // Created as plain CQL (the store's own DDL, no CUSTOM_PROPERTIES): no TTL yet.
+        session.query_unpaged(store::schema::create_tables("store")[1].clone(), ()).await.unwrap();
+        let claim = "INSERT INTO store.products_by_sku (sku, product_id, committed) VALUES ('A-1', uuid(), false) USING TTL 60";
+        let err = session.query_unpaged(claim, ()).await.unwrap_err();
+        assert!(err.to_string().contains("TTL is not yet supported"), "{err}");
+        let mut lines = Vec::new();
+        let policy = WaitPolicy { poll_every: Duration::from_millis(50), bound: Duration::from_secs(30) };
+        apply(&CqlSchemaApi { session: &session }, "store", &store_tables(), policy, &mut |l| lines.push(l)).await.expect("applied");
+        assert!(lines.contains(&"table store.products_by_sku: exists, TTL enabled".to_owned()), "{lines:#?}");
+        session.query_unpaged(claim, ()).await.expect("TTL enabled on the existing table");
+        // Once on, it stays on: applying again changes nothing.
+        let mut again = Vec::new();
+        apply(&CqlSchemaApi { session: &session }, "store", &store_tables(), policy, &mut |l| again.push(l)).await.unwrap();
+        assert!(again.contains(&"table store.products_by_sku: exists".to_owned()), "{again:#?}");
         cluster.stop().await;
         let _ = std::fs::remove_file(ca);
     }
