@@ -71,7 +71,13 @@ impl KeyspacesNode {
         let session = builder.build().await.expect("connect for the schema");
         let mut statements =
             vec!["CREATE KEYSPACE IF NOT EXISTS store WITH replication = {'class': 'SingleRegionStrategy'}".to_owned()];
-        statements.extend(store::schema::create_tables("store"));
+        // As the schema command's Keyspaces mode creates them: with row TTLs enabled, which
+        // Keyspaces needs before it accepts the claims' `USING TTL`.
+        statements.extend(
+            store::schema::create_tables("store")
+                .into_iter()
+                .map(|t| format!("{t} WITH CUSTOM_PROPERTIES = {{'ttl': {{'status': 'enabled'}}}}")),
+        );
         store::schema::apply(&session, &statements).await.expect("apply the schema");
     }
 

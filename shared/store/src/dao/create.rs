@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use scylla::errors::ExecutionError;
+use scylla::serialize::row::SerializeRow;
+use scylla::statement::prepared::PreparedStatement;
 use scylla::response::query_result::QueryResult;
 use scylla::value::CqlTimestamp;
 use tokio::time::Instant;
@@ -19,6 +20,7 @@ use super::idempotency::IdempotencyKey;
 use super::lwt::LwtAnswer;
 use super::protocol::{Answer, Claim, CreateProtocol, Op, Reply, Step};
 use crate::db::Db;
+use crate::statements::Statements;
 use crate::decimal;
 use crate::domain::{NewProduct, Price, Product};
 use crate::error::{StoreError, is_transient, may_have_applied};
@@ -135,20 +137,11 @@ impl Run<'_> {
             Op::ClaimKey => {
                 let key = self.key.map(|k| k.as_str()).unwrap_or_default();
                 let fingerprint = self.product.fingerprint();
-                let answer = self
-                    .statement(bound, |c| {
-                        let values = (key, fingerprint.clone(), id, at);
-                        async move {
-                            c.session
-                                .execute_unpaged(&c.statements.claim_idempotency_key, values)
-                                .await
-                        }
-                    })
-                    .await?;
-                let Ok(result) = answer else {
-                    return Ok(self.failed(answer.err()));
+                let values = (key, fingerprint.clone(), id, at);
+                let lwt = match self.lwt(bound, |st| &st.claim_idempotency_key, values).await? {
+                    Ok(lwt) => lwt,
+                    Err(failed) => return Ok(failed),
                 };
-                let lwt = LwtAnswer::from_result(result)?;
                 if lwt.applied {
                     return Ok(Reply::KeyClaimed);
                 }
@@ -181,20 +174,11 @@ impl Run<'_> {
                 })
             }
             Op::ClaimSku => {
-                let answer = self
-                    .statement(bound, |c| {
-                        let values = (sku, id, name, price.clone(), at);
-                        async move {
-                            c.session
-                                .execute_unpaged(&c.statements.claim_sku, values)
-                                .await
-                        }
-                    })
-                    .await?;
-                let Ok(result) = answer else {
-                    return Ok(self.failed(answer.err()));
+                let values = (sku, id, name, price.clone(), at);
+                let lwt = match self.lwt(bound, |st| &st.claim_sku, values).await? {
+                    Ok(lwt) => lwt,
+                    Err(failed) => return Ok(failed),
                 };
-                let lwt = LwtAnswer::from_result(result)?;
                 if lwt.applied {
                     Ok(Reply::SkuClaimed)
                 } else {
@@ -202,20 +186,11 @@ impl Run<'_> {
                 }
             }
             Op::CommitSku => {
-                let answer = self
-                    .statement(bound, |c| {
-                        let values = (id, name, price.clone(), at, sku, id);
-                        async move {
-                            c.session
-                                .execute_unpaged(&c.statements.commit_sku, values)
-                                .await
-                        }
-                    })
-                    .await?;
-                let Ok(result) = answer else {
-                    return Ok(self.failed(answer.err()));
+                let values = (id, name, price.clone(), at, sku, id);
+                let lwt = match self.lwt(bound, |st| &st.commit_sku, values).await? {
+                    Ok(lwt) => lwt,
+                    Err(failed) => return Ok(failed),
                 };
-                let lwt = LwtAnswer::from_result(result)?;
                 if lwt.applied {
                     Ok(Reply::Committed)
                 } else if lwt.existing.is_empty() {
@@ -241,13 +216,7 @@ impl Run<'_> {
                 Ok(self.done_or_failed(answer))
             }
             Op::ReleaseSku => {
-                let answer = self
-                    .statement(bound, |c| async move {
-                        c.session
-                            .execute_unpaged(&c.statements.release_sku, (sku, id))
-                            .await
-                    })
-                    .await?;
+                let answer = self.prepared(bound, |st| &st.release_sku, (sku, id)).await?;
                 if let Err(e) = answer {
                     tracing::warn!(error = %e.why, "could not release a pending SKU claim; it will expire with its TTL");
                 }
@@ -260,23 +229,8 @@ impl Run<'_> {
                 let (status, body) = (self.render)(&self.outcome_of(id, decided.clone()));
                 let key = self.key.map(|k| k.as_str()).unwrap_or_default();
                 let fingerprint = self.product.fingerprint();
-                let answer = self
-                    .statement(bound, |c| {
-                        let values = (
-                            key,
-                            fingerprint.clone(),
-                            id,
-                            at,
-                            i32::from(status),
-                            body.clone(),
-                        );
-                        async move {
-                            c.session
-                                .execute_unpaged(&c.statements.save_idempotent_response, values)
-                                .await
-                        }
-                    })
-                    .await?;
+                let values = (key, fingerprint.clone(), id, at, i32::from(status), body.clone());
+                let answer = self.prepared(bound, |st| &st.save_idempotent_response, values).await?;
                 if let Err(e) = answer {
                     tracing::warn!(error = %e.why, "could not store the idempotent answer; a retry will compute it again");
                 }
@@ -285,33 +239,45 @@ impl Run<'_> {
         }
     }
 
-    /// Runs one statement within `bound`. The outer error stops the create (a bug or a
-    /// deployment mistake); the inner one is the driver's, for the protocol to judge.
-    async fn statement<F, Fut>(
+    /// Runs one prepared statement (picked from the session's set) within `bound`. The outer
+    /// error stops the create (a bug or a deployment mistake); the inner one is the driver's,
+    /// for the protocol to judge.
+    async fn prepared<V>(
         &mut self,
         bound: Duration,
-        op: F,
+        pick: fn(&Statements) -> &PreparedStatement,
+        values: V,
     ) -> Result<Result<QueryResult, Failure>, StoreError>
     where
-        F: Fn(std::sync::Arc<crate::db::Connected>) -> Fut,
-        Fut: Future<Output = Result<QueryResult, ExecutionError>>,
+        V: SerializeRow + Clone,
     {
-        match tokio::time::timeout(bound, self.db.run_raw(op)).await {
-            Err(_) => Ok(Err(Failure {
-                may_have_applied: true,
-                why: format!("no answer within {bound:?}"),
-            })),
+        let run = self.db.run_raw(|c| {
+            let values = values.clone();
+            async move { c.session.execute_unpaged(pick(&c.statements), values).await }
+        });
+        match tokio::time::timeout(bound, run).await {
+            Err(_) => Ok(Err(Failure { may_have_applied: true, why: format!("no answer within {bound:?}") })),
             // No connection at all: nothing was sent.
-            Ok(Err(e)) => Ok(Err(Failure {
-                may_have_applied: false,
-                why: e.to_string(),
-            })),
+            Ok(Err(e)) => Ok(Err(Failure { may_have_applied: false, why: e.to_string() })),
             Ok(Ok(Err(e))) if !is_transient(&e) => Err(StoreError::from(e)),
-            Ok(Ok(Err(e))) => Ok(Err(Failure {
-                may_have_applied: may_have_applied(&e),
-                why: e.to_string(),
-            })),
+            Ok(Ok(Err(e))) => Ok(Err(Failure { may_have_applied: may_have_applied(&e), why: e.to_string() })),
             Ok(Ok(Ok(result))) => Ok(Ok(result)),
+        }
+    }
+
+    /// A lightweight transaction: its answer, or the protocol's reply to its failure.
+    async fn lwt<V>(
+        &mut self,
+        bound: Duration,
+        pick: fn(&Statements) -> &PreparedStatement,
+        values: V,
+    ) -> Result<Result<LwtAnswer, Reply<Uuid, ClaimedProduct, (u16, String)>>, StoreError>
+    where
+        V: SerializeRow + Clone,
+    {
+        match self.prepared(bound, pick, values).await? {
+            Ok(result) => Ok(Ok(LwtAnswer::from_result(result)?)),
+            Err(failure) => Ok(Err(self.failed(Some(failure)))),
         }
     }
 
@@ -324,14 +290,7 @@ impl Run<'_> {
         created_at_ms: i64,
     ) -> Result<Result<QueryResult, Failure>, StoreError> {
         let sku = self.product.sku.as_str();
-        self.statement(bound, |c| {
-            let values = (id, name, sku, price.clone(), CqlTimestamp(created_at_ms));
-            async move {
-                c.session
-                    .execute_unpaged(&c.statements.insert_product, values)
-                    .await
-            }
-        })
+        self.prepared(bound, |st| &st.insert_product, (id, name, sku, price.clone(), CqlTimestamp(created_at_ms)))
         .await
     }
 
