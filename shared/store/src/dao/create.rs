@@ -112,7 +112,7 @@ impl Db {
             let reply = if op == Op::Backoff {
                 Reply::Done
             } else {
-                run.execute(&mut machine, &op, left).await?
+                run.execute(&machine, &op, left).await?
             };
             step = machine.on(reply);
         }
@@ -122,7 +122,7 @@ impl Db {
 impl Run<'_> {
     async fn execute(
         &mut self,
-        machine: &mut Machine,
+        machine: &Machine,
         op: &Op<Uuid, ClaimedProduct>,
         left: Duration,
     ) -> Result<Reply<Uuid, ClaimedProduct, (u16, String)>, StoreError> {
@@ -277,7 +277,7 @@ impl Run<'_> {
     {
         match self.prepared(bound, pick, values).await? {
             Ok(result) => Ok(Ok(LwtAnswer::from_result(result)?)),
-            Err(failure) => Ok(Err(self.failed(Some(failure)))),
+            Err(failure) => Ok(Err(self.failed(failure))),
         }
     }
 
@@ -304,12 +304,8 @@ impl Run<'_> {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
-    fn failed(&mut self, failure: Option<Failure>) -> Reply<Uuid, ClaimedProduct, (u16, String)> {
+    fn failed(&mut self, failure: Failure) -> Reply<Uuid, ClaimedProduct, (u16, String)> {
         self.pause = true;
-        let failure = failure.unwrap_or(Failure {
-            may_have_applied: true,
-            why: String::new(),
-        });
         tracing::debug!(error = %failure.why, may_have_applied = failure.may_have_applied, "create step failed");
         self.last_failure = failure.why;
         Reply::Failed {
@@ -323,7 +319,7 @@ impl Run<'_> {
     ) -> Reply<Uuid, ClaimedProduct, (u16, String)> {
         match answer {
             Ok(_) => Reply::Done,
-            Err(f) => self.failed(Some(f)),
+            Err(f) => self.failed(f),
         }
     }
 
