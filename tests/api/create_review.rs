@@ -115,6 +115,19 @@ async fn in_lambda_the_invocation_deadline_bounds_the_create_too() {
     assert_eq!(r.status, 503, "{}", r.text);
 }
 
+#[tokio::test]
+async fn a_lambda_deadline_already_past_is_an_emulators_placeholder_and_ignored() {
+    // `cargo lambda watch` sends `lambda-runtime-deadline-ms: 600000` (1970): a create must
+    // still get its configured budget, not none.
+    let (app, _faults) = app(Duration::from_secs(2)).await;
+    let mut context = Context::default();
+    context.deadline = 600_000;
+    let request = store_tests::app::post_request(&product("EMU-1").to_string(), &[("content-type", "application/json")])
+        .with_lambda_context(context);
+    let r = app.send_create(request).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+}
+
 fn chrono_now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }

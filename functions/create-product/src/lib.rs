@@ -72,11 +72,13 @@ fn render(outcome: &CreateOutcome) -> (u16, String) {
 /// Gateway answers a bare 503 and the outcome is lost to the client).
 fn deadline(db: &Db, req: &Request) -> Instant {
     let mut budget = db.config().create_deadline;
-    if let Some(ctx) = req.lambda_context_ref().filter(|c| c.deadline > 0) {
-        let left = ctx
-            .deadline()
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
+    // A deadline already past is not Lambda's (an invocation always starts with time left)
+    // but an emulator's placeholder (`cargo lambda watch` sends 600000, i.e. 1970): keep the
+    // configured budget then.
+    let lambda_left = req
+        .lambda_context_ref()
+        .and_then(|c| c.deadline().duration_since(SystemTime::now()).ok());
+    if let Some(left) = lambda_left {
         budget = budget.min(left.saturating_sub(ANSWER_MARGIN));
     }
     Instant::now() + budget
