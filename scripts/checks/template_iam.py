@@ -14,7 +14,8 @@ EXPECTED = {
         "idempotency_keys": {"cassandra:Select", "cassandra:Modify"},
         "products": {"cassandra:Modify"},
     },
-    "ListProductsFunction": {"products": {"cassandra:Select"}},
+    # list: reads only (the listing, by id, and by SKU from the committed claim).
+    "ListProductsFunction": {"products": {"cassandra:Select"}, "products_by_sku": {"cassandra:Select"}},
 }
 
 with open(sys.argv[1]) as f:

@@ -11,6 +11,7 @@ mod faults;
 mod idempotency;
 mod list_paging;
 mod openapi;
+mod reads;
 mod review_consistency;
 mod review_content_type;
 mod review_cursor;

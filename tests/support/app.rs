@@ -98,6 +98,17 @@ pub fn list_request(params: &[(&str, &str)]) -> Request {
         .with_query_string_parameters(map)
 }
 
+/// `GET /products/{id}` as API Gateway hands it over: the raw path and the path parameter.
+pub fn get_request(id: &str) -> Request {
+    let path_parameters: HashMap<String, String> = HashMap::from([("id".to_owned(), id.to_owned())]);
+    http::Request::builder()
+        .method("GET")
+        .uri(format!("/products/{id}"))
+        .body(Body::Empty)
+        .expect("request")
+        .with_path_parameters(path_parameters)
+}
+
 impl TestApp {
     pub fn faults(&self) -> &FaultRegistry {
         self.cluster.faults()
@@ -141,6 +152,20 @@ impl TestApp {
         let r = TestResponse::from_response(list_products::handler(&self.list_db, req).await);
         openapi::assert_conforms("/products", &method, &r);
         r
+    }
+
+    /// Sends a request for one product to the list function (the query side serves both
+    /// read routes), checked against the document's `/products/{id}`.
+    pub async fn send_get(&self, req: Request) -> TestResponse {
+        let method = req.method().as_str().to_ascii_lowercase();
+        let r = TestResponse::from_response(list_products::handler(&self.list_db, req).await);
+        openapi::assert_conforms("/products/{id}", &method, &r);
+        r
+    }
+
+    /// GET /products/{id}; `id` goes into the path as it is, so malformed ones can be sent.
+    pub async fn get_product(&self, id: &str) -> TestResponse {
+        self.send_get(get_request(id)).await
     }
 
     /// POST /products with a JSON body.

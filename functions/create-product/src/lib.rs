@@ -38,15 +38,35 @@ async fn create(db: &Db, req: Request) -> Result<Response<Body>, ApiError> {
         .create_product(&product, key.as_ref(), deadline, &render)
         .await?
     {
-        CreateOutcome::Created(created) => json(201, &created),
+        CreateOutcome::Created(created) => {
+            let mut response = json(201, &created)?;
+            set_location(&mut response, &created.id.to_string());
+            Ok(response)
+        }
         CreateOutcome::DuplicateSku { existing_id } => Err(ApiError::DuplicateSku { existing_id }),
         CreateOutcome::Replayed { status, body } => {
+            // A replayed 201 is the first answer again, its Location included; the stored
+            // bytes are the product, so its id is read back from them.
+            let id = (status == 201)
+                .then(|| serde_json::from_str::<serde_json::Value>(&body).ok())
+                .flatten()
+                .and_then(|product| product["id"].as_str().map(str::to_owned));
             let mut response = json_text(status, body)?;
+            if let Some(id) = id {
+                set_location(&mut response, &id);
+            }
             response
                 .headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(response)
         }
+    }
+}
+
+/// `Location: /products/{id}`, where `GET` reads the product just created.
+fn set_location(response: &mut Response<Body>, id: &str) {
+    if let Ok(location) = HeaderValue::from_str(&format!("/products/{id}")) {
+        response.headers_mut().insert("location", location);
     }
 }
 

@@ -1,11 +1,20 @@
-//! `GET /products?limit=&cursor=`: one page of products and the cursor of the next one.
-//! A library so that tests run the very handler Lambda runs, in-process.
+//! The query side: `GET /products?limit=&cursor=` (one page of products and the cursor of the
+//! next one), `GET /products?sku=` (the product holding a SKU, as a page) and
+//! `GET /products/{id}` (one product). A library so that tests run the very handler Lambda
+//! runs, in-process.
+
+mod by_id;
+mod by_sku;
+mod route;
 
 use http_api::lambda_http::{Body, Request, RequestExt, Response};
 use http_api::response::json;
 use http_api::{ApiError, logging};
 use serde::Serialize;
 use store::{Db, Product};
+
+pub use by_id::parse_id;
+pub use route::Route;
 
 pub const DEFAULT_LIMIT: i32 = 50;
 pub const MAX_LIMIT: i32 = 500;
@@ -18,7 +27,7 @@ struct PageBody {
 
 pub async fn handler(db: &Db, req: Request) -> Response<Body> {
     logging::log_request(req, |req| async move {
-        match list(db, req).await {
+        match read(db, req).await {
             Ok(response) => response,
             Err(e) => e.into_response(),
         }
@@ -26,16 +35,35 @@ pub async fn handler(db: &Db, req: Request) -> Response<Body> {
     .await
 }
 
-async fn list(db: &Db, req: Request) -> Result<Response<Body>, ApiError> {
+async fn read(db: &Db, req: Request) -> Result<Response<Body>, ApiError> {
+    let route = Route::of(req.uri().path())
+        .ok_or_else(|| ApiError::NotFound(format!("no route for {}", req.uri().path())))?;
     if req.method() != "GET" {
         return Err(ApiError::MethodNotAllowed { allowed: "GET" });
     }
-    let limit = match query_param(&req, "limit") {
+    match route {
+        Route::Products => list(db, &req).await,
+        Route::Product(id) => by_id::get(db, &id).await,
+    }
+}
+
+async fn list(db: &Db, req: &Request) -> Result<Response<Body>, ApiError> {
+    // Checked first, so a bad limit is refused however it is combined.
+    let limit = match query_param(req, "limit") {
         None => DEFAULT_LIMIT,
         Some(text) => parse_limit(&text)?,
     };
-    let cursor = query_param(&req, "cursor");
-    let page = db.list_products(limit, cursor.as_deref()).await?;
+    let cursor = query_param(req, "cursor");
+    let page = match query_param(req, "sku") {
+        Some(_) if cursor.is_some() => {
+            return Err(ApiError::InvalidParameter {
+                name: "cursor",
+                reason: "cannot be combined with sku (a SKU's answer is a single page)".into(),
+            });
+        }
+        Some(sku) => by_sku::find(db, &sku).await?,
+        None => db.list_products(limit, cursor.as_deref()).await?,
+    };
     json(200, &PageBody { items: page.items, next_cursor: page.next_cursor })
 }
 

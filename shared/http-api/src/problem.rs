@@ -23,8 +23,11 @@ pub enum ApiError {
     Validation(Vec<InvalidParam>),
     /// 400: not JSON, or not a JSON object.
     MalformedJson(String),
-    /// 400: a query parameter or header is invalid (`limit`, `cursor`, `Idempotency-Key`).
+    /// 400: a path or query parameter or a header is invalid (`id`, `limit`, `cursor`, `sku`,
+    /// `Idempotency-Key`).
     InvalidParameter { name: &'static str, reason: String },
+    /// 404: no such resource (a product id nothing holds); says what was looked for.
+    NotFound(String),
     /// 405: the function serves one method.
     MethodNotAllowed { allowed: &'static str },
     /// 409: the SKU is taken; carries the holder's id.
@@ -73,6 +76,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) | ApiError::IdempotencyKeyReused => 422,
             ApiError::MalformedJson(_) | ApiError::InvalidParameter { .. } => 400,
+            ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::DuplicateSku { .. } => 409,
             ApiError::PayloadTooLarge { .. } => 413,
@@ -88,6 +92,7 @@ impl ApiError {
             ApiError::Validation(_) => "/problems/validation-failed",
             ApiError::MalformedJson(_) => "/problems/malformed-json",
             ApiError::InvalidParameter { .. } => "/problems/invalid-parameter",
+            ApiError::NotFound(_) => "/problems/not-found",
             ApiError::MethodNotAllowed { .. } => "/problems/method-not-allowed",
             ApiError::DuplicateSku { .. } => "/problems/duplicate-sku",
             ApiError::PayloadTooLarge { .. } => "/problems/payload-too-large",
@@ -105,6 +110,7 @@ impl ApiError {
             ApiError::Validation(_) => "The request body is invalid",
             ApiError::MalformedJson(_) => "The request body is not a JSON object",
             ApiError::InvalidParameter { .. } => "A request parameter is invalid",
+            ApiError::NotFound(_) => "Not found",
             ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::DuplicateSku { .. } => "A product with this SKU already exists",
             ApiError::PayloadTooLarge { .. } => "The request body is too large",
@@ -128,6 +134,7 @@ impl ApiError {
                 .join("; "),
             ApiError::MalformedJson(why) => why.clone(),
             ApiError::InvalidParameter { name, reason } => format!("{name}: {reason}"),
+            ApiError::NotFound(what) => what.clone(),
             ApiError::MethodNotAllowed { allowed } => format!("use {allowed}"),
             ApiError::DuplicateSku { existing_id } => {
                 format!("the SKU belongs to product {existing_id}")
@@ -217,6 +224,7 @@ impl ApiError {
                 name: "limit",
                 reason: "must be an integer from 1 to 500".into(),
             },
+            ApiError::NotFound(format!("no product has id {}", Uuid::nil())),
             ApiError::MethodNotAllowed { allowed: "GET" },
             ApiError::DuplicateSku {
                 existing_id: Uuid::nil(),

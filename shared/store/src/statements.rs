@@ -23,6 +23,8 @@ pub(crate) struct Statements {
     pub insert_product: PreparedStatement,
     pub release_sku: PreparedStatement,
     pub list_products: PreparedStatement,
+    pub get_product: PreparedStatement,
+    pub product_by_sku: PreparedStatement,
 }
 
 impl Statements {
@@ -35,6 +37,15 @@ impl Statements {
         let prepare = |text: String| async move {
             let mut s = session.prepare(text).await?;
             s.set_is_idempotent(true);
+            Ok::<_, StoreError>(s)
+        };
+        // Reads at the configured read consistency (Keyspaces: LOCAL_ONE or LOCAL_QUORUM);
+        // without one, the session's default.
+        let read = |text: String| async move {
+            let mut s = prepare(text).await?;
+            if let Some(read) = config.read_consistency {
+                s.set_consistency(read);
+            }
             Ok::<_, StoreError>(s)
         };
         Ok(Statements {
@@ -70,13 +81,12 @@ impl Statements {
                 "DELETE FROM {ks}.{PRODUCTS_BY_SKU} WHERE sku = ? IF product_id = ? AND committed = false"
             ))
             .await?,
-            list_products: {
-                let mut s = prepare(format!("SELECT id, name, sku, price, created_at FROM {ks}.{PRODUCTS}")).await?;
-                if let Some(read) = config.read_consistency {
-                    s.set_consistency(read);
-                }
-                s
-            },
+            list_products: read(format!("SELECT id, name, sku, price, created_at FROM {ks}.{PRODUCTS}")).await?,
+            get_product: read(format!("SELECT id, name, sku, price, created_at FROM {ks}.{PRODUCTS} WHERE id = ?")).await?,
+            product_by_sku: read(format!(
+                "SELECT product_id, committed, name, price, created_at FROM {ks}.{PRODUCTS_BY_SKU} WHERE sku = ?"
+            ))
+            .await?,
         })
     }
 }

@@ -7,10 +7,10 @@ use scylla::response::{PagingState, PagingStateResponse};
 use scylla::value::{CqlDecimal, CqlTimestamp};
 use uuid::Uuid;
 
+use super::read::product;
 use crate::cursor::Cursor;
 use crate::db::Db;
-use crate::decimal;
-use crate::domain::{Price, Product};
+use crate::domain::Product;
 use crate::error::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,9 +59,7 @@ impl Db {
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         for row in typed {
             let (id, name, sku, price, created_at) = row.map_err(|e| StoreError::Internal(e.to_string()))?;
-            let price = decimal::from_cql(&price)
-                .ok_or_else(|| StoreError::Internal(format!("stored price of {id} is out of range")))?;
-            items.push(Product::new(id, &name, &sku, Price::from_stored(price), created_at.0));
+            items.push(product(id, &name, &sku, &price, created_at)?);
         }
         let next_cursor = match paging {
             PagingStateResponse::HasMorePages { state } => state

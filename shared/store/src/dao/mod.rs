@@ -1,11 +1,12 @@
-//! The operations the functions need: create a product (unique SKU, idempotent retries) and
-//! list products a page at a time.
+//! The operations the functions need: create a product (unique SKU, idempotent retries), list
+//! products a page at a time, and read one by id or by SKU.
 
 mod create;
 mod idempotency;
 mod list;
 mod lwt;
 pub mod protocol;
+mod read;
 
 pub use create::CreateOutcome;
 pub use idempotency::IdempotencyKey;
