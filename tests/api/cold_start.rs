@@ -18,7 +18,7 @@ async fn cold_start_with_the_node_down_then_up() {
     let bound = Duration::from_secs(30);
     for _ in 0..2 {
         let req = store_tests::app::post_request(&product("COLD-1").to_string(), &[("content-type", "application/json")]);
-        let r = tokio::time::timeout(bound, create_product::handler(&db, req)).await.expect("answers within the bound");
+        let r = tokio::time::timeout(bound, create_product::handler(&db, &store_tests::app::employees(), req)).await.expect("answers within the bound");
         assert_eq!(r.status().as_u16(), 503);
         assert!(r.headers().contains_key("retry-after"));
     }
@@ -35,7 +35,7 @@ async fn cold_start_with_the_node_down_then_up() {
 
     app.cluster.restart_node(0).await.expect("restart the node");
     let req = store_tests::app::post_request(&product("COLD-1").to_string(), &[("content-type", "application/json")]);
-    let r = create_product::handler(&db, req).await;
+    let r = create_product::handler(&db, &store_tests::app::employees(), req).await;
     assert_eq!(r.status().as_u16(), 201);
     let r = list_products::handler(&db, store_tests::app::list_request(&[])).await;
     assert_eq!(r.status().as_u16(), 200);

@@ -19,7 +19,7 @@ async fn twenty_concurrent_creates_of_one_sku_make_one_product() {
         tasks.push(tokio::spawn(async move {
             let body = product("RACE-1").to_string();
             let req = store_tests::app::post_request(&body, &[("content-type", "application/json")]);
-            let r = create_product::handler(&db, req).await;
+            let r = create_product::handler(&db, &store_tests::app::employees(), req).await;
             let status = r.status().as_u16();
             let text = match r.body() {
                 http_api::lambda_http::Body::Text(t) => t.clone(),

@@ -1,6 +1,7 @@
 //! The product API through the real handlers, the real scylla driver and the CQL node.
 //! One binary, one module per concern.
 
+mod auth;
 mod cold_start;
 mod concurrency;
 mod create;

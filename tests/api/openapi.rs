@@ -11,7 +11,8 @@ fn route_statuses() -> Vec<(&'static str, &'static str, Vec<u16>)> {
     let errors = |keep: &dyn Fn(&ApiError) -> bool| -> Vec<u16> {
         ApiError::examples().iter().filter(|e| keep(e)).map(ApiError::status).collect()
     };
-    // The read function reads no body, creates nothing and never meets an Idempotency-Key.
+    // The read function reads no body, creates nothing, never meets an Idempotency-Key and
+    // checks no identity (API Gateway's authorizer gates reads, with its own 401).
     let read_error = |e: &ApiError| {
         !matches!(
             e,
@@ -21,6 +22,8 @@ fn route_statuses() -> Vec<(&'static str, &'static str, Vec<u16>)> {
                 | ApiError::PayloadTooLarge { .. }
                 | ApiError::UnsupportedMediaType { .. }
                 | ApiError::IdempotencyKeyReused
+                | ApiError::Unauthenticated
+                | ApiError::Forbidden { .. }
         )
     };
     // Only a product id can be absent: a page, even of a SKU nothing holds, is a 200.
@@ -64,7 +67,7 @@ fn every_problem_type_is_documented_and_every_example_validates() {
 
 #[test]
 fn the_checker_refuses_bodies_that_break_the_schema() {
-    let product = json!({"id": "6f1d0c7e-8d8a-4b0e-9d4c-2f6a1c3b5e7d", "name": "n", "sku": "A", "price": "1.00", "created_at": "2026-01-01T00:00:00.000Z"});
+    let product = json!({"id": "6f1d0c7e-8d8a-4b0e-9d4c-2f6a1c3b5e7d", "name": "n", "sku": "A", "price": "1.00", "created_at": "2026-01-01T00:00:00.000Z", "created_by": "employee-1"});
     assert!(check("/products", "post", &created(product.clone())).is_ok());
     // A 201 without Location breaks the contract.
     assert!(check("/products", "post", &fake(201, "application/json", product.clone())).is_err());

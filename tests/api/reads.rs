@@ -157,7 +157,7 @@ async fn a_claim_committed_before_claims_carried_the_product_reads_its_row() {
         .await
         .unwrap();
 
-    let expected = json!({"id": id.to_string(), "name": "Old", "sku": "OLD-1", "price": "12.50", "created_at": "2023-11-14T22:13:20.123Z"});
+    let expected = json!({"id": id.to_string(), "name": "Old", "sku": "OLD-1", "price": "12.50", "created_at": "2023-11-14T22:13:20.123Z", "created_by": null});
     assert_eq!(items(&app.list(&[("sku", "OLD-1")]).await), vec![expected.clone()]);
     assert_eq!(app.get_product(&id.to_string()).await.json, expected);
     assert!(items(&app.list(&[("sku", "OLD-2")]).await).is_empty());

@@ -28,7 +28,7 @@ async fn every_accepted_level_creates_and_lists() {
         let vars = [("STORE_CONTACT_POINTS", contact.as_str()), ("STORE_CONSISTENCY", level)];
         let db = db_from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())).unwrap();
         let body = format!(r#"{{"name": "n", "sku": "CL-{i}", "price": 1}}"#);
-        let created = create_product::handler(&db, post_request(&body, &[("content-type", "application/json")])).await;
+        let created = create_product::handler(&db, &store_tests::app::employees(), post_request(&body, &[("content-type", "application/json")])).await;
         assert_eq!(created.status(), 201, "{level}");
         let listed = TestResponse::from_response(list_products::handler(&db, list_request(&[])).await);
         assert_eq!(listed.status, 200, "{level}: {}", listed.text);

@@ -14,19 +14,31 @@ async fn applying_the_schema_twice_keeps_the_data() {
 }
 
 #[tokio::test]
-async fn applying_the_schema_adds_the_claim_columns_to_an_older_keyspace_and_keeps_its_rows() {
+async fn applying_the_schema_adds_the_claim_and_creator_columns_to_an_older_keyspace_and_keeps_its_rows() {
     use cql_node::cluster::Cluster;
     let cluster = Cluster::builder().nodes(1).start().await.expect("start the CQL node");
     let config = store_tests::app::test_config(cluster.port());
     let session = store::db::session_builder(&config).build().await.unwrap();
     let ks = &config.keyspace;
-    // The keyspace as the previous release created it: claims without the product.
+    // The keyspace as the releases before created it: claims without the product, and no
+    // creator anywhere.
     for statement in store::schema::statements(ks, &config.replication) {
-        let old = statement.replace(", name text, price decimal, created_at timestamp)", ")");
+        let old = statement
+            .replace(", created_by text)", ")")
+            .replace(", name text, price decimal, created_at timestamp)", ")");
+        assert!(!old.contains("created_by"), "{old}");
         session.query_unpaged(old, &[]).await.unwrap();
     }
+    let old_id = uuid::Uuid::new_v4();
     session
-        .query_unpaged(format!("INSERT INTO {ks}.products_by_sku (sku, product_id, committed) VALUES ('OLD-1', uuid(), true)"), &[])
+        .query_unpaged(format!("INSERT INTO {ks}.products_by_sku (sku, product_id, committed) VALUES ('OLD-1', ?, true)"), (old_id,))
+        .await
+        .unwrap();
+    session
+        .query_unpaged(
+            format!("INSERT INTO {ks}.products (id, name, sku, price, created_at) VALUES (?, 'Old', 'OLD-1', 1, 0)"),
+            (old_id,),
+        )
         .await
         .unwrap();
 
@@ -49,8 +61,26 @@ async fn applying_the_schema_adds_the_claim_columns_to_an_older_keyspace_and_kee
 
     // The functions work on the upgraded keyspace; the old claim still holds its SKU.
     let db = store::Db::new(config.clone());
-    let app_like = create_product::handler(&db, store_tests::app::post_request(&product("OLD-1").to_string(), &[("content-type", "application/json")])).await;
+    let app_like = create_product::handler(&db, &store_tests::app::employees(), store_tests::app::post_request(&product("OLD-1").to_string(), &[("content-type", "application/json")])).await;
     assert_eq!(app_like.status().as_u16(), 409);
-    let created = create_product::handler(&db, store_tests::app::post_request(&product("NEW-1").to_string(), &[("content-type", "application/json")])).await;
+    let created = create_product::handler(&db, &store_tests::app::employees(), store_tests::app::post_request(&product("NEW-1").to_string(), &[("content-type", "application/json")])).await;
     assert_eq!(created.status().as_u16(), 201);
+    // The old product is still there, with no creator; the new one names its creator.
+    let listed = store_tests::app::TestResponse::from_response(
+        list_products::handler(&db, store_tests::app::list_request(&[])).await,
+    );
+    let mut by_sku: Vec<(String, serde_json::Value)> = listed.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["sku"].as_str().unwrap().to_owned(), p["created_by"].clone()))
+        .collect();
+    by_sku.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        by_sku,
+        vec![
+            ("NEW-1".to_owned(), serde_json::json!(store_tests::app::EMPLOYEE)),
+            ("OLD-1".to_owned(), serde_json::Value::Null)
+        ]
+    );
 }

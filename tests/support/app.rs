@@ -4,6 +4,8 @@ use std::time::Duration;
 use cql_node::cluster::Cluster;
 use cql_node::faults::FaultRegistry;
 use http_api::lambda_http::http::{self, HeaderMap};
+use http_api::identity::{self, WritePolicy};
+use http_api::lambda_http::request::RequestContext;
 use http_api::lambda_http::{Body, Request, RequestExt};
 use serde_json::Value;
 use store::{Config, Db};
@@ -80,12 +82,33 @@ pub async fn apply_schema(config: &Config) {
     store::schema::apply(&session, &statements).await.expect("apply the schema");
 }
 
+/// The deployed write policy: the authorizer's claims with the default write scope.
+pub fn employees() -> WritePolicy {
+    WritePolicy::Gateway { write_scope: identity::DEFAULT_WRITE_SCOPE.to_owned() }
+}
+
+/// The subject of the employee every `post_request` comes from.
+pub const EMPLOYEE: &str = "employee-1";
+
+/// `POST /products` as API Gateway hands it over after its JWT authorizer accepted an
+/// employee's token with the write scope.
 pub fn post_request(body: &str, headers: &[(&str, &str)]) -> Request {
+    let claims = [("sub", EMPLOYEE), ("scope", "openid products/write")];
+    post_request_as(body, headers, Some(identity::authorized_context("POST", &claims, None)))
+}
+
+/// `POST /products` with the authorizer's context of the test's choosing (`None`: no
+/// authorizer ran).
+pub fn post_request_as(body: &str, headers: &[(&str, &str)], context: Option<RequestContext>) -> Request {
     let mut b = http::Request::builder().method("POST").uri("/products");
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
-    b.body(Body::Text(body.to_owned())).expect("request")
+    let req = b.body(Body::Text(body.to_owned())).expect("request");
+    match context {
+        Some(context) => req.with_request_context(context),
+        None => req,
+    }
 }
 
 pub fn list_request(params: &[(&str, &str)]) -> Request {
@@ -142,7 +165,7 @@ impl TestApp {
     /// Sends any request to the create function (checked against the OpenAPI document).
     pub async fn send_create(&self, req: Request) -> TestResponse {
         let method = req.method().as_str().to_ascii_lowercase();
-        let r = TestResponse::from_response(create_product::handler(&self.create_db, req).await);
+        let r = TestResponse::from_response(create_product::handler(&self.create_db, &employees(), req).await);
         openapi::assert_conforms("/products", &method, &r);
         r
     }

@@ -1,5 +1,6 @@
-//! `POST /products`: validates the body, creates the product with a unique SKU, and honours
-//! `Idempotency-Key`. A library so that tests run the very handler Lambda runs, in-process.
+//! `POST /products`: checks the caller may write, validates the body, creates the product
+//! with a unique SKU and its creator, and honours `Idempotency-Key` (scoped to the caller).
+//! A library so that tests run the very handler Lambda runs, in-process.
 
 mod request;
 
@@ -9,16 +10,17 @@ use http_api::body;
 use http_api::lambda_http::http::HeaderValue;
 use http_api::lambda_http::{Body, Request, RequestExt, Response};
 use http_api::response::{json, json_text};
+use http_api::identity::WritePolicy;
 use http_api::{ApiError, logging};
 use store::{CreateOutcome, Db, IdempotencyKey};
 use tokio::time::Instant;
 
 pub use request::parse_new_product;
 
-/// The whole request/response cycle, logged as one line.
-pub async fn handler(db: &Db, req: Request) -> Response<Body> {
+/// The whole request/response cycle, logged as one line. `writers` says who may create.
+pub async fn handler(db: &Db, writers: &WritePolicy, req: Request) -> Response<Body> {
     logging::log_request(req, |req| async move {
-        match create(db, req).await {
+        match create(db, writers, req).await {
             Ok(response) => response,
             Err(e) => e.into_response(),
         }
@@ -26,13 +28,15 @@ pub async fn handler(db: &Db, req: Request) -> Response<Body> {
     .await
 }
 
-async fn create(db: &Db, req: Request) -> Result<Response<Body>, ApiError> {
+async fn create(db: &Db, writers: &WritePolicy, req: Request) -> Result<Response<Body>, ApiError> {
     if req.method() != "POST" {
         return Err(ApiError::MethodNotAllowed { allowed: "POST" });
     }
-    let key = idempotency_key(&req)?;
+    // Before the body is read: a caller who may not write learns nothing about it.
+    let caller = writers.writer(&req)?;
+    let key = idempotency_key(&req)?.map(|k| k.scoped_to(&caller.subject));
     let fields = body::json_object(&req)?;
-    let product = parse_new_product(&fields)?;
+    let product = parse_new_product(&fields, caller.subject)?;
     let deadline = deadline(db, &req);
     match db
         .create_product(&product, key.as_ref(), deadline, &render)

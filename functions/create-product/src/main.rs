@@ -1,14 +1,26 @@
-//! Lambda entry point: configuration and the database handle are built once per container;
-//! every invocation borrows them.
+//! Lambda entry point: configuration, the write policy and the database handle are built
+//! once per container; every invocation borrows them.
 
+use http_api::identity::WritePolicy;
 use http_api::lambda_http::{self, Error, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let db = http_api::startup::init_function("create-product").await;
-    let db = &db;
+    let writers = match WritePolicy::from_env() {
+        Ok(policy) => policy,
+        Err(e) => {
+            tracing::error!(error = %e, "bad configuration; not starting");
+            eprintln!("create-product: {e}");
+            std::process::exit(2);
+        }
+    };
+    if writers == WritePolicy::Off {
+        tracing::warn!("STORE_AUTH=off: every write is allowed (local runs only)");
+    }
+    let (db, writers) = (&db, &writers);
     lambda_http::run(service_fn(move |req| async move {
-        Ok::<_, Error>(create_product::handler(db, req).await)
+        Ok::<_, Error>(create_product::handler(db, writers, req).await)
     }))
     .await
 }

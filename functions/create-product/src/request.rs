@@ -8,7 +8,8 @@ use store::{Name, NewProduct, Price, Sku, ValidationError};
 
 const FIELDS: [&str; 3] = ["name", "sku", "price"];
 
-pub fn parse_new_product(fields: &JsonObject) -> Result<NewProduct, ApiError> {
+/// `created_by` is the caller's subject (checked before the body is read).
+pub fn parse_new_product(fields: &JsonObject, created_by: String) -> Result<NewProduct, ApiError> {
     let mut problems = Vec::new();
     let mut note = |e: ValidationError| {
         problems.push(InvalidParam {
@@ -47,7 +48,7 @@ pub fn parse_new_product(fields: &JsonObject) -> Result<NewProduct, ApiError> {
     }
     match (name, sku, price) {
         (Some(name), Some(sku), Some(price)) if problems.is_empty() => {
-            Ok(NewProduct { name, sku, price })
+            Ok(NewProduct { name, sku, price, created_by })
         }
         _ => Err(ApiError::Validation(problems)),
     }
@@ -58,7 +59,7 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<NewProduct, ApiError> {
-        parse_new_product(&serde_json::from_str::<JsonObject>(json).unwrap())
+        parse_new_product(&serde_json::from_str::<JsonObject>(json).unwrap(), "tester".into())
     }
 
     fn fields_of(e: ApiError) -> Vec<String> {

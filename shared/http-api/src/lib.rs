@@ -3,6 +3,7 @@
 //! responses, and the one-line-per-request log.
 
 pub mod body;
+pub mod identity;
 pub mod logging;
 pub mod problem;
 pub mod response;

@@ -1,6 +1,7 @@
 //! Logs: JSON lines in Lambda (so CloudWatch Logs Insights can query the fields), readable
-//! text locally; and exactly one line per request with its request id, method, path, status
-//! and latency. Request bodies and headers are never logged (they may carry anything).
+//! text locally; and exactly one line per request with its request id, caller, method, path,
+//! status and latency. Request bodies and headers are never logged (they may carry anything,
+//! tokens included): the caller is the verified token's subject, from the authorizer's claims.
 
 use std::future::Future;
 use std::time::Instant;
@@ -34,15 +35,16 @@ where
         .lambda_context_ref()
         .map(|c| c.request_id.clone())
         .unwrap_or_default();
+    let caller = crate::identity::subject(&req).unwrap_or("-").to_owned();
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     let response = handle(req).await;
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     if status >= 500 {
-        tracing::warn!(request_id, method, path, status, latency_ms, "request");
+        tracing::warn!(request_id, caller, method, path, status, latency_ms, "request");
     } else {
-        tracing::info!(request_id, method, path, status, latency_ms, "request");
+        tracing::info!(request_id, caller, method, path, status, latency_ms, "request");
     }
     response
 }
@@ -89,7 +91,8 @@ mod tests {
             .header("authorization", "Bearer top-secret")
             .body(Body::Text(r#"{"password":"hunter2"}"#.into()))
             .unwrap()
-            .with_lambda_context(context);
+            .with_lambda_context(context)
+            .with_request_context(crate::identity::authorized_context("POST", &[("sub", "emp-42")], None));
         tracing::subscriber::with_default(subscriber, || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .build()
@@ -103,6 +106,7 @@ mod tests {
         assert_eq!(lines.len(), 1, "{text}");
         let line: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
         assert_eq!(line["request_id"], "req-123");
+        assert_eq!(line["caller"], "emp-42");
         assert_eq!(line["method"], "POST");
         assert_eq!(line["path"], "/products");
         assert_eq!(line["status"], 201);

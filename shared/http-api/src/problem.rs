@@ -26,6 +26,11 @@ pub enum ApiError {
     /// 400: a path or query parameter or a header is invalid (`id`, `limit`, `cursor`, `sku`,
     /// `Idempotency-Key`).
     InvalidParameter { name: &'static str, reason: String },
+    /// 401: no verified identity reached the function (behind the deployed API Gateway, only
+    /// if the template lost its authorizer).
+    Unauthenticated,
+    /// 403: an identity without the right to write (no write scope, or no subject to record).
+    Forbidden { reason: String },
     /// 404: no such resource (a product id nothing holds); says what was looked for.
     NotFound(String),
     /// 405: the function serves one method.
@@ -76,6 +81,8 @@ impl ApiError {
         match self {
             ApiError::Validation(_) | ApiError::IdempotencyKeyReused => 422,
             ApiError::MalformedJson(_) | ApiError::InvalidParameter { .. } => 400,
+            ApiError::Unauthenticated => 401,
+            ApiError::Forbidden { .. } => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::DuplicateSku { .. } => 409,
@@ -92,6 +99,8 @@ impl ApiError {
             ApiError::Validation(_) => "/problems/validation-failed",
             ApiError::MalformedJson(_) => "/problems/malformed-json",
             ApiError::InvalidParameter { .. } => "/problems/invalid-parameter",
+            ApiError::Unauthenticated => "/problems/unauthenticated",
+            ApiError::Forbidden { .. } => "/problems/forbidden",
             ApiError::NotFound(_) => "/problems/not-found",
             ApiError::MethodNotAllowed { .. } => "/problems/method-not-allowed",
             ApiError::DuplicateSku { .. } => "/problems/duplicate-sku",
@@ -110,6 +119,8 @@ impl ApiError {
             ApiError::Validation(_) => "The request body is invalid",
             ApiError::MalformedJson(_) => "The request body is not a JSON object",
             ApiError::InvalidParameter { .. } => "A request parameter is invalid",
+            ApiError::Unauthenticated => "Authentication is required",
+            ApiError::Forbidden { .. } => "Not allowed to create products",
             ApiError::NotFound(_) => "Not found",
             ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::DuplicateSku { .. } => "A product with this SKU already exists",
@@ -134,6 +145,10 @@ impl ApiError {
                 .join("; "),
             ApiError::MalformedJson(why) => why.clone(),
             ApiError::InvalidParameter { name, reason } => format!("{name}: {reason}"),
+            ApiError::Unauthenticated => {
+                "send a bearer token of the store's identity provider in Authorization".into()
+            }
+            ApiError::Forbidden { reason } => reason.clone(),
             ApiError::NotFound(what) => what.clone(),
             ApiError::MethodNotAllowed { allowed } => format!("use {allowed}"),
             ApiError::DuplicateSku { existing_id } => {
@@ -205,6 +220,12 @@ impl ApiError {
                 builder = builder.header("retry-after", RETRY_AFTER_SECS.to_string())
             }
             ApiError::MethodNotAllowed { allowed } => builder = builder.header("allow", *allowed),
+            // RFC 6750: what kind of credentials, and for a 403 that a token with more scope
+            // would do.
+            ApiError::Unauthenticated => builder = builder.header("www-authenticate", "Bearer"),
+            ApiError::Forbidden { .. } => {
+                builder = builder.header("www-authenticate", "Bearer error=\"insufficient_scope\"")
+            }
             _ => {}
         }
         builder
@@ -224,6 +245,8 @@ impl ApiError {
                 name: "limit",
                 reason: "must be an integer from 1 to 500".into(),
             },
+            ApiError::Unauthenticated,
+            ApiError::Forbidden { reason: "the token lacks the scope products/write".into() },
             ApiError::NotFound(format!("no product has id {}", Uuid::nil())),
             ApiError::MethodNotAllowed { allowed: "GET" },
             ApiError::DuplicateSku {

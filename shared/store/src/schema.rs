@@ -25,7 +25,7 @@ pub fn create_tables(keyspace: &str) -> Vec<String> {
         // The products themselves; listed by full-table token-order paging.
         format!(
             "CREATE TABLE IF NOT EXISTS {keyspace}.{PRODUCTS} (\
-             id uuid PRIMARY KEY, name text, sku text, price decimal, created_at timestamp)"
+             id uuid PRIMARY KEY, name text, sku text, price decimal, created_at timestamp, created_by text)"
         ),
         // One row per SKU, changed only by lightweight transactions: claimed as
         // `committed = false` with a TTL while a create is in flight, then committed (no
@@ -34,7 +34,7 @@ pub fn create_tables(keyspace: &str) -> Vec<String> {
         format!(
             "CREATE TABLE IF NOT EXISTS {keyspace}.{PRODUCTS_BY_SKU} (\
              sku text PRIMARY KEY, product_id uuid, committed boolean, \
-             name text, price decimal, created_at timestamp)"
+             name text, price decimal, created_at timestamp, created_by text)"
         ),
         // Idempotency-Key claims (TTL 24 h) with what is needed to replay the first answer.
         format!(
@@ -59,6 +59,9 @@ pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     (PRODUCTS_BY_SKU, "name", "text"),
     (PRODUCTS_BY_SKU, "price", "decimal"),
     (PRODUCTS_BY_SKU, "created_at", "timestamp"),
+    // The caller's subject (issue 12); null on rows written before.
+    (PRODUCTS, "created_by", "text"),
+    (PRODUCTS_BY_SKU, "created_by", "text"),
 ];
 
 /// `ALTER TABLE ... ADD` for each of `ADDED_COLUMNS` the table lacks.

@@ -6,6 +6,7 @@ use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 
 use crate::config::Config;
+use crate::dao::read::PRODUCT_COLUMNS;
 use crate::error::StoreError;
 use crate::schema::{IDEMPOTENCY_KEYS, PRODUCTS, PRODUCTS_BY_SKU};
 
@@ -62,29 +63,29 @@ impl Statements {
             ))
             .await?,
             claim_sku: prepare(format!(
-                "INSERT INTO {ks}.{PRODUCTS_BY_SKU} (sku, product_id, committed, name, price, created_at) \
-                 VALUES (?, ?, false, ?, ?, ?) IF NOT EXISTS USING TTL {PENDING_CLAIM_TTL_SECS}"
+                "INSERT INTO {ks}.{PRODUCTS_BY_SKU} (sku, product_id, committed, name, price, created_at, created_by) \
+                 VALUES (?, ?, false, ?, ?, ?, ?) IF NOT EXISTS USING TTL {PENDING_CLAIM_TTL_SECS}"
             ))
             .await?,
             // Rewrites every column without TTL (the claim's cells all carried one), and only
             // over our own pending claim: never over a claim that expired and was taken.
             commit_sku: prepare(format!(
-                "UPDATE {ks}.{PRODUCTS_BY_SKU} SET committed = true, product_id = ?, name = ?, price = ?, created_at = ? \
+                "UPDATE {ks}.{PRODUCTS_BY_SKU} SET committed = true, product_id = ?, name = ?, price = ?, created_at = ?, created_by = ? \
                  WHERE sku = ? IF product_id = ? AND committed = false"
             ))
             .await?,
             insert_product: prepare(format!(
-                "INSERT INTO {ks}.{PRODUCTS} (id, name, sku, price, created_at) VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO {ks}.{PRODUCTS} (id, name, sku, price, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)"
             ))
             .await?,
             release_sku: prepare(format!(
                 "DELETE FROM {ks}.{PRODUCTS_BY_SKU} WHERE sku = ? IF product_id = ? AND committed = false"
             ))
             .await?,
-            list_products: read(format!("SELECT id, name, sku, price, created_at FROM {ks}.{PRODUCTS}")).await?,
-            get_product: read(format!("SELECT id, name, sku, price, created_at FROM {ks}.{PRODUCTS} WHERE id = ?")).await?,
+            list_products: read(format!("SELECT {PRODUCT_COLUMNS} FROM {ks}.{PRODUCTS}")).await?,
+            get_product: read(format!("SELECT {PRODUCT_COLUMNS} FROM {ks}.{PRODUCTS} WHERE id = ?")).await?,
             product_by_sku: read(format!(
-                "SELECT product_id, committed, name, price, created_at FROM {ks}.{PRODUCTS_BY_SKU} WHERE sku = ?"
+                "SELECT product_id, committed, name, price, created_at, created_by FROM {ks}.{PRODUCTS_BY_SKU} WHERE sku = ?"
             ))
             .await?,
         })

@@ -49,6 +49,8 @@ pub struct ClaimedProduct {
     name: String,
     price: Price,
     created_at_ms: i64,
+    /// Null on claims stored before the creator was recorded.
+    created_by: Option<String>,
 }
 
 type Machine = CreateProtocol<Uuid, ClaimedProduct, (u16, String)>;
@@ -129,6 +131,7 @@ impl Run<'_> {
         let id = *machine.id();
         let sku = self.product.sku.as_str();
         let name = self.product.name.as_str();
+        let by = self.product.created_by.as_str();
         let price = decimal::to_cql(self.product.price.as_decimal());
         let at = CqlTimestamp(self.created_at_ms);
         let bound = left.min(self.db.config().request_timeout);
@@ -174,7 +177,7 @@ impl Run<'_> {
                 })
             }
             Op::ClaimSku => {
-                let values = (sku, id, name, price.clone(), at);
+                let values = (sku, id, name, price.clone(), at, by);
                 let lwt = match self.lwt(bound, |st| &st.claim_sku, values).await? {
                     Ok(lwt) => lwt,
                     Err(failed) => return Ok(failed),
@@ -186,7 +189,7 @@ impl Run<'_> {
                 }
             }
             Op::CommitSku => {
-                let values = (id, name, price.clone(), at, sku, id);
+                let values = (id, name, price.clone(), at, by, sku, id);
                 let lwt = match self.lwt(bound, |st| &st.commit_sku, values).await? {
                     Ok(lwt) => lwt,
                     Err(failed) => return Ok(failed),
@@ -201,7 +204,7 @@ impl Run<'_> {
             }
             Op::WriteOurs => {
                 let answer = self
-                    .write_product(bound, id, name, &price, self.created_at_ms)
+                    .write_product(bound, id, name, &price, self.created_at_ms, Some(by))
                     .await?;
                 Ok(self.done_or_failed(answer))
             }
@@ -211,7 +214,7 @@ impl Run<'_> {
                 })?;
                 let held_price = decimal::to_cql(held.price.as_decimal());
                 let answer = self
-                    .write_product(bound, claim.id, &held.name, &held_price, held.created_at_ms)
+                    .write_product(bound, claim.id, &held.name, &held_price, held.created_at_ms, held.created_by.as_deref())
                     .await?;
                 Ok(self.done_or_failed(answer))
             }
@@ -288,9 +291,11 @@ impl Run<'_> {
         name: &str,
         price: &scylla::value::CqlDecimal,
         created_at_ms: i64,
+        created_by: Option<&str>,
     ) -> Result<Result<QueryResult, Failure>, StoreError> {
         let sku = self.product.sku.as_str();
-        self.prepared(bound, |st| &st.insert_product, (id, name, sku, price.clone(), CqlTimestamp(created_at_ms)))
+        let values = (id, name, sku, price.clone(), CqlTimestamp(created_at_ms), created_by);
+        self.prepared(bound, |st| &st.insert_product, values)
         .await
     }
 
@@ -333,6 +338,7 @@ impl Run<'_> {
                 self.product.sku.as_str(),
                 self.product.price,
                 self.created_at_ms,
+                Some(self.product.created_by.as_str()),
             )),
         }
     }
@@ -377,6 +383,7 @@ fn claim_of(lwt: &LwtAnswer) -> Result<Claim<Uuid, ClaimedProduct>, StoreError> 
                 name: name.to_owned(),
                 price: Price::from_stored(price),
                 created_at_ms,
+                created_by: lwt.text("created_by").map(str::to_owned),
             })
         }
         _ => None,

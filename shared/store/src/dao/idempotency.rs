@@ -28,11 +28,28 @@ impl IdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The key as stored: one caller's keys are their own, so another caller sending the
+    /// same key neither replays nor blocks the first one's answer. The subject's length comes
+    /// first, so no two (subject, key) pairs give the same text.
+    pub fn scoped_to(&self, subject: &str) -> IdempotencyKey {
+        IdempotencyKey(format!("{}:{subject}:{}", subject.len(), self.0))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scoped_keys_of_different_callers_differ() {
+        let key = IdempotencyKey::parse("k:1").unwrap();
+        assert_ne!(key.scoped_to("alice").as_str(), key.scoped_to("bob").as_str());
+        // Without the length, ("a:b", "c") and ("a", "b:c") would share a text.
+        let a = IdempotencyKey::parse("c").unwrap().scoped_to("a:b");
+        let b = IdempotencyKey::parse("b:c").unwrap().scoped_to("a");
+        assert_ne!(a.as_str(), b.as_str());
+    }
 
     #[test]
     fn key_is_visible_ascii_up_to_255() {

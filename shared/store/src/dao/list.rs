@@ -4,10 +4,8 @@
 
 use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
 use scylla::response::{PagingState, PagingStateResponse};
-use scylla::value::{CqlDecimal, CqlTimestamp};
-use uuid::Uuid;
 
-use super::read::product;
+use super::read::{ProductRow, product};
 use crate::cursor::Cursor;
 use crate::db::Db;
 use crate::domain::Product;
@@ -54,12 +52,9 @@ impl Db {
         };
         let rows = result.into_rows_result().map_err(|e| StoreError::Internal(e.to_string()))?;
         let mut items = Vec::with_capacity(rows.rows_num());
-        let typed = rows
-            .rows::<(Uuid, String, String, CqlDecimal, CqlTimestamp)>()
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        let typed = rows.rows::<ProductRow>().map_err(|e| StoreError::Internal(e.to_string()))?;
         for row in typed {
-            let (id, name, sku, price, created_at) = row.map_err(|e| StoreError::Internal(e.to_string()))?;
-            items.push(product(id, &name, &sku, &price, created_at)?);
+            items.push(product(row.map_err(|e| StoreError::Internal(e.to_string()))?)?);
         }
         let next_cursor = match paging {
             PagingStateResponse::HasMorePages { state } => state

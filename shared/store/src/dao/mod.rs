@@ -6,7 +6,7 @@ mod idempotency;
 mod list;
 mod lwt;
 pub mod protocol;
-mod read;
+pub(crate) mod read;
 
 pub use create::CreateOutcome;
 pub use idempotency::IdempotencyKey;

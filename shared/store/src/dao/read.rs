@@ -14,9 +14,15 @@ use crate::decimal;
 use crate::domain::{Price, Product, Sku};
 use crate::error::StoreError;
 
-/// A `products_by_sku` row: `product_id, committed, name, price, created_at`, any of them
-/// possibly null (the last three on claims older than those columns).
-type ClaimRow = (Option<Uuid>, Option<bool>, Option<String>, Option<CqlDecimal>, Option<CqlTimestamp>);
+/// The columns of a `products` row as the reads select them, in `ProductRow`'s order.
+pub(crate) const PRODUCT_COLUMNS: &str = "id, name, sku, price, created_at, created_by";
+
+/// A `products` row; `created_by` is null on rows stored before it was recorded.
+pub(super) type ProductRow = (Uuid, String, String, CqlDecimal, CqlTimestamp, Option<String>);
+
+/// A `products_by_sku` row: `product_id, committed, name, price, created_at, created_by`, any
+/// of them possibly null (the last four on claims older than those columns).
+type ClaimRow = (Option<Uuid>, Option<bool>, Option<String>, Option<CqlDecimal>, Option<CqlTimestamp>, Option<String>);
 
 impl Db {
     /// The product with this id, if its row exists.
@@ -25,11 +31,7 @@ impl Db {
             .run_raw(|c| async move { c.session.execute_unpaged(&c.statements.get_product, (id,)).await })
             .await??;
         let rows = result.into_rows_result().map_err(internal)?;
-        let row = rows
-            .maybe_first_row::<(Uuid, String, String, CqlDecimal, CqlTimestamp)>()
-            .map_err(internal)?;
-        row.map(|(id, name, sku, price, created_at)| product(id, &name, &sku, &price, created_at))
-            .transpose()
+        rows.maybe_first_row::<ProductRow>().map_err(internal)?.map(product).transpose()
     }
 
     /// The product holding `sku`, if its claim is committed.
@@ -39,7 +41,7 @@ impl Db {
             .run_raw(|c| async move { c.session.execute_unpaged(&c.statements.product_by_sku, (key,)).await })
             .await??;
         let rows = result.into_rows_result().map_err(internal)?;
-        let Some((product_id, committed, name, price, created_at)) = rows.maybe_first_row::<ClaimRow>().map_err(internal)?
+        let Some((product_id, committed, name, price, created_at, created_by)) = rows.maybe_first_row::<ClaimRow>().map_err(internal)?
         else {
             return Ok(None);
         };
@@ -47,7 +49,9 @@ impl Db {
             return Ok(None);
         };
         match (name, price, created_at) {
-            (Some(name), Some(price), Some(created_at)) => product(id, &name, key, &price, created_at).map(Some),
+            (Some(name), Some(price), Some(created_at)) => {
+                product((id, name, key.to_owned(), price, created_at, created_by)).map(Some)
+            }
             // Committed before claims carried the product: its row is the record.
             _ => self.get_product(id).await,
         }
@@ -55,10 +59,11 @@ impl Db {
 }
 
 /// A stored product as the API shows it.
-pub(super) fn product(id: Uuid, name: &str, sku: &str, price: &CqlDecimal, created_at: CqlTimestamp) -> Result<Product, StoreError> {
-    let price = decimal::from_cql(price)
+pub(super) fn product(row: ProductRow) -> Result<Product, StoreError> {
+    let (id, name, sku, price, created_at, created_by) = row;
+    let price = decimal::from_cql(&price)
         .ok_or_else(|| StoreError::Internal(format!("stored price of {id} is out of range")))?;
-    Ok(Product::new(id, name, sku, Price::from_stored(price), created_at.0))
+    Ok(Product::new(id, &name, &sku, Price::from_stored(price), created_at.0, created_by.as_deref()))
 }
 
 fn internal(e: impl std::fmt::Display) -> StoreError {

@@ -10,6 +10,9 @@ pub struct NewProduct {
     pub name: Name,
     pub sku: Sku,
     pub price: Price,
+    /// Who asks for it: the subject of the caller's verified token (`sub`), recorded with the
+    /// product. Not part of the fingerprint: idempotency keys are already scoped by caller.
+    pub created_by: String,
 }
 
 impl NewProduct {
@@ -40,16 +43,19 @@ pub struct Product {
     pub price: String,
     /// RFC 3339, UTC, millisecond precision (what a CQL timestamp holds).
     pub created_at: String,
+    /// The subject that created it; `null` for products stored before it was recorded.
+    pub created_by: Option<String>,
 }
 
 impl Product {
-    pub fn new(id: Uuid, name: &str, sku: &str, price: Price, created_at_ms: i64) -> Self {
+    pub fn new(id: Uuid, name: &str, sku: &str, price: Price, created_at_ms: i64, created_by: Option<&str>) -> Self {
         Product {
             id,
             name: name.to_owned(),
             sku: sku.to_owned(),
             price: price.to_string(),
             created_at: format_millis(created_at_ms),
+            created_by: created_by.map(str::to_owned),
         }
     }
 }
@@ -70,11 +76,13 @@ mod tests {
             name: Name::parse(" Tea ").unwrap(),
             sku: Sku::parse("T-1").unwrap(),
             price: Price::parse_json("2.5").unwrap(),
+            created_by: "alice".into(),
         };
         let b = NewProduct {
             name: Name::parse("Tea").unwrap(),
             sku: Sku::parse("T-1").unwrap(),
             price: Price::parse_json("\"2.50\"").unwrap(),
+            created_by: "alice".into(),
         };
         assert_eq!(a.fingerprint(), b.fingerprint());
         let c = NewProduct {
@@ -90,6 +98,7 @@ mod tests {
             name: Name::parse(name).unwrap(),
             sku: Sku::parse("C-1").unwrap(),
             price: Price::parse_json("1").unwrap(),
+            created_by: "alice".into(),
         };
         assert_eq!(with("Caf\u{e9}").fingerprint(), with("Cafe\u{301}").fingerprint());
     }
