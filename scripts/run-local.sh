@@ -8,7 +8,9 @@
 # STORE_SCHEMA_USERNAME/STORE_SCHEMA_PASSWORD (default: CASSANDRA_ADMIN_USER/_PASSWORD, the
 # compose cluster's superuser; else the API's own role, which may lack CREATE).
 # Knobs: API_PORT (9000), CQL_NODE_PORT (9042), CQL_NODE_DATA_DIR (.data/cql),
-# STORE_DOTENV=off (do not read .env: what the tests use).
+# STORE_DOTENV=off (do not read .env: what the tests use), STORE_AUTH (off here: no identity
+# provider runs locally; `STORE_AUTH=gateway make run` checks the authorizer's claims as
+# deployed, which `cargo lambda invoke` can send, see events/).
 # `--dry-run`: resolve the configuration and check the ports, print what would run, stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +31,8 @@ fi
 # Everything below sees the resolved configuration exported: the functions and store-schema
 # must not read .env again on their own.
 export STORE_DOTENV=off
+# The one place that turns write authorization off; the deployed template never sets it.
+export STORE_AUTH=${STORE_AUTH:-off}
 API_PORT=${API_PORT:-9000}
 CQL_NODE_PORT=${CQL_NODE_PORT:-9042}
 DATA_DIR=${CQL_NODE_DATA_DIR:-.data/cql}
@@ -76,7 +80,7 @@ if $dry_run; then
     echo "would start the CQL node on 127.0.0.1:$CQL_NODE_PORT, data in $DATA_DIR"
   fi
   echo "would apply the schema to $STORE_CONTACT_POINTS (port ${STORE_PORT:-9042}) $schema_as"
-  echo "would serve the API on http://127.0.0.1:$API_PORT with STORE_CONTACT_POINTS=$STORE_CONTACT_POINTS STORE_PORT=${STORE_PORT:-}, credentials: ${STORE_USERNAME:-none}"
+  echo "would serve the API on http://127.0.0.1:$API_PORT with STORE_CONTACT_POINTS=$STORE_CONTACT_POINTS STORE_PORT=${STORE_PORT:-}, credentials: ${STORE_USERNAME:-none}, STORE_AUTH=$STORE_AUTH"
   exit 0
 fi
 
@@ -121,5 +125,5 @@ fi
 echo "applying the schema $schema_as"
 env ${schema_env[@]+"${schema_env[@]}"} "$TARGET_DIR/debug/store-schema" --wait-secs 60
 
-echo "API on http://127.0.0.1:$API_PORT/products"
+echo "API on http://127.0.0.1:$API_PORT/products (STORE_AUTH=$STORE_AUTH)"
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT"

@@ -36,6 +36,9 @@ grep -q '^CASSANDRA_API_PASSWORD=s3cret$' "$work/.env" || fail ".env.example has
 out=$(dry)
 expect "$out" "would start the CQL node on 127.0.0.1:9042" ".env.example: local node"
 expect "$out" "STORE_CONTACT_POINTS=127.0.0.1 STORE_PORT=9042, credentials: none" ".env.example: no credentials for the local node"
+# Writes need no token locally, said out loud; the deployed mode stays one variable away.
+expect "$out" "STORE_AUTH=off" "make run turns write authorization off"
+expect "$(dry STORE_AUTH=gateway)" "STORE_AUTH=gateway" "STORE_AUTH=gateway make run keeps the deployed check"
 # The functions and store-schema read the same file through dotenvy: it must be valid for them.
 (cd "$work" && env -i PATH="$PATH" HOME="$HOME" "$root/${CARGO_TARGET_DIR:-target}/debug/store-schema" --print >/dev/null) \
   || fail "store-schema refuses the configuration .env.example gives"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The deployment artefacts, everything short of AWS itself: the template lints clean
 # (cfn-lint, sam validate --lint, and cfn-lint again on what the SAM transform makes of it,
-# which is what CloudFormation evaluates), declares the store's tables, `sam build` builds both
+# which is what CloudFormation evaluates), guards its routes, enables TTL itself, declares
+# the store's tables, `sam build` builds both
 # functions (cargo lambda, arm64, release), and cargo lambda packages them as zips.
 # Release builds for arm64 take minutes on a fresh clone; later runs reuse target/.
 set -euo pipefail
@@ -19,8 +20,11 @@ transformed="$(mktemp -d)/template.json"
 python3 scripts/checks/sam_transformed.py template.yaml "$transformed"
 echo "-- least-privilege IAM and the cursor key"
 python3 scripts/checks/template_iam.py "$transformed"
-echo "-- TTL: enabled after deploy on the tables written USING TTL"
-python3 scripts/checks/deploy_ttl.py
+echo "-- who may call: JWT authorizer, write scope, throttling, CORS"
+python3 scripts/checks/template_auth.py "$transformed"
+echo "-- TTL: enabled by the stack on the tables written USING TTL"
+python3 scripts/checks/deploy_ttl.py "$transformed"
+python3 scripts/checks/ttl_custom_resource.py
 
 echo "-- template tables = store schema"
 # From a scratch directory, so a developer's .env cannot change the printed schema.
