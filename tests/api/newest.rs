@@ -5,11 +5,12 @@
 use std::collections::{HashMap, HashSet};
 
 use base64::Engine as _;
+use cql_node::faults::{Fault, FaultKind, FaultRegistry, Match};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::StreamExt;
 use serde_json::Value;
 use store::{Price, Sku};
-use store_tests::{TestApp, TestResponse, product, spawn_app};
+use store_tests::{TestApp, TestResponse, product, spawn_app, spawn_app_with};
 use uuid::Uuid;
 
 const MINUTE_MS: i64 = 60_000;
@@ -123,7 +124,7 @@ async fn a_walk_skips_empty_minutes_and_days_and_orders_ties_by_id() {
     let mut loaded = Vec::new();
     // 100 consecutive minutes of one day: more index rows than one index read returns.
     for i in 0..100 {
-        loaded.push(load(&app, &format!("MIN-{i}"), BASE_MS + 3 * 3600_000 + i * MINUTE_MS).await);
+        loaded.push(load(&app, &format!("MIN-{i}"), BASE_MS + 3 * 3_600_000 + i * MINUTE_MS).await);
     }
     // Twelve products in one millisecond (every shard, ties broken by id), days apart from
     // the rest, and one product alone a month earlier.
@@ -252,4 +253,26 @@ async fn a_holder_rolled_forward_by_a_duplicate_is_listed_with_its_claims_time()
     assert_eq!(items[0]["id"], id.to_string());
     assert_eq!(items[0]["created_at"], "2023-11-14T22:13:20.123Z");
     assert_eq!(items[0], app.get_product(&id.to_string()).await.json);
+}
+
+#[tokio::test]
+async fn the_product_row_is_never_written_without_its_newest_first_row() {
+    let faults = FaultRegistry::new();
+    let app = spawn_app_with(faults.clone()).await;
+    // Every write of the newest-first table is refused: the create cannot finish.
+    let refused = faults.inject(Fault::new(FaultKind::Unavailable).matching(Match::TextContains("INSERT INTO store.products_by_newest".into())));
+    let failed = app.post_product(&product("BATCH-1")).await;
+    assert_eq!(failed.status, 503, "{}", failed.text);
+    app.fired(refused, 1).await;
+    // Written in one batch with it, the products row was not written either.
+    assert!(app.walk(50).await.is_empty(), "a product row without its newest-first row");
+    assert!(app.list(&[("order", "newest")]).await.json["items"].as_array().unwrap().is_empty());
+
+    // The claim was committed: the next create of the SKU rolls it forward, both rows at once.
+    faults.clear();
+    let duplicate = app.post_product(&product("BATCH-1")).await;
+    assert_eq!(duplicate.status, 409, "{}", duplicate.text);
+    let listed = app.walk(50).await;
+    assert_eq!(ids(&listed), vec![duplicate.json["existing_id"].as_str().unwrap().to_owned()]);
+    assert_eq!(app.list(&[("order", "newest")]).await.json["items"].as_array().unwrap(), &listed);
 }

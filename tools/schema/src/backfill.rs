@@ -63,7 +63,7 @@ pub async fn backfill_newest(db: &Db) -> Result<Summary, String> {
 /// Where `token` (Murmur3, the whole i64 range) is round the ring, in parts per million.
 fn ring_position(token: i64) -> u64 {
     let from_start = (i128::from(token) - i128::from(i64::MIN)) as u128;
-    (from_start * u128::from(RING) >> 64) as u64
+    ((from_start * u128::from(RING)) >> 64) as u64
 }
 
 #[cfg(test)]

@@ -150,7 +150,7 @@ impl Db {
         });
         let mut rows: Vec<ListedRow> = try_join_all(reads).await?.into_iter().flatten().collect();
         // Newest first, ties by id descending: the order the table clusters in, reversed.
-        rows.sort_by(|a, b| (b.created_at.0, b.id).cmp(&(a.created_at.0, a.id)));
+        rows.sort_by_key(|r| std::cmp::Reverse((r.created_at.0, r.id)));
         rows.truncate(need);
         Ok(rows)
     }
