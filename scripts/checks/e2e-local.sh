@@ -83,6 +83,22 @@ status=$(request GET "$base?limit=1&cursor=$cursor")
 expect 200 "$status" "second page"
 expect None "$(json 'd["next_cursor"]')" "last page"
 
+# Newest first: the Mug (created last) heads the first page, the tea follows on the next.
+status=$(request GET "$base?order=newest&limit=1")
+expect 200 "$status" "newest first: first page"
+expect "E2E-MUG" "$(json 'd["items"][0]["sku"]')" "newest first: the latest product first"
+newest_cursor=$(json 'd["next_cursor"]')
+status=$(request GET "$base?order=newest&limit=1&cursor=$newest_cursor")
+expect 200 "$status" "newest first: second page"
+expect "$id" "$(json 'd["items"][0]["id"]')" "newest first: then the earlier product"
+expect None "$(json 'd["next_cursor"]')" "newest first: last page"
+status=$(request GET "$base?order=newest&cursor=$cursor")
+expect 400 "$status" "a default-order cursor with order=newest"
+expect "cursor" "$(json 'd["field"]')" "problem names the cursor"
+status=$(request GET "$base?order=oldest")
+expect 400 "$status" "unknown order"
+expect "order" "$(json 'd["field"]')" "problem names the order"
+
 # Unrouted methods are answered by the router, as on API Gateway: 404, never 405.
 status=$(request PUT "$base" -H 'content-type: application/json' -d '{}')
 expect 404 "$status" "unrouted method"
@@ -93,13 +109,13 @@ status=$(request GET "$base?cursor=tampered")
 expect 400 "$status" "foreign cursor"
 
 # The README's examples, pasted as a reader would (readme_examples.py also refuses non-ASCII
-# in them): a create, a create with an Idempotency-Key, a list, a read by SKU
+# in them): a create, a create with an Idempotency-Key, a list, newest first, a read by SKU
 # (last: they add products the paging checks above do not expect).
 readme_statuses=()
 while IFS= read -r command; do
   readme_statuses+=("$(eval "$command" -s -o "$body" -w '%{http_code}' --max-time 60)")
 done < <(python3 scripts/checks/readme_examples.py "127.0.0.1:$API_PORT")
-[ "${readme_statuses[*]}" = "201 201 200 200" ] || fail "README examples answered ${readme_statuses[*]}, expected 201 201 200 200: $(cat "$body")"
+[ "${readme_statuses[*]}" = "201 201 200 200 200" ] || fail "README examples answered ${readme_statuses[*]}, expected 201 201 200 200 200: $(cat "$body")"
 
 # The authorised path as README shows it: an API Gateway event carrying an employee's claims,
 # sent with cargo lambda invoke; the product records that employee.

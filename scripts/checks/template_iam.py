@@ -7,15 +7,22 @@ import re
 import sys
 
 SYSTEM = {"system", "system_schema", "system_schema_mcs"}
+# The newest-first table and its index: written with each product, read by order=newest.
+NEWEST = ("products_by_newest", "products_newest_buckets", "products_newest_days")
 # What each function does with each table (create: LWT on claims and keys, writes products).
 EXPECTED = {
     "CreateProductFunction": {
         "products_by_sku": {"cassandra:Select", "cassandra:Modify"},
         "idempotency_keys": {"cassandra:Select", "cassandra:Modify"},
         "products": {"cassandra:Modify"},
+        **{table: {"cassandra:Modify"} for table in NEWEST},
     },
-    # list: reads only (the listing, by id, and by SKU from the committed claim).
-    "ListProductsFunction": {"products": {"cassandra:Select"}, "products_by_sku": {"cassandra:Select"}},
+    # list: reads only (the listing, by id, by SKU from the committed claim, newest first).
+    "ListProductsFunction": {
+        "products": {"cassandra:Select"},
+        "products_by_sku": {"cassandra:Select"},
+        **{table: {"cassandra:Select"} for table in NEWEST},
+    },
 }
 
 with open(sys.argv[1]) as f:

@@ -1,5 +1,5 @@
 """The SAM template declares the same Keyspaces tables as the store's CQL schema: same
-tables, columns, types and partition keys. The CQL comes from `store-schema --print` on stdin."""
+tables, columns, types, partition keys and clustering columns. The CQL comes from `store-schema --print` on stdin."""
 import re
 import sys
 
@@ -25,22 +25,45 @@ def from_template(path):
             continue
         props = resource["Properties"]
         pk = [c["ColumnName"] for c in props["PartitionKeyColumns"]]
-        columns = {c["ColumnName"]: c["ColumnType"].lower() for c in props["PartitionKeyColumns"] + props.get("RegularColumns", [])}
-        tables[props["TableName"]] = (columns, pk)
+        clustering = props.get("ClusteringKeyColumns", [])
+        ck = [c["Column"]["ColumnName"] for c in clustering]
+        if any(c.get("OrderBy", "ASC") != "ASC" for c in clustering):
+            sys.exit(f"{props['TableName']}: the CQL schema clusters ascending only")
+        key_columns = props["PartitionKeyColumns"] + [c["Column"] for c in clustering]
+        columns = {c["ColumnName"]: c["ColumnType"].lower() for c in key_columns + props.get("RegularColumns", [])}
+        tables[props["TableName"]] = (columns, pk, ck)
     return tables
+
+
+def split_top_level(text):
+    """Splits on commas outside parentheses."""
+    parts, depth, current = [], 0, ""
+    for c in text:
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        if c == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += c
+    return parts + [current.strip()] if current.strip() else parts
 
 
 def from_cql(text):
     tables = {}
-    for name, body in re.findall(r"CREATE TABLE IF NOT EXISTS \w+\.(\w+) \((.*?)\);", text, re.S):
-        columns, pk = {}, []
-        for part in [p.strip() for p in body.split(",")]:
+    for name, body in re.findall(r"CREATE TABLE IF NOT EXISTS \w+\.(\w+) \((.*?)\);\n", text, re.S):
+        columns, pk, ck = {}, [], []
+        for part in split_top_level(body):
             words = part.split()
+            if part.upper().startswith("PRIMARY KEY"):
+                keys = split_top_level(part[part.index("(") + 1:part.rindex(")")])
+                pk = [k.strip() for k in keys[0].strip("()").split(",")]
+                ck = keys[1:]
+                continue
             if part.upper().endswith("PRIMARY KEY"):
                 pk = [words[0]]
                 words = words[:-2]
             columns[words[0]] = " ".join(words[1:]).lower()
-        tables[name] = (columns, pk)
+        tables[name] = (columns, pk, ck)
     return tables
 
 

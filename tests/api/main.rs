@@ -11,6 +11,7 @@ mod drill;
 mod faults;
 mod idempotency;
 mod list_paging;
+mod newest;
 mod openapi;
 mod reads;
 mod review_consistency;

@@ -22,7 +22,11 @@ async fn applying_the_schema_adds_the_claim_and_creator_columns_to_an_older_keys
     let ks = &config.keyspace;
     // The keyspace as the releases before created it: claims without the product, and no
     // creator anywhere.
+    // (The newest-first tables came later still: they are created by the apply below.)
     for statement in store::schema::statements(ks, &config.replication) {
+        if statement.contains("newest") {
+            continue;
+        }
         let old = statement
             .replace(", created_by text)", ")")
             .replace(", name text, price decimal, created_at timestamp)", ")");

@@ -1,10 +1,11 @@
 //! The query side: `GET /products?limit=&cursor=` (one page of products and the cursor of the
-//! next one), `GET /products?sku=` (the product holding a SKU, as a page) and
+//! next one; `order=newest` for newest first), `GET /products?sku=` (the product holding a SKU, as a page) and
 //! `GET /products/{id}` (one product). A library so that tests run the very handler Lambda
 //! runs, in-process.
 
 mod by_id;
 mod by_sku;
+mod order;
 mod route;
 
 use http_api::lambda_http::{Body, Request, RequestExt, Response};
@@ -14,6 +15,7 @@ use serde::Serialize;
 use store::{Db, Product};
 
 pub use by_id::parse_id;
+pub use order::{Order, parse_order};
 pub use route::Route;
 
 pub const DEFAULT_LIMIT: i32 = 50;
@@ -53,8 +55,15 @@ async fn list(db: &Db, req: &Request) -> Result<Response<Body>, ApiError> {
         None => DEFAULT_LIMIT,
         Some(text) => parse_limit(&text)?,
     };
+    let order = parse_order(query_param(req, "order").as_deref())?;
     let cursor = query_param(req, "cursor");
     let page = match query_param(req, "sku") {
+        Some(_) if order == Order::Newest => {
+            return Err(ApiError::InvalidParameter {
+                name: "order",
+                reason: "cannot be combined with sku (a SKU names at most one product)".into(),
+            });
+        }
         Some(_) if cursor.is_some() => {
             return Err(ApiError::InvalidParameter {
                 name: "cursor",
@@ -62,6 +71,7 @@ async fn list(db: &Db, req: &Request) -> Result<Response<Body>, ApiError> {
             });
         }
         Some(sku) => by_sku::find(db, &sku).await?,
+        None if order == Order::Newest => db.list_newest(limit, cursor.as_deref()).await?,
         None => db.list_products(limit, cursor.as_deref()).await?,
     };
     json(200, &PageBody { items: page.items, next_cursor: page.next_cursor })

@@ -17,6 +17,7 @@ use scylla::policies::retry::DefaultRetryPolicy;
 use tokio::sync::{Mutex, RwLock};
 
 use crate::config::Config;
+use crate::dao::newest_layout::IndexedPartitions;
 use crate::error::{StoreError, is_connection_error};
 use crate::statements::Statements;
 
@@ -42,6 +43,8 @@ pub struct Db {
     /// when the last attempt failed, so requests that waited for it fail fast instead of
     /// queueing one full connect timeout each.
     connecting: Mutex<Option<tokio::time::Instant>>,
+    /// Newest-first index rows already written by this process.
+    newest_indexed: IndexedPartitions,
 }
 
 /// The builder with our settings: default consistency from the configuration (LOCAL_QUORUM
@@ -82,6 +85,7 @@ impl Db {
             hook,
             connected: RwLock::new(None),
             connecting: Mutex::new(None),
+            newest_indexed: IndexedPartitions::default(),
         }
     }
 
@@ -91,6 +95,10 @@ impl Db {
 
     pub fn keyspace(&self) -> &str {
         &self.config.keyspace
+    }
+
+    pub(crate) fn newest_indexed(&self) -> &IndexedPartitions {
+        &self.newest_indexed
     }
 
     /// Connects now if not yet connected; for warming up at init (errors are not fatal there).

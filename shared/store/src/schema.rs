@@ -11,6 +11,17 @@ use crate::error::StoreError;
 pub const PRODUCTS: &str = "products";
 pub const PRODUCTS_BY_SKU: &str = "products_by_sku";
 pub const IDEMPOTENCY_KEYS: &str = "idempotency_keys";
+/// The newest-first read model (query table) and its two-level index of non-empty buckets.
+/// Layout and reasons: `dao/newest_layout.rs` and ARCHITECTURE.md.
+pub const PRODUCTS_BY_NEWEST: &str = "products_by_newest";
+pub const NEWEST_BUCKETS: &str = "products_newest_buckets";
+pub const NEWEST_DAYS: &str = "products_newest_days";
+
+/// The product columns `products_by_newest` copies from `products` besides its key columns
+/// (`id`, `created_at`): the one list to extend when products gain a column (the DDL, the
+/// batch's INSERT and the page's SELECT all follow it; `ProductRow` binds them by name).
+pub const NEWEST_COPIED_COLUMNS: &[(&str, &str)] =
+    &[("name", "text"), ("sku", "text"), ("price", "decimal"), ("created_by", "text")];
 
 pub fn create_keyspace(keyspace: &str, replication: &Replication) -> String {
     format!(
@@ -41,6 +52,25 @@ pub fn create_tables(keyspace: &str) -> Vec<String> {
             "CREATE TABLE IF NOT EXISTS {keyspace}.{IDEMPOTENCY_KEYS} (\
              key text PRIMARY KEY, fingerprint blob, product_id uuid, created_at timestamp, \
              status int, body text)"
+        ),
+        // Newest first: one partition per minute of creation and shard (a hash of the id),
+        // rows by (created_at, id); written in the same logged batch as the `products` row.
+        format!(
+            "CREATE TABLE IF NOT EXISTS {keyspace}.{PRODUCTS_BY_NEWEST} (\
+             bucket int, shard int, created_at timestamp, id uuid, {}, \
+             PRIMARY KEY ((bucket, shard), created_at, id))",
+            NEWEST_COPIED_COLUMNS.iter().map(|(c, t)| format!("{c} {t}")).collect::<Vec<_>>().join(", ")
+        ),
+        // Which (bucket, shard) partitions hold rows, one partition per day: a walk steps to
+        // the next non-empty one in one read, however many minutes were empty.
+        format!(
+            "CREATE TABLE IF NOT EXISTS {keyspace}.{NEWEST_BUCKETS} (\
+             day int, bucket int, shard int, PRIMARY KEY (day, bucket, shard))"
+        ),
+        // Which days hold rows: one row per day with products, in one small partition.
+        format!(
+            "CREATE TABLE IF NOT EXISTS {keyspace}.{NEWEST_DAYS} (\
+             shelf int, day int, PRIMARY KEY (shelf, day))"
         ),
     ]
 }
@@ -101,7 +131,7 @@ mod tests {
     #[test]
     fn every_statement_is_idempotent_and_qualified() {
         let all = statements("store", &Replication::Simple { factor: 1 });
-        assert_eq!(all.len(), 4);
+        assert_eq!(all.len(), 7);
         for s in &all {
             assert!(s.contains("IF NOT EXISTS"), "{s}");
         }

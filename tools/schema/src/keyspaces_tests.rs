@@ -250,7 +250,11 @@ async fn access_denied_surfaces_with_the_service_message() {
 fn every_store_table_translates_for_keyspaces() {
     let tables = tables_from_cql(&store::schema::create_tables("store")).unwrap();
     let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, [store::schema::PRODUCTS, store::schema::PRODUCTS_BY_SKU, store::schema::IDEMPOTENCY_KEYS]);
+    use store::schema::*;
+    assert_eq!(names, [PRODUCTS, PRODUCTS_BY_SKU, IDEMPOTENCY_KEYS, PRODUCTS_BY_NEWEST, NEWEST_BUCKETS, NEWEST_DAYS]);
+    let newest = &tables[3];
+    assert_eq!(newest.partition_key, ["bucket", "shard"]);
+    assert_eq!(newest.clustering_key, ["created_at", "id"]);
     let products = &tables[0];
     assert_eq!(products.partition_key, ["id"]);
     assert!(products.columns.contains(&("price".to_owned(), "decimal".to_owned())));

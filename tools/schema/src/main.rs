@@ -1,18 +1,20 @@
 //! `store-schema`: applies the keyspace and tables, explicitly and idempotently (the functions
 //! never run DDL at cold start). Reads the same STORE_* variables as the functions (and
-//! `.env`). `--print` shows the CQL instead of running it.
+//! `.env`). `--print` shows the CQL instead of running it. `store-schema backfill-newest`
+//! writes the newest-first rows of products stored before that table existed.
 //!
 //! Targets: `cassandra` (Cassandra, ScyllaDB, the local CQL node) lives in `cassandra.rs`.
 //! Another target (e.g. Amazon Keyspaces) is one more module with an
 //! `async fn apply(&Config, wait: Duration) -> Result<(), String>` and one more `Target` arm.
 
+mod backfill;
 mod cassandra;
 mod keyspaces;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use store::Config;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -36,6 +38,15 @@ struct Args {
     /// Keep retrying the first connection for this many seconds (a node still starting).
     #[arg(long, default_value_t = 0)]
     wait_secs: u64,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write the newest-first rows of existing products (idempotent; run after applying the
+    /// schema). Connects as the functions do (STORE_BACKEND, STORE_*).
+    BackfillNewest,
 }
 
 #[tokio::main]
@@ -60,6 +71,25 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(Command::BackfillNewest) = args.command {
+        let db = match http_api::startup::db_from_env() {
+            Ok(db) => db,
+            Err(e) => {
+                eprintln!("store-schema: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        return match backfill::backfill_newest(&db).await {
+            Ok(summary) => {
+                eprintln!("store-schema: {}", summary.line());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("store-schema: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.print {
         for statement in store::schema::statements(&config.keyspace, &config.replication) {
             println!("{statement};");

@@ -2,13 +2,19 @@
 //! their reasons are) against the cluster, one CQL statement per step, within one deadline
 //! for the whole create.
 //!
+//! The product's row is written in one logged batch with its newest-first row
+//! (`products_by_newest`), both from the claim's values, so rewriting it stays idempotent.
+//!
 //! This file only translates: a protocol operation into a prepared statement with its values,
 //! and the driver's answer (or its error, or the deadline) into a protocol reply. Each
 //! statement gets what is left of the deadline, never more than the request timeout; a
 //! statement cut off by the deadline counts as "may have applied".
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+use scylla::errors::ExecutionError;
 use scylla::serialize::row::SerializeRow;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::response::query_result::QueryResult;
@@ -18,8 +24,9 @@ use uuid::Uuid;
 
 use super::idempotency::IdempotencyKey;
 use super::lwt::LwtAnswer;
+use super::newest_layout::NewestRow;
 use super::protocol::{Answer, Claim, CreateProtocol, Op, Reply, Step};
-use crate::db::Db;
+use crate::db::{Connected, Db};
 use crate::statements::Statements;
 use crate::decimal;
 use crate::domain::{NewProduct, Price, Product};
@@ -243,9 +250,7 @@ impl Run<'_> {
         }
     }
 
-    /// Runs one prepared statement (picked from the session's set) within `bound`. The outer
-    /// error stops the create (a bug or a deployment mistake); the inner one is the driver's,
-    /// for the protocol to judge.
+    /// Runs one prepared statement (picked from the session's set) within `bound`.
     async fn prepared<V>(
         &mut self,
         bound: Duration,
@@ -255,11 +260,22 @@ impl Run<'_> {
     where
         V: SerializeRow + Clone,
     {
-        let run = self.db.run_raw(|c| {
+        self.bounded(bound, |c| {
             let values = values.clone();
             async move { c.session.execute_unpaged(pick(&c.statements), values).await }
-        });
-        match tokio::time::timeout(bound, run).await {
+        })
+        .await
+    }
+
+    /// Runs `op` (one request to the cluster) within `bound`. The outer error stops the create
+    /// (a bug or a deployment mistake); the inner one is the driver's, for the protocol to
+    /// judge.
+    async fn bounded<F, Fut>(&mut self, bound: Duration, op: F) -> Result<Result<QueryResult, Failure>, StoreError>
+    where
+        F: Fn(Arc<Connected>) -> Fut,
+        Fut: Future<Output = Result<QueryResult, ExecutionError>>,
+    {
+        match tokio::time::timeout(bound, self.db.run_raw(op)).await {
             Err(_) => {
                 telemetry::db_error("timeout");
                 Ok(Err(Failure { may_have_applied: true, why: format!("no answer within {bound:?}") }))
@@ -291,6 +307,9 @@ impl Run<'_> {
         }
     }
 
+    /// The product's row and its newest-first row, in one logged batch: both carry the
+    /// claim's creation time, so writing a holder's product again rewrites the same rows. The
+    /// index rows of its partition go in too unless this process already wrote them.
     async fn write_product(
         &mut self,
         bound: Duration,
@@ -301,9 +320,27 @@ impl Run<'_> {
         created_by: Option<&str>,
     ) -> Result<Result<QueryResult, Failure>, StoreError> {
         let sku = self.product.sku.as_str();
-        let values = (id, name, sku, price.clone(), CqlTimestamp(created_at_ms), created_by);
-        self.prepared(bound, |st| &st.insert_product, values)
-        .await
+        let row = (id, name, sku, price.clone(), CqlTimestamp(created_at_ms), created_by);
+        let newest = NewestRow::new(id, name, sku, price.clone(), created_at_ms, created_by);
+        let (bucket, day) = newest.index();
+        if self.db.newest_indexed().contains(&bucket) {
+            return self
+                .bounded(bound, |c| {
+                    let values = (row.clone(), newest.clone());
+                    async move { c.session.batch(&c.statements.write_product, values).await }
+                })
+                .await;
+        }
+        let answer = self
+            .bounded(bound, |c| {
+                let values = (row.clone(), newest.clone(), bucket, day);
+                async move { c.session.batch(&c.statements.write_product_indexed, values).await }
+            })
+            .await?;
+        if answer.is_ok() {
+            self.db.newest_indexed().insert(bucket);
+        }
+        Ok(answer)
     }
 
     /// Sleeps the current backoff (never past the deadline), and doubles it for next time.

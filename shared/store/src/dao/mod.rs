@@ -1,13 +1,19 @@
 //! The operations the functions need: create a product (unique SKU, idempotent retries), list
-//! products a page at a time, and read one by id or by SKU.
+//! products a page at a time (token order, or newest first), read one by id or by SKU, and
+//! backfill or bulk-load the newest-first table.
 
+mod backfill;
+mod bulk;
 mod create;
 mod idempotency;
 mod list;
 mod lwt;
+mod newest;
+pub mod newest_layout;
 pub mod protocol;
 pub(crate) mod read;
 
+pub use backfill::BackfillStep;
 pub use create::CreateOutcome;
 pub use idempotency::IdempotencyKey;
 pub use list::Page;
