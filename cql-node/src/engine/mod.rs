@@ -23,6 +23,7 @@ mod eval;
 mod journal;
 mod lexer;
 mod modify;
+mod mutation;
 mod paging;
 mod parser;
 mod plan;
