@@ -492,6 +492,10 @@ impl Inner {
         };
         *bind = b.specs;
         let p = p?;
+        // ModificationStatement: counters and lightweight transactions do not mix.
+        if p.table.is_counter && p.is_lwt() {
+            return Err(CqlError::invalid("Conditional updates are not supported on counter tables"));
+        }
         // Keyspaces refuses a TTL on a table where TTL is not enabled (CUSTOM_PROPERTIES
         // 'ttl' or a default_time_to_live above 0); the wording is the one its users report.
         if p.ttl.is_some() && self.dialect() == ddl::Dialect::Keyspaces && !p.table.ttl_enabled() {

@@ -502,7 +502,15 @@ impl Binder {
             }
         }
         require_all(&t, &pk, &t.pk, "partition key parts")?;
-        require_all(&t, &ck, &t.ck, "clustering keys")?;
+        // Static columns alone (no clustering column given) write the partition's static row,
+        // with no row marker: Cassandra keeps no liveness info on static rows.
+        let statics_only = !t.ck.is_empty()
+            && ck.iter().all(|c| c.is_none())
+            && !ops.is_empty()
+            && ins.columns.iter().all(|n| self.col(n).is_ok_and(|i| matches!(t.columns[i].kind, Kind::Static | Kind::PartitionKey)));
+        if !statics_only {
+            require_all(&t, &ck, &t.ck, "clustering keys")?;
+        }
         let (ttl, timestamp) = self.using(&ins.using)?;
         if ins.if_not_exists && timestamp.is_some() {
             return Err(CqlError::invalid("Cannot provide custom timestamp for conditional updates"));
@@ -514,7 +522,7 @@ impl Binder {
             ck: ck.into_iter().flatten().collect(),
             ck_slice: vec![],
             ops,
-            marker: true,
+            marker: !statics_only,
             delete_row: false,
             ttl,
             timestamp,
