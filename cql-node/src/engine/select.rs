@@ -265,7 +265,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     let mut accs: Vec<Acc> = plan.sels.iter().map(|_| Acc::default()).collect();
     let mut first_row: Option<Vec<Option<Bytes>>> = None;
     let mut last_pos: Option<(i64, Bytes, Vec<Bytes>, Option<usize>)> = None;
-    let mut more = false;
+    let mut page_full: Option<bool> = None;
     let mut emitted: i64 = 0;
 
     // Visits one partition; returns false to stop the whole scan.
@@ -314,14 +314,6 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             if let Some(r) = remaining
                 && emitted >= r
             {
-                more = false;
-                return false;
-            }
-            if let Some(ps) = page_size
-                && out_rows.len() >= ps
-                && !plan.aggregate
-            {
-                more = true;
                 return false;
             }
             *in_part += 1;
@@ -353,6 +345,16 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
                 out_cks.push(ck.to_vec());
             }
             last_pos = Some((token, p.key.clone(), ck.to_vec(), ppl_cap.map(|c| c - *in_part)));
+            // A full page ends the read without looking further, as Cassandra's pagers do: the
+            // next page may be empty. Its partition is done when it has no clustering, only
+            // statics were returned, or PER PARTITION LIMIT is reached (SinglePartitionPager's
+            // remainingInPartition == 0).
+            if let Some(ps) = page_size
+                && out_rows.len() >= ps
+            {
+                page_full = Some(t.ck.is_empty() || ck.is_empty() || ppl_cap.is_some_and(|c| *in_part >= c));
+                return false;
+            }
             true
         };
         if plan.distinct {
@@ -426,6 +428,8 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             },
         }
     };
+    // Set when a full page stopped the read in the last partition of an explicit key list.
+    let mut stopped_in_last_key = false;
     if explicit {
         // Resume at the partition the paging state names, in the IN order.
         let start = match &resume {
@@ -440,6 +444,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             if let Some(p) = data.partitions.get(&(*token, key.clone()))
                 && !visit(p, *token, rc, ppl_left)
             {
+                stopped_in_last_key = n + 1 == keys.len();
                 break;
             }
         }
@@ -517,6 +522,15 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             paging_state: None,
         });
     }
+    // Cassandra's pagers: a full page has a paging state unless LIMIT is used up, or (with
+    // explicit keys: one partition or an IN) the page ended in the last key's partition and
+    // that partition is done. A range scan's full page always has one.
+    let limit_used_up = remaining.is_some_and(|r| emitted >= r);
+    let more = match page_full {
+        None => false,
+        Some(_) if limit_used_up => false,
+        Some(partition_done) => !(explicit && stopped_in_last_key && partition_done),
+    };
     let paging_state = if more {
         last_pos.map(|(token, key, ck, ppl_left)| {
             PagingState {
