@@ -57,6 +57,8 @@ pub enum Sel {
     /// min / max / sum / avg of a column.
     Agg(AggKind, usize),
     Token,
+    /// A native scalar function of columns (or of other functions).
+    Expr(super::scalar::SelExpr),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +170,32 @@ impl Binder {
             ty,
         });
         self.specs.len() - 1
+    }
+
+    /// A selector inside or as a scalar function call: its expression, type and the column
+    /// name Cassandra gives it (`system.todate(t)`).
+    fn sel_expr(&self, s: &Selector) -> CqlResult<(super::scalar::SelExpr, ColumnType, String)> {
+        use super::scalar::{SelExpr, resolve};
+        match s {
+            Selector::Column(n) => {
+                let i = self.col(n)?;
+                Ok((SelExpr::Col(i), self.table.columns[i].ty.clone(), n.clone()))
+            }
+            Selector::Func(name, args) => {
+                let mut exprs = Vec::with_capacity(args.len());
+                let mut types = Vec::with_capacity(args.len());
+                let mut names = Vec::with_capacity(args.len());
+                for a in args {
+                    let (e, t, n) = self.sel_expr(a)?;
+                    exprs.push(e);
+                    types.push(t);
+                    names.push(n);
+                }
+                let (f, ty) = resolve(name, &types).ok_or_else(|| CqlError::invalid(format!("Unknown function '{name}'")))??;
+                Ok((SelExpr::Call(f, exprs), ty, format!("system.{name}({})", names.join(", "))))
+            }
+            _ => Err(CqlError::invalid("Only columns and native scalar functions may be arguments of a function here")),
+        }
     }
 
     pub fn col(&self, name: &str) -> CqlResult<usize> {
@@ -812,6 +840,8 @@ impl Binder {
                             | ColumnType::Counter
                             | ColumnType::Float
                             | ColumnType::Double
+                            | ColumnType::Decimal
+                            | ColumnType::Varint
                     );
                     if matches!(kind, AggKind::Sum | AggKind::Avg) && !numeric {
                         return Err(CqlError::invalid(format!(
@@ -821,7 +851,10 @@ impl Binder {
                     aggregate = true;
                     (Sel::Agg(kind, col), format!("system.{name}({})", c.name), c.ty.clone())
                 }
-                Selector::Func(name, _) => return Err(CqlError::invalid(format!("Unknown function '{name}'"))),
+                Selector::Func(..) => {
+                    let (e, ty, name) = self.sel_expr(&item.selector)?;
+                    (Sel::Expr(e), name, ty)
+                }
             };
             sels.push(sel);
             columns.push(spec(item.alias.clone().unwrap_or(name), ty));
