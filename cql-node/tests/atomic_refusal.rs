@@ -6,7 +6,7 @@
 mod support;
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::Path;
 
 use cql_node::engine::{Engine, EngineConfig};
 use cql_node::server::Node;
@@ -145,8 +145,8 @@ async fn run(session: &Session, op: &Op) -> (Verdict, Result<(), String>) {
     }
 }
 
-async fn start(dir: &PathBuf) -> (Node, Session) {
-    let engine = Engine::open(EngineConfig { data_dir: Some(dir.clone()) }).expect("engine opens its data directory");
+async fn start(dir: &Path) -> (Node, Session) {
+    let engine = Engine::open(EngineConfig { data_dir: Some(dir.to_path_buf()) }).expect("engine opens its data directory");
     let node = Node::builder().engine(engine).start().await.expect("node starts");
     let session = support::session(node.addr()).await;
     session.use_keyspace("a", false).await.expect("use");

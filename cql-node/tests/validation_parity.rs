@@ -23,6 +23,9 @@ async fn setup() -> (cql_node::server::Node, Session) {
     (n, s)
 }
 
+/// k, c, v, s of `wide`.
+type WideRow = (i32, Option<i32>, Option<i32>, Option<i32>);
+
 async fn refused(s: &Session, q: &str) -> (DbError, String) {
     let e = s.query_unpaged(q, ()).await.expect_err(q);
     let (db, msg) = db_error(&e).unwrap_or_else(|| panic!("{q}: not a server error: {e}"));
@@ -95,12 +98,12 @@ async fn inserting_static_columns_alone_writes_the_static_row() {
     let (n, s) = setup().await;
     s.query_unpaged("INSERT INTO wide (k, s) VALUES (1, 7)", ()).await.expect("static-only insert");
     let rows = s.query_unpaged("SELECT k, c, v, s FROM wide WHERE k = 1", ()).await.unwrap().into_rows_result().unwrap();
-    let got: Vec<(i32, Option<i32>, Option<i32>, Option<i32>)> = rows.rows().unwrap().map(|r| r.unwrap()).collect();
+    let got: Vec<WideRow> = rows.rows().unwrap().map(|r| r.unwrap()).collect();
     assert_eq!(got, vec![(1, None, None, Some(7))]);
     // A clustering row joins it; the static row shows in every row of the partition.
     s.query_unpaged("INSERT INTO wide (k, c, v) VALUES (1, 1, 3)", ()).await.unwrap();
     let rows = s.query_unpaged("SELECT k, c, v, s FROM wide WHERE k = 1", ()).await.unwrap().into_rows_result().unwrap();
-    let got: Vec<(i32, Option<i32>, Option<i32>, Option<i32>)> = rows.rows().unwrap().map(|r| r.unwrap()).collect();
+    let got: Vec<WideRow> = rows.rows().unwrap().map(|r| r.unwrap()).collect();
     assert_eq!(got, vec![(1, Some(1), Some(3), Some(7))]);
     // IF NOT EXISTS on the static row alone.
     let r = s.query_unpaged("INSERT INTO wide (k, s) VALUES (2, 1) IF NOT EXISTS", ()).await.unwrap().into_rows_result().unwrap();

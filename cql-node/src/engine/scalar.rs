@@ -131,7 +131,7 @@ pub fn resolve(name: &str, args: &[ColumnType]) -> Option<CqlResult<(Scalar, Col
         _ => {
             if let Some(ty) = name.strip_suffix("asblob") {
                 let (_, t) = scalar_types().iter().find(|(n, _)| *n == ty)?;
-                return Some(one(&|a| (a == t).then(|| (Scalar::AsBlob, T::Blob)), &format!("system.{name} : ({ty}) -> blob")));
+                return Some(one(&|a| (a == t).then_some((Scalar::AsBlob, T::Blob)), &format!("system.{name} : ({ty}) -> blob")));
             }
             let ty = name.strip_prefix("blobas")?;
             let (_, t) = scalar_types().iter().find(|(n, _)| *n == ty)?;
