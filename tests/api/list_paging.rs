@@ -82,3 +82,50 @@ async fn foreign_tampered_and_truncated_cursors_are_400() {
     let second = app.list(&[("cursor", cursor.as_str()), ("limit", "2")]).await;
     assert_eq!(second.status, 200);
 }
+
+/// Cassandra hands a paging state back with a page the rows exactly fill (its next page is
+/// empty): the API looks past it, so the last page has no cursor leading nowhere.
+#[tokio::test]
+async fn a_last_page_the_products_exactly_fill_has_no_cursor() {
+    let app = spawn_app().await;
+    let ids = create_many(&app, "FULL", 6).await;
+    let whole = app.list(&[("limit", "6")]).await;
+    assert_eq!(whole.json["items"].as_array().unwrap().len(), 6, "{}", whole.text);
+    assert!(whole.json["next_cursor"].is_null(), "a cursor to an empty page: {}", whole.text);
+
+    let first = app.list(&[("limit", "3")]).await;
+    assert_eq!(first.json["items"].as_array().unwrap().len(), 3);
+    let cursor = first.json["next_cursor"].as_str().expect("rows follow the first page").to_owned();
+    let second = app.list(&[("limit", "3"), ("cursor", cursor.as_str())]).await;
+    assert_eq!(second.json["items"].as_array().unwrap().len(), 3, "{}", second.text);
+    assert!(second.json["next_cursor"].is_null(), "a cursor to an empty page: {}", second.text);
+
+    let mut walked: Vec<String> = app.walk(2).await.iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
+    let mut expected = ids.clone();
+    walked.sort();
+    expected.sort();
+    assert_eq!(walked, expected);
+}
+
+/// A cursor whose following rows went away since it was handed out leads to an empty last
+/// page: 200 with no items and no cursor, never an error.
+#[tokio::test]
+async fn a_cursor_whose_rows_were_deleted_answers_an_empty_last_page() {
+    let app = spawn_app().await;
+    create_many(&app, "GONE", 4).await;
+    let first = app.list(&[("limit", "2")]).await;
+    let cursor = first.json["next_cursor"].as_str().expect("rows follow").to_owned();
+    let shown: HashSet<&str> = first.json["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let session = store::db::session_builder(&app.config).build().await.expect("connect");
+    for id in app.listed_ids().await.iter().filter(|id| !shown.contains(id.as_str())) {
+        let id = uuid::Uuid::parse_str(id).unwrap();
+        session
+            .query_unpaged(format!("DELETE FROM {}.products WHERE id = ?", app.config.keyspace), (id,))
+            .await
+            .expect("delete");
+    }
+    let last = app.list(&[("limit", "2"), ("cursor", cursor.as_str())]).await;
+    assert_eq!(last.status, 200, "{}", last.text);
+    assert_eq!(last.json["items"].as_array().unwrap().len(), 0, "{}", last.text);
+    assert!(last.json["next_cursor"].is_null(), "{}", last.text);
+}

@@ -15,7 +15,8 @@ use super::ast::{QualifiedName, Statement};
 use super::clock::Clock;
 use super::eval::Env;
 use super::journal::Journal;
-use super::modify::{self, Touched, WriteCtx};
+use super::modify::{self, Touched};
+use super::mutation;
 use super::plan::{Binder, ModifyPlan, SelectPlan, pk_bind_indexes};
 use super::schema::{Catalog, SystemTable, TableSchema};
 use super::select::{SelectInput, run_select};
@@ -491,6 +492,10 @@ impl Inner {
         };
         *bind = b.specs;
         let p = p?;
+        // ModificationStatement: counters and lightweight transactions do not mix.
+        if p.table.is_counter && p.is_lwt() {
+            return Err(CqlError::invalid("Conditional updates are not supported on counter tables"));
+        }
         // Keyspaces refuses a TTL on a table where TTL is not enabled (CUSTOM_PROPERTIES
         // 'ttl' or a default_time_to_live above 0); the wording is the one its users report.
         if p.ttl.is_some() && self.dialect() == ddl::Dialect::Keyspaces && !p.table.ttl_enabled() {
@@ -716,22 +721,19 @@ impl Inner {
                 return Ok(Outcome::Rows(modify::batch_failure(data, &pairs, now_secs)?));
             }
         }
-        let mut touched: Vec<Touched> = Vec::new();
+        // Every statement is evaluated and checked before any is applied: an error leaves no
+        // trace in the store nor in the journal.
+        let mut mutations = Vec::with_capacity(items.len());
         for (p, b) in items {
             let env = Env { binds: b, now_micros: now };
-            let ts = match modify::eval_timestamp(p, &env)? {
-                Some(t) => t,
-                None => default_ts,
-            };
-            let ttl = modify::eval_ttl(p, &env)?;
-            let w = WriteCtx {
-                env: &env,
-                ts,
-                ttl,
-                now_secs,
-            };
-            let data = st.data.get_mut(&p.table.id).ok_or_else(|| unconfigured(&p.table.name))?;
-            modify::apply(data, p, &w, &mut touched)?;
+            let data = st.data.get(&p.table.id).ok_or_else(|| unconfigured(&p.table.name))?;
+            mutations.push(mutation::prepare(Some(data), p, &env, default_ts, now_secs)?);
+        }
+        let mut touched: Vec<Touched> = Vec::new();
+        for m in &mutations {
+            let id = m.table_id();
+            let data = st.data.get_mut(&id).ok_or_else(|| CqlError::server("table vanished under the write lock"))?;
+            mutation::apply(data, m, now_secs, &mut touched);
         }
         if let Some(j) = &self.journal {
             let schemas: HashMap<Uuid, Arc<TableSchema>> = items.iter().map(|(p, _)| (p.table.id, p.table.clone())).collect();

@@ -46,6 +46,11 @@ fn now_v1(micros: i64) -> uuid::Uuid {
     uuid::Uuid::from_bytes(bytes)
 }
 
+/// now() as its 16 bytes.
+pub fn now_timeuuid(micros: i64) -> Bytes {
+    Bytes::copy_from_slice(now_v1(micros).as_bytes())
+}
+
 fn timeuuid_millis(v: &[u8]) -> Option<i64> {
     if v.len() != 16 {
         return None;

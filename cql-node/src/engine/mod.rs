@@ -16,6 +16,7 @@
 //!   and each sees itself in `system.local` and the others in `system.peers`.
 
 mod ast;
+mod bignum;
 pub mod clock;
 mod core;
 mod ddl;
@@ -23,9 +24,11 @@ mod eval;
 mod journal;
 mod lexer;
 mod modify;
+mod mutation;
 mod paging;
 mod parser;
 mod plan;
+mod scalar;
 mod schema;
 mod select;
 mod store;

@@ -996,9 +996,9 @@ impl Parser {
             }
             self.sym(",")?;
         }
+        // Cassandra's order (Parser.g normalInsertStatement): IF NOT EXISTS, then USING.
         let if_not_exists = self.if_not_exists()?;
         let using = self.using()?;
-        let if_not_exists = if_not_exists || self.if_not_exists()?;
         if columns.len() != values.len() {
             return Err(CqlError::invalid("Unmatched column names/values"));
         }
@@ -1102,7 +1102,14 @@ impl Parser {
         }
         self.kw("from")?;
         let table = self.qualified()?;
-        let using = self.using()?;
+        // Parser.g usingClauseDelete: USING TIMESTAMP only, no TTL, no AND.
+        let mut using = Using::default();
+        if self.eat_kw("using") {
+            if !self.eat_kw("timestamp") {
+                return Err(self.expected("K_TIMESTAMP"));
+            }
+            using.timestamp = Some(self.term()?);
+        }
         self.kw("where")?;
         let where_ = self.relations()?;
         let condition = self.condition()?;
@@ -1127,8 +1134,8 @@ impl Parser {
         self.kw("batch")?;
         let using = self.using()?;
         let mut statements = Vec::new();
+        // Parser.g batchStatement: each statement is followed by at most one ';'.
         loop {
-            while self.eat_sym(";") {}
             if self.eat_kw("apply") {
                 self.kw("batch")?;
                 break;
@@ -1140,6 +1147,7 @@ impl Parser {
                 _ => return Err(self.err_here()),
             };
             statements.push(st);
+            self.eat_sym(";");
         }
         Ok(Statement::Batch { kind, using, statements })
     }

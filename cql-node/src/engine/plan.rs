@@ -57,6 +57,8 @@ pub enum Sel {
     /// min / max / sum / avg of a column.
     Agg(AggKind, usize),
     Token,
+    /// A native scalar function of columns (or of other functions).
+    Expr(super::scalar::SelExpr),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +170,32 @@ impl Binder {
             ty,
         });
         self.specs.len() - 1
+    }
+
+    /// A selector inside or as a scalar function call: its expression, type and the column
+    /// name Cassandra gives it (`system.todate(t)`).
+    fn sel_expr(&self, s: &Selector) -> CqlResult<(super::scalar::SelExpr, ColumnType, String)> {
+        use super::scalar::{SelExpr, resolve};
+        match s {
+            Selector::Column(n) => {
+                let i = self.col(n)?;
+                Ok((SelExpr::Col(i), self.table.columns[i].ty.clone(), n.clone()))
+            }
+            Selector::Func(name, args) => {
+                let mut exprs = Vec::with_capacity(args.len());
+                let mut types = Vec::with_capacity(args.len());
+                let mut names = Vec::with_capacity(args.len());
+                for a in args {
+                    let (e, t, n) = self.sel_expr(a)?;
+                    exprs.push(e);
+                    types.push(t);
+                    names.push(n);
+                }
+                let (f, ty) = resolve(name, &types).ok_or_else(|| CqlError::invalid(format!("Unknown function '{name}'")))??;
+                Ok((SelExpr::Call(f, exprs), ty, format!("system.{name}({})", names.join(", "))))
+            }
+            _ => Err(CqlError::invalid("Only columns and native scalar functions may be arguments of a function here")),
+        }
     }
 
     pub fn col(&self, name: &str) -> CqlResult<usize> {
@@ -502,7 +530,15 @@ impl Binder {
             }
         }
         require_all(&t, &pk, &t.pk, "partition key parts")?;
-        require_all(&t, &ck, &t.ck, "clustering keys")?;
+        // Static columns alone (no clustering column given) write the partition's static row,
+        // with no row marker: Cassandra keeps no liveness info on static rows.
+        let statics_only = !t.ck.is_empty()
+            && ck.iter().all(|c| c.is_none())
+            && !ops.is_empty()
+            && ins.columns.iter().all(|n| self.col(n).is_ok_and(|i| matches!(t.columns[i].kind, Kind::Static | Kind::PartitionKey)));
+        if !statics_only {
+            require_all(&t, &ck, &t.ck, "clustering keys")?;
+        }
         let (ttl, timestamp) = self.using(&ins.using)?;
         if ins.if_not_exists && timestamp.is_some() {
             return Err(CqlError::invalid("Cannot provide custom timestamp for conditional updates"));
@@ -514,7 +550,7 @@ impl Binder {
             ck: ck.into_iter().flatten().collect(),
             ck_slice: vec![],
             ops,
-            marker: true,
+            marker: !statics_only,
             delete_row: false,
             ttl,
             timestamp,
@@ -804,6 +840,8 @@ impl Binder {
                             | ColumnType::Counter
                             | ColumnType::Float
                             | ColumnType::Double
+                            | ColumnType::Decimal
+                            | ColumnType::Varint
                     );
                     if matches!(kind, AggKind::Sum | AggKind::Avg) && !numeric {
                         return Err(CqlError::invalid(format!(
@@ -813,7 +851,10 @@ impl Binder {
                     aggregate = true;
                     (Sel::Agg(kind, col), format!("system.{name}({})", c.name), c.ty.clone())
                 }
-                Selector::Func(name, _) => return Err(CqlError::invalid(format!("Unknown function '{name}'"))),
+                Selector::Func(..) => {
+                    let (e, ty, name) = self.sel_expr(&item.selector)?;
+                    (Sel::Expr(e), name, ty)
+                }
             };
             sels.push(sel);
             columns.push(spec(item.alias.clone().unwrap_or(name), ty));

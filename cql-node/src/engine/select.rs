@@ -11,6 +11,7 @@ use super::eval::{Env, Val, eval, eval_restr, eval_restr_nullable};
 use super::modify::cartesian;
 use super::paging::PagingState;
 use super::plan::{AggKind, Filter, Sel, SelectPlan};
+use super::scalar::{self, SelExpr};
 use super::schema::{Kind, TableSchema};
 use super::store::{Partition, Row, TableData, compare_clustering, compare_prefix};
 use super::token::{serialize_partition_key, split_partition_key, token_of};
@@ -265,7 +266,9 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     let mut accs: Vec<Acc> = plan.sels.iter().map(|_| Acc::default()).collect();
     let mut first_row: Option<Vec<Option<Bytes>>> = None;
     let mut last_pos: Option<(i64, Bytes, Vec<Bytes>, Option<usize>)> = None;
-    let mut more = false;
+    let mut page_full: Option<bool> = None;
+    // A function refusing a row's value (blobAsInt of 3 bytes) fails the whole read.
+    let mut failure: Option<CqlError> = None;
     let mut emitted: i64 = 0;
 
     // Visits one partition; returns false to stop the whole scan.
@@ -314,14 +317,6 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             if let Some(r) = remaining
                 && emitted >= r
             {
-                more = false;
-                return false;
-            }
-            if let Some(ps) = page_size
-                && out_rows.len() >= ps
-                && !plan.aggregate
-            {
-                more = true;
                 return false;
             }
             *in_part += 1;
@@ -344,15 +339,37 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
                     }
                 }
                 if first_row.is_none() {
-                    first_row = Some(project(plan, t, &pk_parts, p, row, token, now_secs));
+                    match project(plan, t, &pk_parts, p, row, token, now_secs, env.now_micros) {
+                        Ok(r) => first_row = Some(r),
+                        Err(e) => {
+                            failure = Some(e);
+                            return false;
+                        }
+                    }
                 }
                 return true;
             }
-            out_rows.push(project(plan, t, &pk_parts, p, row, token, now_secs));
+            match project(plan, t, &pk_parts, p, row, token, now_secs, env.now_micros) {
+                Ok(r) => out_rows.push(r),
+                Err(e) => {
+                    failure = Some(e);
+                    return false;
+                }
+            }
             if merge {
                 out_cks.push(ck.to_vec());
             }
             last_pos = Some((token, p.key.clone(), ck.to_vec(), ppl_cap.map(|c| c - *in_part)));
+            // A full page ends the read without looking further, as Cassandra's pagers do: the
+            // next page may be empty. Its partition is done when it has no clustering, only
+            // statics were returned, or PER PARTITION LIMIT is reached (SinglePartitionPager's
+            // remainingInPartition == 0).
+            if let Some(ps) = page_size
+                && out_rows.len() >= ps
+            {
+                page_full = Some(t.ck.is_empty() || ck.is_empty() || ppl_cap.is_some_and(|c| *in_part >= c));
+                return false;
+            }
             true
         };
         if plan.distinct {
@@ -426,6 +443,8 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             },
         }
     };
+    // Set when a full page stopped the read in the last partition of an explicit key list.
+    let mut stopped_in_last_key = false;
     if explicit {
         // Resume at the partition the paging state names, in the IN order.
         let start = match &resume {
@@ -440,6 +459,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             if let Some(p) = data.partitions.get(&(*token, key.clone()))
                 && !visit(p, *token, rc, ppl_left)
             {
+                stopped_in_last_key = n + 1 == keys.len();
                 break;
             }
         }
@@ -486,6 +506,9 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         }
     }
 
+    if let Some(e) = failure {
+        return Err(e);
+    }
     if plan.aggregate {
         let mut row = first_row.unwrap_or_else(|| vec![None; plan.sels.len()]);
         for (i, (s, acc)) in plan.sels.iter().zip(accs.iter()).enumerate() {
@@ -517,6 +540,15 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             paging_state: None,
         });
     }
+    // Cassandra's pagers: a full page has a paging state unless LIMIT is used up, or (with
+    // explicit keys: one partition or an IN) the page ended in the last key's partition and
+    // that partition is done. A range scan's full page always has one.
+    let limit_used_up = remaining.is_some_and(|r| emitted >= r);
+    let more = match page_full {
+        None => false,
+        Some(_) if limit_used_up => false,
+        Some(partition_done) => !(explicit && stopped_in_last_key && partition_done),
+    };
     let paging_state = if more {
         last_pos.map(|(token, key, ck, ppl_left)| {
             PagingState {
@@ -539,29 +571,42 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     })
 }
 
-fn project(plan: &SelectPlan, t: &TableSchema, pk: &[&[u8]], p: &Partition, row: Option<&Row>, token: i64, now: i64) -> Vec<Option<Bytes>> {
+fn col_value(t: &TableSchema, c: usize, pk: &[&[u8]], p: &Partition, row: Option<&Row>, now: i64) -> Option<Bytes> {
+    let col = &t.columns[c];
+    match col.kind {
+        Kind::PartitionKey => pk.get(col.position as usize).map(|b| Bytes::copy_from_slice(b)),
+        Kind::Clustering => row.and_then(|r| r.ck.get(col.position as usize)).cloned(),
+        Kind::Static => p
+            .statics
+            .cells
+            .get(col.slot)
+            .and_then(|c| c.as_ref())
+            .and_then(|c| c.live_value(now))
+            .cloned(),
+        Kind::Regular => row
+            .and_then(|r| r.cells.get(col.slot))
+            .and_then(|c| c.as_ref())
+            .and_then(|c| c.live_value(now))
+            .cloned(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn project(
+    plan: &SelectPlan,
+    t: &TableSchema,
+    pk: &[&[u8]],
+    p: &Partition,
+    row: Option<&Row>,
+    token: i64,
+    now: i64,
+    now_micros: i64,
+) -> CqlResult<Vec<Option<Bytes>>> {
     let mut out = Vec::with_capacity(plan.sels.len());
     for s in &plan.sels {
         out.push(match s {
-            Sel::Col(c) => {
-                let col = &t.columns[*c];
-                match col.kind {
-                    Kind::PartitionKey => pk.get(col.position as usize).map(|b| Bytes::copy_from_slice(b)),
-                    Kind::Clustering => row.and_then(|r| r.ck.get(col.position as usize)).cloned(),
-                    Kind::Static => p
-                        .statics
-                        .cells
-                        .get(col.slot)
-                        .and_then(|c| c.as_ref())
-                        .and_then(|c| c.live_value(now))
-                        .cloned(),
-                    Kind::Regular => row
-                        .and_then(|r| r.cells.get(col.slot))
-                        .and_then(|c| c.as_ref())
-                        .and_then(|c| c.live_value(now))
-                        .cloned(),
-                }
-            }
+            Sel::Col(c) => col_value(t, *c, pk, p, row, now),
+            Sel::Expr(e) => eval_sel(e, &|c| col_value(t, c, pk, p, row, now), now_micros)?,
             Sel::WriteTime(c) | Sel::Ttl(c) => {
                 let col = &t.columns[*c];
                 let cell = if col.kind == Kind::Static {
@@ -582,7 +627,17 @@ fn project(plan: &SelectPlan, t: &TableSchema, pk: &[&[u8]], p: &Partition, row:
             Sel::CountStar | Sel::Count(_) | Sel::Agg(..) => None,
         });
     }
-    out
+    Ok(out)
+}
+
+fn eval_sel(e: &SelExpr, col: &dyn Fn(usize) -> Option<Bytes>, now_micros: i64) -> CqlResult<Option<Bytes>> {
+    match e {
+        SelExpr::Col(c) => Ok(col(*c)),
+        SelExpr::Call(f, args) => {
+            let vals = args.iter().map(|a| eval_sel(a, col, now_micros)).collect::<CqlResult<Vec<_>>>()?;
+            scalar::call(f, &vals, now_micros)
+        }
+    }
 }
 
 /// Running state of one aggregate selector.
@@ -592,6 +647,7 @@ struct Acc {
     int_sum: i128,
     float_sum: f64,
     best: Option<Bytes>,
+    big: super::bignum::BigAcc,
 }
 
 impl Acc {
@@ -622,6 +678,8 @@ impl Acc {
                 match ty {
                     ColumnType::Float => self.float_sum += v.try_into().map(f32::from_be_bytes).unwrap_or(0.0) as f64,
                     ColumnType::Double => self.float_sum += v.try_into().map(f64::from_be_bytes).unwrap_or(0.0),
+                    ColumnType::Decimal => self.big.add_decimal(v),
+                    ColumnType::Varint => self.big.add_varint(v),
                     _ => {
                         let mut buf = [if v.first().is_some_and(|b| b & 0x80 != 0) { 0xff } else { 0 }; 16];
                         let n = v.len().min(16);
@@ -642,6 +700,8 @@ impl Acc {
                 let avg = kind == AggKind::Avg;
                 let n = self.count.max(1);
                 Some(match ty {
+                    ColumnType::Decimal => self.big.decimal(avg),
+                    ColumnType::Varint => self.big.varint(avg),
                     ColumnType::Float => {
                         let v = if avg && self.count > 0 {
                             self.float_sum / n as f64

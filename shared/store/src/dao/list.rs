@@ -1,6 +1,7 @@
 //! Listing: one page of a full-table scan in token order, resumed from the driver's paging
 //! state carried in an opaque cursor. Token-order paging returns each row that existed when
-//! the walk started exactly once, whatever is inserted meanwhile.
+//! the walk started exactly once, whatever is inserted meanwhile. A page has a cursor only
+//! when a row follows it.
 
 use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
 use scylla::response::{PagingState, PagingStateResponse};
@@ -57,12 +58,44 @@ impl Db {
             items.push(product(row.map_err(|e| StoreError::Internal(e.to_string()))?)?);
         }
         let next_cursor = match paging {
-            PagingStateResponse::HasMorePages { state } => state
+            // Cassandra hands a paging state back with every full page, also when the rows
+            // exactly filled it: look one row ahead so the last page has no cursor to nowhere.
+            PagingStateResponse::HasMorePages { state } if self.rows_follow(&state).await => state
                 .as_bytes_slice()
                 .map(|bytes| Cursor::from_paging_state(bytes).encode(key, &keyspace)),
-            PagingStateResponse::NoMorePages => None,
+            PagingStateResponse::HasMorePages { .. } | PagingStateResponse::NoMorePages => None,
         };
         Ok(Page { items, next_cursor })
+    }
+
+    /// Whether a row follows `state`: one row of the next page is read. When that read fails
+    /// the cursor is kept (its page may then be empty, with no cursor), since the page itself
+    /// was read and answering it beats failing the whole request.
+    async fn rows_follow(&self, state: &PagingState) -> bool {
+        let outcome = self
+            .run_raw(|c| {
+                let state = state.clone();
+                async move {
+                    let mut statement = c.statements.list_products.clone();
+                    statement.set_page_size(1);
+                    c.session.execute_single_page(&statement, &[], state).await
+                }
+            })
+            .await;
+        match outcome {
+            Ok(Ok((result, paging))) => {
+                let rows = result.into_rows_result().map(|r| r.rows_num()).unwrap_or(1);
+                rows > 0 || matches!(paging, PagingStateResponse::HasMorePages { .. })
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "could not look past a full page; keeping its cursor");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look past a full page; keeping its cursor");
+                true
+            }
+        }
     }
 }
 
