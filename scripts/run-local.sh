@@ -10,7 +10,10 @@
 # Knobs: API_PORT (9000), CQL_NODE_PORT (9042), CQL_NODE_DATA_DIR (.data/cql),
 # STORE_DOTENV=off (do not read .env: what the tests use), STORE_AUTH (off here: no identity
 # provider runs locally; `STORE_AUTH=gateway make run` checks the authorizer's claims as
-# deployed, which `cargo lambda invoke` can send, see events/).
+# deployed, which `cargo lambda invoke` can send, see events/), API_CONCURRENCY (4: function
+# processes per function, each serving one request at a time as a Lambda instance does),
+# STORE_METRICS (prometheus: each process serves /metrics and announces itself in
+# STORE_METRICS_TARGETS_DIR, default observability/targets, for observability/prometheus.yml).
 # `--dry-run`: resolve the configuration and check the ports, print what would run, stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +36,16 @@ fi
 export STORE_DOTENV=off
 # The one place that turns write authorization off; the deployed template never sets it.
 export STORE_AUTH=${STORE_AUTH:-off}
+export STORE_METRICS=${STORE_METRICS:-prometheus}
+export STORE_METRICS_TARGETS_DIR=${STORE_METRICS_TARGETS_DIR:-$PWD/observability/targets}
+API_CONCURRENCY=${API_CONCURRENCY:-4}
+[[ "$API_CONCURRENCY" =~ ^[1-9][0-9]*$ ]] || { echo "make run: API_CONCURRENCY must be a positive integer, got '$API_CONCURRENCY'" >&2; exit 1; }
+# Several processes serve each function: they must sign cursors with one key, or a cursor
+# from one would be refused by the next. One random key per run unless you set yours.
+if [ -z "${STORE_CURSOR_KEY:-}" ]; then
+  STORE_CURSOR_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+  export STORE_CURSOR_KEY
+fi
 API_PORT=${API_PORT:-9000}
 CQL_NODE_PORT=${CQL_NODE_PORT:-9042}
 DATA_DIR=${CQL_NODE_DATA_DIR:-.data/cql}
@@ -80,7 +93,7 @@ if $dry_run; then
     echo "would start the CQL node on 127.0.0.1:$CQL_NODE_PORT, data in $DATA_DIR"
   fi
   echo "would apply the schema to $STORE_CONTACT_POINTS (port ${STORE_PORT:-9042}) $schema_as"
-  echo "would serve the API on http://127.0.0.1:$API_PORT with STORE_CONTACT_POINTS=$STORE_CONTACT_POINTS STORE_PORT=${STORE_PORT:-}, credentials: ${STORE_USERNAME:-none}, STORE_AUTH=$STORE_AUTH"
+  echo "would serve the API on http://127.0.0.1:$API_PORT with STORE_CONTACT_POINTS=$STORE_CONTACT_POINTS STORE_PORT=${STORE_PORT:-}, credentials: ${STORE_USERNAME:-none}, STORE_AUTH=$STORE_AUTH, $API_CONCURRENCY processes per function, metrics: $STORE_METRICS"
   exit 0
 fi
 
@@ -125,5 +138,5 @@ fi
 echo "applying the schema $schema_as"
 env ${schema_env[@]+"${schema_env[@]}"} "$TARGET_DIR/debug/store-schema" --wait-secs 60
 
-echo "API on http://127.0.0.1:$API_PORT/products (STORE_AUTH=$STORE_AUTH)"
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT"
+echo "API on http://127.0.0.1:$API_PORT/products (STORE_AUTH=$STORE_AUTH, $API_CONCURRENCY processes per function, metrics: $STORE_METRICS)"
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" --concurrency "$API_CONCURRENCY"

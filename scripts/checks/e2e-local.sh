@@ -5,40 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-API_PORT=$(free_port)
-CQL_NODE_PORT=$(free_port)
-work=$(mktemp -d)
-log="$work/run-local.log"
-
-# Only what this check chose: no STORE_*/KEYSPACES_* from the caller's environment and no .env
-# (STORE_DOTENV=off, for run-local.sh and the functions alike), so it never writes to a
-# developer's cluster. Its own process group, so the whole tree (node, cargo lambda,
-# functions) stops together.
-unset_args=()
-for v in $(compgen -e); do
-  case "$v" in STORE_* | KEYSPACES_*) unset_args+=(-u "$v") ;; esac
-done
-env ${unset_args[@]+"${unset_args[@]}"} STORE_DOTENV=off API_PORT="$API_PORT" CQL_NODE_PORT="$CQL_NODE_PORT" \
-  CQL_NODE_DATA_DIR="$work/data" setsid bash scripts/run-local.sh >"$log" 2>&1 &
-run_pid=$!
-cleanup() {
-  kill -- "-$run_pid" 2>/dev/null || true
-  wait "$run_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/checks/lib/local_api.sh
+start_local_api
+trap stop_local_api EXIT
 
 base="http://127.0.0.1:$API_PORT/products"
 fail() { echo "e2e-local: $*"; echo "--- run-local log (tail)"; tail -n 40 "$log"; exit 1; }
 
-# Ready when the list route answers 200 (first call also starts the function). Bounded.
-deadline=$((SECONDS + 600))
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$base" || true)" = "200" ]; do
-  kill -0 "$run_pid" 2>/dev/null || fail "run-local.sh exited early"
-  [ $SECONDS -lt $deadline ] || fail "API not ready within 600 s"
-  sleep 1
-done
+wait_until_listed "$base"
 
 body="$work/body.json"
 

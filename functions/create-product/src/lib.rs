@@ -47,8 +47,12 @@ async fn create(db: &Db, writers: &WritePolicy, req: Request) -> Result<Response
             set_location(&mut response, &created.id.to_string());
             Ok(response)
         }
-        CreateOutcome::DuplicateSku { existing_id } => Err(ApiError::DuplicateSku { existing_id }),
+        CreateOutcome::DuplicateSku { existing_id } => {
+            metrics::counter!(store::telemetry::SKU_CONFLICTS).increment(1);
+            Err(ApiError::DuplicateSku { existing_id })
+        }
         CreateOutcome::Replayed { status, body } => {
+            metrics::counter!(store::telemetry::IDEMPOTENT_REPLAYS).increment(1);
             // A replayed 201 is the first answer again, its Location included; the stored
             // bytes are the product, so its id is read back from them.
             let id = (status == 201)

@@ -1,12 +1,12 @@
-//! Lambda entry point: configuration, the write policy and the database handle are built
-//! once per container; every invocation borrows them.
+//! Lambda entry point: configuration, the write policy, metrics and the database handle are
+//! built once per container; every invocation borrows them.
 
 use http_api::identity::WritePolicy;
-use http_api::lambda_http::{self, Error, service_fn};
+use http_api::lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let db = http_api::startup::init_function("create-product").await;
+    let (db, telemetry) = http_api::startup::init_function("create-product").await;
     let writers = match WritePolicy::from_env() {
         Ok(policy) => policy,
         Err(e) => {
@@ -19,8 +19,8 @@ async fn main() -> Result<(), Error> {
         tracing::warn!("STORE_AUTH=off: every write is allowed (local runs only)");
     }
     let (db, writers) = (&db, &writers);
-    lambda_http::run(service_fn(move |req| async move {
+    http_api::startup::run(&telemetry, move |req| async move {
         Ok::<_, Error>(create_product::handler(db, writers, req).await)
-    }))
+    })
     .await
 }

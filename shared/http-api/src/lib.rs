@@ -8,6 +8,7 @@ pub mod logging;
 pub mod problem;
 pub mod response;
 pub mod startup;
+pub mod telemetry;
 
 pub use problem::ApiError;
 

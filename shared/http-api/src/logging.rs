@@ -1,6 +1,6 @@
 //! Logs: JSON lines in Lambda (so CloudWatch Logs Insights can query the fields), readable
 //! text locally; and exactly one line per request with its request id, caller, method, path,
-//! status and latency. Request bodies and headers are never logged (they may carry anything,
+//! status and latency (also counted, see `telemetry`). Request bodies and headers are never logged (they may carry anything,
 //! tokens included): the caller is the verified token's subject, from the authorizer's claims.
 
 use std::future::Future;
@@ -40,7 +40,9 @@ where
     let path = req.uri().path().to_owned();
     let response = handle(req).await;
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let took = started.elapsed();
+    crate::telemetry::request_answered(crate::telemetry::route_of(&method, &path), status, took);
+    let latency_ms = took.as_secs_f64() * 1000.0;
     if status >= 500 {
         tracing::warn!(request_id, caller, method, path, status, latency_ms, "request");
     } else {

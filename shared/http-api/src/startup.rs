@@ -2,12 +2,16 @@
 //! stops start-up naming the variable), pick the backend, and build the lazily connecting
 //! database handle. Shared so both functions start the same way.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use keyspaces::{CredentialSource, RefreshingCredentials};
 use scylla::client::session_builder::SessionBuilder;
 use store::{Config, Db, SessionHook};
 use tokio::sync::OnceCell;
+
+use crate::lambda_http::{self, Body, Error, Request, Response, service_fn};
+use crate::telemetry::Telemetry;
 
 pub const BACKEND: &str = "STORE_BACKEND";
 
@@ -75,9 +79,10 @@ fn keyspaces_hook(ks: keyspaces::KeyspacesConfig, source: CredentialSource) -> S
 
 /// A function's whole init, once per container: `.env` (local runs; variables already set win,
 /// Lambda has none, and `STORE_DOTENV=off` skips it, as `make run` and the tests do), logging,
-/// configuration, and a first connection attempt. A bad configuration exits naming the
-/// variable; an unreachable cluster does not stop the init.
-pub async fn init_function(name: &str) -> Db {
+/// metrics, configuration, and a first connection attempt. A bad configuration exits naming
+/// the variable; an unreachable cluster does not stop the init.
+pub async fn init_function(name: &'static str) -> (Db, Telemetry) {
+    let started = std::time::Instant::now();
     match store::config::dotenv_wanted(|var| std::env::var(var).ok()) {
         Ok(true) => {
             let _ = dotenvy::dotenv();
@@ -89,16 +94,29 @@ pub async fn init_function(name: &str) -> Db {
         }
     }
     crate::logging::init();
-    let db = match db_from_env() {
-        Ok(db) => db,
-        Err(e) => {
-            tracing::error!(error = %e, "bad configuration; not starting");
-            eprintln!("{name}: {e}");
-            std::process::exit(2);
-        }
+    let stop = |e: String| -> ! {
+        tracing::error!(error = %e, "bad configuration; not starting");
+        eprintln!("{name}: {e}");
+        std::process::exit(2);
     };
+    let telemetry = Telemetry::from_env(name).await.unwrap_or_else(|e| stop(e));
+    let db = db_from_env().unwrap_or_else(|e| stop(e));
     warm_up(&db).await;
-    db
+    crate::telemetry::cold_start(started.elapsed());
+    (db, telemetry)
+}
+
+/// Serves invocations until the runtime stops: with EMF, each invocation's metrics are
+/// flushed to stdout after it answers.
+pub async fn run<H, F>(telemetry: &Telemetry, handler: H) -> Result<(), Error>
+where
+    H: FnMut(Request) -> F,
+    F: Future<Output = Result<Response<Body>, Error>> + Send,
+{
+    match telemetry {
+        Telemetry::Emf(collector) => metrics_cloudwatch_embedded::lambda::handler::run_http(collector, handler).await,
+        _ => lambda_http::run(service_fn(handler)).await,
+    }
 }
 
 /// Connects during init when possible. Never fails: with the cluster down, requests answer

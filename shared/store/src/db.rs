@@ -143,16 +143,20 @@ impl Db {
                 statements,
             })
         };
+        let started = std::time::Instant::now();
         match tokio::time::timeout(budget, attempt).await {
             Ok(Ok(c)) => {
+                crate::telemetry::connected_in(started.elapsed());
                 tracing::info!(nodes = ?self.config.known_nodes(), "connected to the cluster");
                 Ok(c)
             }
             Ok(Err(e)) => {
+                crate::telemetry::db_error("unavailable");
                 tracing::warn!(error = %e, "could not connect to the cluster");
                 Err(e)
             }
             Err(_) => {
+                crate::telemetry::db_error("timeout");
                 tracing::warn!(?budget, "timed out connecting to the cluster");
                 Err(StoreError::Unavailable(format!(
                     "no connection to the cluster within {budget:?}"

@@ -109,6 +109,7 @@ pub(crate) fn is_transient(e: &ExecutionError) -> bool {
 
 impl From<ExecutionError> for StoreError {
     fn from(e: ExecutionError) -> Self {
+        crate::telemetry::db_error(crate::telemetry::error_kind(&e));
         if is_transient(&e) {
             StoreError::Unavailable(e.to_string())
         } else {

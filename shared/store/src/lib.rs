@@ -13,6 +13,7 @@ pub mod error;
 pub mod schema;
 pub mod secret;
 mod statements;
+pub mod telemetry;
 
 pub use config::{Config, ConfigError, Replication};
 pub use cursor::Cursor;

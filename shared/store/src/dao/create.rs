@@ -24,6 +24,7 @@ use crate::statements::Statements;
 use crate::decimal;
 use crate::domain::{NewProduct, Price, Product};
 use crate::error::{StoreError, is_transient, may_have_applied};
+use crate::telemetry;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateOutcome {
@@ -259,11 +260,17 @@ impl Run<'_> {
             async move { c.session.execute_unpaged(pick(&c.statements), values).await }
         });
         match tokio::time::timeout(bound, run).await {
-            Err(_) => Ok(Err(Failure { may_have_applied: true, why: format!("no answer within {bound:?}") })),
-            // No connection at all: nothing was sent.
+            Err(_) => {
+                telemetry::db_error("timeout");
+                Ok(Err(Failure { may_have_applied: true, why: format!("no answer within {bound:?}") }))
+            }
+            // No connection at all: nothing was sent (counted where the connect failed).
             Ok(Err(e)) => Ok(Err(Failure { may_have_applied: false, why: e.to_string() })),
             Ok(Ok(Err(e))) if !is_transient(&e) => Err(StoreError::from(e)),
-            Ok(Ok(Err(e))) => Ok(Err(Failure { may_have_applied: may_have_applied(&e), why: e.to_string() })),
+            Ok(Ok(Err(e))) => {
+                telemetry::db_error(telemetry::error_kind(&e));
+                Ok(Err(Failure { may_have_applied: may_have_applied(&e), why: e.to_string() }))
+            }
             Ok(Ok(Ok(result))) => Ok(Ok(result)),
         }
     }
