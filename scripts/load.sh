@@ -27,6 +27,7 @@ locust=.venv/bin/locust
 
 # A clear message rather than a minute of connection errors when nothing answers. Bounded.
 status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 "$host/products?limit=1" || true)
+[ "$status" = "000" ] && status=""
 if [ "$status" != "200" ]; then
   echo "load: $host/products answered ${status:-nothing} (expected 200): start the API first (make run), or set LOAD_HOST" >&2
   exit 1

@@ -10,42 +10,20 @@ cd "$(dirname "$0")/../.."
 
 bash scripts/install-test-deps.sh --only locust cargo-lambda
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-API_PORT=$(free_port)
-CQL_NODE_PORT=$(free_port)
+# The local run as every such check starts it (scripts/checks/lib/local_api.sh): free ports,
+# a temporary data directory, only the settings chosen here, its own process group. The
+# function processes announce their metrics in the temporary directory, not the repo's.
+. scripts/checks/lib/local_api.sh
 work=$(mktemp -d)
-log="$work/run-local.log"
-
-# Only what this check chose: no STORE_*/KEYSPACES_* from the caller's environment and no .env.
-# One cursor key for every function process: the mix follows next_cursor, and a cursor signed
-# by one process must verify in another if the API runs more than one.
-unset_args=()
-for v in $(compgen -e); do
-  case "$v" in STORE_* | KEYSPACES_*) unset_args+=(-u "$v") ;; esac
-done
-cursor_key=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-env ${unset_args[@]+"${unset_args[@]}"} STORE_DOTENV=off STORE_CURSOR_KEY="$cursor_key" \
-  API_PORT="$API_PORT" CQL_NODE_PORT="$CQL_NODE_PORT" CQL_NODE_DATA_DIR="$work/data" \
-  setsid bash scripts/run-local.sh >"$log" 2>&1 &
-run_pid=$!
-cleanup() {
-  kill -- "-$run_pid" 2>/dev/null || true
-  wait "$run_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+start_local_api STORE_METRICS_TARGETS_DIR="$work/targets"
+trap stop_local_api EXIT
 
 base="http://127.0.0.1:$API_PORT"
 fail() { echo "load smoke: $*"; echo "--- run-local log (tail)"; tail -n 40 "$log"; exit 1; }
 
 # Ready when both functions answer: a list (200) and a create (201), so the run measures
 # warm functions. Polled, bounded (the first start may build).
-deadline=$((SECONDS + 600))
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$base/products" || true)" = "200" ]; do
-  kill -0 "$run_pid" 2>/dev/null || fail "run-local.sh exited early"
-  [ $SECONDS -lt $deadline ] || fail "API not ready within 600 s"
-  sleep 1
-done
+wait_until_listed "$base/products"
 status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 -X POST "$base/products" \
   -H 'content-type: application/json' -d '{"name":"Warm-up","sku":"SMOKE-WARMUP","price":1}' || true)
 [ "$status" = "201" ] || fail "warm-up create answered $status"
