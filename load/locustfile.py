@@ -15,7 +15,10 @@ What counts as a failure: a 5xx, a connection error or a timeout (these are what
 is for), and any answer the API should not give to these well-formed requests (a 400, a 422,
 a 409 for a fresh SKU, a replay that differs from the first answer). A 201 and the 409 of a
 re-sent SKU are successes. Failure messages start with "HTTP <status>" or "connection", so
-load/report.py can count the 5xx and connection errors apart from the rest.
+load/report.py can count the 5xx and connection errors apart from the rest. A 500 with
+cargo lambda watch's own error body (it intermittently refuses a response the function
+posts back: "Lambda Runtime API returned non-200 response" in the function's log) is a
+failure too, named as the local router's.
 
 Knobs (environment): LOAD_WAIT_MIN / LOAD_WAIT_MAX (seconds each user waits between two tasks,
 default 0.5 and 1.5: about one task per user per second), LOAD_REQUEST_TIMEOUT (seconds, 30).
@@ -36,6 +39,10 @@ WAIT_MAX = float(os.environ.get("LOAD_WAIT_MAX", "1.5"))
 # stuck forever.
 REQUEST_TIMEOUT = float(os.environ.get("LOAD_REQUEST_TIMEOUT", "30"))
 
+# The local router's own error body (cargo lambda watch), as opposed to the API's problems.
+ROUTER_ERROR = '"type":"https://httpstatuses.com/500"'
+ROUTER_500 = "from cargo lambda watch itself, not the API"
+
 LIST = "GET /products"
 CREATE = "POST /products"
 
@@ -52,7 +59,12 @@ def classify(response, expected):
         response.failure(f"connection error: {type(response.error).__name__}")
         return False
     if response.status_code not in expected:
-        response.failure(f"HTTP {response.status_code}: {response.text[:120]}")
+        if response.status_code == 500 and ROUTER_ERROR in response.text:
+            # Not the API's answer (its errors are application/problem+json with its own
+            # types): `cargo lambda watch` refusing the response the function sent it.
+            response.failure(f"HTTP 500 {ROUTER_500}")
+        else:
+            response.failure(f"HTTP {response.status_code}: {response.text[:120]}")
         return False
     response.success()
     return True

@@ -4,6 +4,7 @@ requests, requests/s, p50/p95/p99 and error rate, then the failures by kind.
     python3 load/report.py table PREFIX            # print the table
     python3 load/report.py table PREFIX --check    # and fail (exit 1) on any failure or 5xx,
                                                    # or when a route of the mix got no request
+                                                   # (cargo lambda watch's own 500s: up to 1%)
     python3 load/report.py step RESULT.json        # the breaking point of a step-load run
 
 Only the standard library: it runs with any python3, in or out of the venv.
@@ -14,6 +15,8 @@ import re
 import sys
 
 ROUTES = ["GET /products", "POST /products"]
+# locustfile.py's failure message for cargo lambda watch's own 500.
+ROUTER_500 = "from cargo lambda watch itself, not the API"
 
 
 def read_csv(path):
@@ -71,9 +74,17 @@ def table(prefix, check):
     for route in ROUTES:
         if seen.get(route, 0) == 0:
             problems.append(f"no request reached {route}")
-    total_failed = sum(int(s["Failure Count"]) for s in stats if s["Name"] == "Aggregated")
-    if total_failed:
-        problems.append(f"{total_failed} failed requests")
+    total = sum(int(s["Request Count"]) for s in stats if s["Name"] == "Aggregated")
+    router = sum(int(f["Occurrences"]) for f in failures if ROUTER_500 in message_of(f["Error"]))
+    api_failed = sum(int(f["Occurrences"]) for f in failures) - router
+    if api_failed:
+        problems.append(f"{api_failed} failed requests")
+    # The local router's own intermittent 500s (not the API: its function answered) are
+    # tolerated up to 1% of the requests, and named; more means something else broke.
+    if router:
+        print(f"note: {router} of {total} requests got cargo lambda watch's own 500, not the API's")
+        if router > total * 0.01:
+            problems.append(f"{router} of {total} requests got the local router's 500 (over 1%)")
     for p in problems:
         print(f"load check failed: {p}", file=sys.stderr)
     return 1 if problems else 0
