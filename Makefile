@@ -1,8 +1,13 @@
 # The two commands a newcomer needs: `make run` (the API locally) and `make test` (every test).
-.PHONY: run test bench
+.PHONY: run test bench load load-step
 run:
 	bash scripts/run-local.sh
 test:
 	bash scripts/test.sh
 bench:
 	cargo run --release -p cql-node --example bench
+# Locust against the API `make run` serves (or LOAD_HOST): see README.md, "Load".
+load:
+	bash scripts/load.sh
+load-step:
+	bash scripts/load.sh step

@@ -3,7 +3,8 @@
 # (a system Python refuses `pip install` on Debian 12 and Homebrew: "externally-managed-
 # environment"): the Python Cassandra driver and cqlsh (client compatibility of the CQL
 # node), cargo-lambda (end-to-end through `cargo lambda watch`), cfn-lint and the SAM CLI
-# (template checks; the SAM CLI brings samtranslator). Idempotent: skips what is there.
+# (template checks; the SAM CLI brings samtranslator), Locust (the load test, scripts/load.sh,
+# and its CI smoke run). Idempotent: skips what is there.
 # Callers put .venv/bin first on PATH (scripts/test.sh, scripts/run-local.sh).
 # `--only PACKAGE...`: just those (run-local.sh needs only cargo-lambda).
 set -euo pipefail
@@ -31,18 +32,27 @@ present() {
     cargo-lambda) [ -x "$venv/bin/cargo-lambda" ] ;;
     cfn-lint) [ -x "$venv/bin/cfn-lint" ] ;;
     aws-sam-cli) [ -x "$venv/bin/sam" ] && "$py" -c 'import samtranslator' 2>/dev/null ;;
+    locust) [ -x "$venv/bin/locust" ] ;;
     *) echo "unknown package $1" >&2; exit 2 ;;
   esac
 }
+# package -> what pip is asked for
+requirement() {
+  case "$1" in
+    # The load test reads Locust's CSV stats by column name: another major version may rename them.
+    locust) echo 'locust>=2.20,<3' ;;
+    *) echo "$1" ;;
+  esac
+}
 
-wanted=(cassandra-driver cassandra-sigv4 cqlsh cargo-lambda cfn-lint aws-sam-cli)
+wanted=(cassandra-driver cassandra-sigv4 cqlsh cargo-lambda cfn-lint aws-sam-cli locust)
 if [ "${1:-}" = "--only" ]; then
   shift
   wanted=("$@")
 fi
 need=()
 for package in "${wanted[@]}"; do
-  present "$package" || need+=("$package")
+  present "$package" || need+=("$(requirement "$package")")
 done
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing into $venv: ${need[*]}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The deployment artefacts, everything short of AWS itself: the template lints clean
 # (cfn-lint, sam validate --lint, and cfn-lint again on what the SAM transform makes of it,
-# which is what CloudFormation evaluates), guards its routes, enables TTL itself, declares
+# which is what CloudFormation evaluates), guards its routes, enables TTL itself, alarms on
+# the API's errors and latency and on Keyspaces throttling (with a dashboard), declares
 # the store's tables, `sam build` builds both
 # functions (cargo lambda, arm64, release), and cargo lambda packages them as zips.
 # Release builds for arm64 take minutes on a fresh clone; later runs reuse target/.
@@ -25,6 +26,8 @@ python3 scripts/checks/template_auth.py "$transformed"
 echo "-- TTL: enabled by the stack on the tables written USING TTL"
 python3 scripts/checks/deploy_ttl.py "$transformed"
 python3 scripts/checks/ttl_custom_resource.py
+echo "-- alarms and dashboard: API 5xx rate and p99, Keyspaces throttling and errors, real metrics"
+python3 scripts/checks/template_alarms.py "$transformed"
 
 echo "-- template tables = store schema"
 # From a scratch directory, so a developer's .env cannot change the printed schema.
