@@ -26,6 +26,38 @@ struct EvFilter<'a> {
     vals: Vec<Option<Bytes>>,
 }
 
+/// Narrows `rows[start..end]` (rows sharing the `=` clustering prefix of length `k`) to those a
+/// slice on the next clustering column (`c < ?`, `c >= ?`...) can match, by binary search:
+/// within the prefix the rows are sorted on that column, so the matches are contiguous. A
+/// read of the newest rows before a cursor then costs its page, not the partition's size (as
+/// Cassandra's clustering slices do). The filters still check every row kept.
+fn narrow_to_slice(t: &TableSchema, rows: &[Row], mut start: usize, mut end: usize, k: usize, filters: &[EvFilter]) -> (usize, usize) {
+    let Some(&col) = t.ck.get(k) else { return (start, end) };
+    let column = &t.columns[col];
+    for ef in filters.iter().filter(|ef| ef.f.col == col && ef.f.elem.is_none()) {
+        let [Some(v)] = ef.vals.as_slice() else { continue };
+        // Sorted ascending on the column unless it clusters DESC.
+        let cmp = |r: &Row| {
+            let o = compare(&column.ty, &r.ck[k], v);
+            if column.desc { o.reverse() } else { o }
+        };
+        let before = |r: &Row| cmp(r) == Ordering::Less;
+        let not_after = |r: &Row| cmp(r) != Ordering::Greater;
+        let part = &rows[start..end];
+        // In row order, "less than v" is a prefix when ascending and a suffix when descending.
+        let (lo, hi) = match (ef.f.op, column.desc) {
+            (Op::Lt, false) | (Op::Gt, true) => (0, part.partition_point(before)),
+            (Op::Le, false) | (Op::Ge, true) => (0, part.partition_point(not_after)),
+            (Op::Gt, false) | (Op::Lt, true) => (part.partition_point(not_after), part.len()),
+            (Op::Ge, false) | (Op::Le, true) => (part.partition_point(before), part.len()),
+            _ => continue,
+        };
+        end = start + hi.max(lo);
+        start += lo;
+    }
+    (start, end)
+}
+
 fn op_matches(o: Ordering, op: Op) -> bool {
     match op {
         Op::Eq | Op::In => o == Ordering::Equal,
@@ -387,6 +419,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             let e = p.rows.partition_point(|r| compare_prefix(t, &r.ck, &ck_eq) != Ordering::Greater);
             (s, e.max(s))
         };
+        let (start, end) = narrow_to_slice(t, &p.rows, start, end, ck_eq.len(), &filters);
         let slice = &p.rows[start..end];
         let mut any_live_row = false;
         let iter: Box<dyn Iterator<Item = &Row>> = if plan.reversed {
