@@ -97,6 +97,12 @@ out=$(dry STORE_CONTACT_POINTS=192.0.2.10 CQL_NODE_PORT="$busy")
 expect "$out" "would apply the schema to 192.0.2.10" "no local node: its port does not matter"
 
 # 5. The end-to-end check asks for no .env and passes on nothing of the caller's.
-grep -q 'STORE_DOTENV=off' scripts/checks/e2e-local.sh || fail "e2e-local.sh does not turn .env off"
+# The checks that drive a local run all start it through lib/local_api.sh, which turns .env off.
+grep -q 'STORE_DOTENV=off' scripts/checks/lib/local_api.sh || fail "lib/local_api.sh does not turn .env off"
+for check in scripts/checks/*.sh; do
+  if grep -q 'run-local.sh' "$check" && [ "$check" != scripts/checks/run_local.sh ]; then
+    grep -q 'lib/local_api.sh' "$check" || fail "$check starts run-local.sh without lib/local_api.sh (and its STORE_DOTENV=off)"
+  fi
+done
 grep -q 'STORE_DOTENV=off' scripts/test.sh || fail "test.sh does not turn .env off"
 echo "run-local.sh: .env.example, STORE_DOTENV=off, schema role and busy ports behave"
