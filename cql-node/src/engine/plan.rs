@@ -273,16 +273,7 @@ impl Binder {
                 )))
             }
         };
-        let argc = |n: usize| -> CqlResult<()> {
-            if args.len() == n {
-                Ok(())
-            } else {
-                Err(CqlError::invalid(format!(
-                    "Invalid number of arguments in call to function system.{name}: {n} required but {} provided",
-                    args.len()
-                )))
-            }
-        };
+        let argc = |n: usize| super::scalar::argc(name, args.len(), n);
         Ok(match name {
             "now" | "currenttimeuuid" => {
                 argc(0)?;

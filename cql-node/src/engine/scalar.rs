@@ -72,13 +72,14 @@ fn no_signature(name: &str, sigs: &str) -> CqlError {
     ))
 }
 
-fn argc(name: &str, args: &[ColumnType], n: usize) -> CqlResult<()> {
-    if args.len() == n {
+/// Cassandra's refusal of a call with the wrong number of arguments (selectors here, values in
+/// `plan.rs`).
+pub(super) fn argc(name: &str, provided: usize, n: usize) -> CqlResult<()> {
+    if provided == n {
         Ok(())
     } else {
         Err(CqlError::invalid(format!(
-            "Invalid number of arguments in call to function system.{name}: {n} required but {} provided",
-            args.len()
+            "Invalid number of arguments in call to function system.{name}: {n} required but {provided} provided"
         )))
     }
 }
@@ -88,11 +89,11 @@ fn argc(name: &str, args: &[ColumnType], n: usize) -> CqlResult<()> {
 pub fn resolve(name: &str, args: &[ColumnType]) -> Option<CqlResult<(Scalar, ColumnType)>> {
     use ColumnType as T;
     let one = |f: &dyn Fn(&T) -> Option<(Scalar, T)>, sigs: &str| -> CqlResult<(Scalar, T)> {
-        argc(name, args, 1)?;
+        argc(name, args.len(), 1)?;
         f(&args[0]).ok_or_else(|| no_signature(name, sigs))
     };
     let none = |s: Scalar, t: T| -> CqlResult<(Scalar, T)> {
-        argc(name, args, 0)?;
+        argc(name, args.len(), 0)?;
         Ok((s, t))
     };
     Some(match name {
