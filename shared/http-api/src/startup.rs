@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use keyspaces::{CredentialSource, RefreshingCredentials};
+use page_cache::{CacheConfig, PageCache};
 use scylla::client::session_builder::SessionBuilder;
 use store::{Config, Db, SessionHook};
 use tokio::sync::OnceCell;
@@ -14,6 +15,8 @@ use crate::lambda_http::{self, Body, Error, Request, Response, service_fn};
 use crate::telemetry::Telemetry;
 
 pub const BACKEND: &str = "STORE_BACKEND";
+/// How long init waits for Redis before serving without it for now.
+const CACHE_WARM_UP: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The database handle for this container, or the message to stop with.
 pub fn db_from_env() -> Result<Db, String> {
@@ -77,21 +80,24 @@ fn keyspaces_hook(ks: keyspaces::KeyspacesConfig, source: CredentialSource) -> S
     })
 }
 
+/// Reads `.env` unless `STORE_DOTENV=off` (variables already set win; a missing file is
+/// fine), as the functions and the tools all do; the error names a bad `STORE_DOTENV`.
+pub fn load_dotenv() -> Result<(), String> {
+    if store::config::dotenv_wanted(|var| std::env::var(var).ok()).map_err(|e| e.to_string())? {
+        let _ = dotenvy::dotenv();
+    }
+    Ok(())
+}
+
 /// A function's whole init, once per container: `.env` (local runs; variables already set win,
 /// Lambda has none, and `STORE_DOTENV=off` skips it, as `make run` and the tests do), logging,
 /// metrics, configuration, and a first connection attempt. A bad configuration exits naming
 /// the variable; an unreachable cluster does not stop the init.
 pub async fn init_function(name: &'static str) -> (Db, Telemetry) {
     let started = std::time::Instant::now();
-    match store::config::dotenv_wanted(|var| std::env::var(var).ok()) {
-        Ok(true) => {
-            let _ = dotenvy::dotenv();
-        }
-        Ok(false) => {}
-        Err(e) => {
-            eprintln!("{name}: {e}");
-            std::process::exit(2);
-        }
+    if let Err(e) = load_dotenv() {
+        eprintln!("{name}: {e}");
+        std::process::exit(2);
     }
     crate::logging::init();
     let stop = |e: String| -> ! {
@@ -104,6 +110,23 @@ pub async fn init_function(name: &'static str) -> (Db, Telemetry) {
     warm_up(&db).await;
     crate::telemetry::cold_start(started.elapsed());
     (db, telemetry)
+}
+
+/// The list-page cache when `STORE_CACHE_URL` is set (shared by both functions: the query
+/// side reads it, the command side invalidates it), connected within a short bound. A bad
+/// setting exits naming the variable; an unreachable Redis only means misses.
+pub async fn init_cache(name: &'static str, db: &Db) -> Option<PageCache> {
+    let stop = |e: String| -> ! {
+        tracing::error!(error = %e, "bad configuration; not starting");
+        eprintln!("{name}: {e}");
+        std::process::exit(2);
+    };
+    let config = CacheConfig::from_lookup(|var| std::env::var(var).ok()).unwrap_or_else(|e| stop(e))?;
+    let cache = PageCache::new(&config, db.keyspace()).unwrap_or_else(|e| stop(e));
+    if !cache.warm_up(CACHE_WARM_UP).await {
+        tracing::warn!("the list-page cache is not reachable yet; serving from the database until it is");
+    }
+    Some(cache)
 }
 
 /// Serves invocations until the runtime stops: with EMF, each invocation's metrics are

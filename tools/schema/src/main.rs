@@ -52,15 +52,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     // `.env` as the functions read it: unless STORE_DOTENV=off (make run, the tests).
-    match store::config::dotenv_wanted(|var| std::env::var(var).ok()) {
-        Ok(true) => {
-            let _ = dotenvy::dotenv();
-        }
-        Ok(false) => {}
-        Err(e) => {
-            eprintln!("store-schema: {e}");
-            return ExitCode::from(2);
-        }
+    if let Err(e) = http_api::startup::load_dotenv() {
+        eprintln!("store-schema: {e}");
+        return ExitCode::from(2);
     }
     tracing_subscriber::fmt().with_target(false).with_writer(std::io::stderr).init();
     let args = Args::parse();
