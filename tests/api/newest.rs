@@ -30,7 +30,7 @@ fn newest_key(p: &Value) -> (String, String) {
     (p["created_at"].as_str().expect("created_at").to_owned(), p["id"].as_str().expect("id").to_owned())
 }
 
-fn assert_newest_first(items: &[Value]) {
+pub(crate) fn assert_newest_first(items: &[Value]) {
     for pair in items.windows(2) {
         assert!(newest_key(&pair[0]) > newest_key(&pair[1]), "out of order: {} then {}", pair[0], pair[1]);
     }
@@ -41,7 +41,7 @@ fn ids(items: &[Value]) -> Vec<String> {
 }
 
 /// Follows `next_cursor` of `order=newest` to the end, checking each page on the way.
-async fn walk_newest(app: &TestApp, limit: usize) -> Vec<Value> {
+pub(crate) async fn walk_newest(app: &TestApp, limit: usize) -> Vec<Value> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
     let limit_text = limit.to_string();

@@ -25,6 +25,8 @@ pub(crate) struct Statements {
     pub claim_sku: PreparedStatement,
     pub commit_sku: PreparedStatement,
     pub release_sku: PreparedStatement,
+    /// A bulk loader's claim: committed at once, without TTL (`store-seed`).
+    pub seed_claim: PreparedStatement,
     pub list_products: PreparedStatement,
     pub get_product: PreparedStatement,
     pub product_by_sku: PreparedStatement,
@@ -139,6 +141,11 @@ impl Statements {
             commit_sku: prepare(format!(
                 "UPDATE {ks}.{PRODUCTS_BY_SKU} SET committed = true, product_id = ?, name = ?, price = ?, created_at = ?, created_by = ? \
                  WHERE sku = ? IF product_id = ? AND committed = false"
+            ))
+            .await?,
+            seed_claim: prepare(format!(
+                "INSERT INTO {ks}.{PRODUCTS_BY_SKU} (sku, product_id, committed, name, price, created_at, created_by) \
+                 VALUES (?, ?, true, ?, ?, ?, ?) IF NOT EXISTS"
             ))
             .await?,
             release_sku: prepare(format!(

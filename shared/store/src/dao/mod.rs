@@ -1,6 +1,6 @@
 //! The operations the functions need: create a product (unique SKU, idempotent retries), list
 //! products a page at a time (token order, or newest first), read one by id or by SKU, and
-//! backfill or bulk-load the newest-first table.
+//! backfill or bulk-load the newest-first table, and seed products in bulk.
 
 mod backfill;
 mod bulk;
@@ -14,6 +14,7 @@ pub mod protocol;
 pub(crate) mod read;
 
 pub use backfill::BackfillStep;
+pub use bulk::{SeedProduct, Seeded};
 pub use create::CreateOutcome;
 pub use idempotency::IdempotencyKey;
 pub use list::Page;
