@@ -67,6 +67,15 @@ check(api["depends_on"]["roles"]["condition"] == "service_completed_successfully
 check(api["environment"]["STORE_CONSISTENCY"] == "LOCAL_QUORUM", "api writes at LOCAL_QUORUM")
 check(api["environment"]["STORE_USERNAME"] != "${CASSANDRA_ADMIN_USER:-cassandra}", "api does not log in as superuser")
 
+# The list-page cache: a Redis the api waits for and points at, evicting rather than refusing
+# writes when full (a refused version bump would let stale pages be read until their TTL).
+redis = services.get("redis", {})
+check(str(redis.get("image", "")).startswith("redis:"), "a redis service on the official image")
+check("allkeys-lru" in redis.get("command", []), "redis evicts when full (maxmemory-policy allkeys-lru)")
+check(all(str(p).startswith("127.0.0.1:") for p in redis.get("ports", [])), "redis bound to 127.0.0.1 only")
+check(api["depends_on"].get("redis", {}).get("condition") == "service_healthy", "api waits for redis healthy")
+check(api["environment"].get("STORE_CACHE_URL", "").endswith("redis://redis:6379}"), "api caches list pages in the redis service")
+
 # Every script the compose file mounts and runs exists and is executable.
 for script in re.findall(r"/docker/([\w.-]+\.sh)", text):
     path = os.path.join(root, "docker", script)

@@ -3,7 +3,7 @@
 //! LOCAL_QUORUM with replication factor 3, the node restarted, every product still there.
 
 use cql_node::cluster::Cluster;
-use store::{Db, Replication};
+use store::Replication;
 use store_tests::app::{apply_schema, test_config};
 use store_tests::{TestApp, product};
 
@@ -14,7 +14,7 @@ async fn three_node_app() -> TestApp {
     config.replication = Replication::Simple { factor: 3 };
     assert_eq!(format!("{:?}", config.consistency), "LocalQuorum", "the drill is about LOCAL_QUORUM");
     apply_schema(&config).await;
-    TestApp { create_db: Db::new(config.clone()), list_db: Db::new(config.clone()), cluster, config }
+    TestApp::new(cluster, config)
 }
 
 fn skus(items: &[serde_json::Value]) -> Vec<String> {

@@ -2,6 +2,7 @@
 //! One binary, one module per concern.
 
 mod auth;
+mod cache;
 mod cold_start;
 mod concurrency;
 mod create;
@@ -20,4 +21,5 @@ mod review_cursor;
 mod review_keyspaces;
 mod review_names;
 mod schema;
+mod seed;
 mod validation;

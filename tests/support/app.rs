@@ -8,6 +8,7 @@ use http_api::identity::{self, WritePolicy};
 use http_api::lambda_http::request::RequestContext;
 use http_api::lambda_http::{Body, Request, RequestExt};
 use serde_json::Value;
+use page_cache::{CacheConfig, PageCache};
 use store::{Config, Db};
 
 use crate::openapi;
@@ -19,6 +20,10 @@ pub struct TestApp {
     pub create_db: Db,
     /// The list-products function's handle.
     pub list_db: Db,
+    /// Each function's page cache (`STORE_CACHE_URL`), as two containers would have them;
+    /// `None` unless the test gave a Redis.
+    pub create_cache: Option<PageCache>,
+    pub list_cache: Option<PageCache>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,7 +78,22 @@ pub async fn spawn_app_configured(faults: FaultRegistry, adjust: impl FnOnce(&mu
     let mut config = test_config(cluster.port());
     adjust(&mut config);
     apply_schema(&config).await;
-    TestApp { create_db: Db::new(config.clone()), list_db: Db::new(config.clone()), cluster, config }
+    TestApp::new(cluster, config)
+}
+
+/// `spawn_app`, with both functions caching list pages in the Redis at `url`, connected as
+/// their init connects them. Redis calls get a test's generous bound (tests run in
+/// parallel on a busy machine, in a debug build), not the deployed few milliseconds.
+pub async fn spawn_app_cached(url: &str) -> TestApp {
+    let mut app = spawn_app().await;
+    let mut config = CacheConfig::from_lookup(|name| (name == page_cache::URL).then(|| url.to_owned())).unwrap().expect("a cache");
+    config.timeout = Duration::from_millis(500);
+    for cache in [&mut app.create_cache, &mut app.list_cache] {
+        let connected = PageCache::new(&config, &app.config.keyspace).expect("a function's cache");
+        assert!(connected.warm_up(Duration::from_secs(5)).await, "Redis at {url} answers");
+        *cache = Some(connected);
+    }
+    app
 }
 
 pub async fn apply_schema(config: &Config) {
@@ -133,6 +153,11 @@ pub fn get_request(id: &str) -> Request {
 }
 
 impl TestApp {
+    /// The two functions' handles on `cluster`, without a cache.
+    pub fn new(cluster: Cluster, config: Config) -> TestApp {
+        TestApp { create_db: Db::new(config.clone()), list_db: Db::new(config.clone()), create_cache: None, list_cache: None, cluster, config }
+    }
+
     pub fn faults(&self) -> &FaultRegistry {
         self.cluster.faults()
     }
@@ -165,14 +190,15 @@ impl TestApp {
     /// Sends any request to the create function (checked against the OpenAPI document).
     pub async fn send_create(&self, req: Request) -> TestResponse {
         let method = req.method().as_str().to_ascii_lowercase();
-        let r = TestResponse::from_response(create_product::handler(&self.create_db, &employees(), req).await);
+        let cache = self.create_cache.as_ref();
+        let r = TestResponse::from_response(create_product::handler_with_cache(&self.create_db, &employees(), cache, req).await);
         openapi::assert_conforms("/products", &method, &r);
         r
     }
 
     pub async fn send_list(&self, req: Request) -> TestResponse {
         let method = req.method().as_str().to_ascii_lowercase();
-        let r = TestResponse::from_response(list_products::handler(&self.list_db, req).await);
+        let r = TestResponse::from_response(list_products::handler_with_cache(&self.list_db, self.list_cache.as_ref(), req).await);
         openapi::assert_conforms("/products", &method, &r);
         r
     }

@@ -318,7 +318,8 @@ fn apply_ops(m: &Mutation<'_>, row: &mut Row, pdel: i64, statics: bool, now_secs
             ts: m.ts,
             expire: if ttl_applies { expire } else { 0 },
             ttl: if ttl_applies { m.ttl } else { 0 },
-            value: v,
+            // An own copy, not a slice of the request frame (which it would keep alive).
+            value: v.map(|b| Bytes::copy_from_slice(&b)),
         };
         row.write_cell(op.slot, cell, pdel);
     }
@@ -331,10 +332,13 @@ pub fn apply(data: &mut TableData, m: &Mutation<'_>, now_secs: i64, touched: &mu
     let full_ck = plan.ck.len() == t.ck.len();
     let has_static_ops = m.ops.iter().any(|o| o.statics);
     for tg in &m.targets {
-        let p = data
-            .partitions
-            .entry((tg.token, tg.key.clone()))
-            .or_insert_with(|| Partition::new(tg.key.clone(), t.slots));
+        let slot = (tg.token, tg.key.clone());
+        if !data.partitions.contains_key(&slot) {
+            // An own copy of the key, not a slice of the request frame.
+            let key = Bytes::copy_from_slice(&tg.key);
+            data.partitions.insert((tg.token, key.clone()), Partition::new(key, t.slots));
+        }
+        let p = data.partitions.get_mut(&slot).expect("inserted above");
         let pdel = p.deleted_at;
         let header = || Touched {
             table: t.id,

@@ -111,11 +111,14 @@ pub struct Partition {
 }
 
 impl Partition {
-    pub fn new(key: Bytes, slots: usize) -> Partition {
+    /// Nothing is allocated for cells not yet written: most tables have no static columns
+    /// (`write_cell` grows the statics row on the first one), and most partitions of a
+    /// key-value table hold one row.
+    pub fn new(key: Bytes, _slots: usize) -> Partition {
         Partition {
             key,
             deleted_at: NO_DELETION,
-            statics: Row::new(Box::new([]), slots),
+            statics: Row::new(Box::new([]), 0),
             rows: Vec::new(),
         }
     }
@@ -135,7 +138,14 @@ impl Partition {
         let i = match self.find(schema, ck) {
             Ok(i) => i,
             Err(i) => {
-                self.rows.insert(i, Row::new(ck.to_vec().into_boxed_slice(), schema.slots));
+                if self.rows.is_empty() {
+                    // A first row: room for it alone (Vec would make room for four).
+                    self.rows.reserve_exact(1);
+                }
+                // Own copies: the values may be slices of a request frame, which they would
+                // keep alive for as long as the row lives.
+                let ck: Box<[Bytes]> = ck.iter().map(|v| Bytes::copy_from_slice(v)).collect();
+                self.rows.insert(i, Row::new(ck, schema.slots));
                 i
             }
         };

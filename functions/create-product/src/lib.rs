@@ -12,6 +12,7 @@ use http_api::lambda_http::{Body, Request, RequestExt, Response};
 use http_api::response::{json, json_text};
 use http_api::identity::WritePolicy;
 use http_api::{ApiError, logging};
+use page_cache::PageCache;
 use store::{CreateOutcome, Db, IdempotencyKey};
 use tokio::time::Instant;
 
@@ -19,8 +20,13 @@ pub use request::parse_new_product;
 
 /// The whole request/response cycle, logged as one line. `writers` says who may create.
 pub async fn handler(db: &Db, writers: &WritePolicy, req: Request) -> Response<Body> {
+    handler_with_cache(db, writers, None, req).await
+}
+
+/// `handler`, invalidating the list pages `cache` holds (`STORE_CACHE_URL`) before it answers.
+pub async fn handler_with_cache(db: &Db, writers: &WritePolicy, cache: Option<&PageCache>, req: Request) -> Response<Body> {
     logging::log_request(req, |req| async move {
-        match create(db, writers, req).await {
+        match create(db, writers, cache, req).await {
             Ok(response) => response,
             Err(e) => e.into_response(),
         }
@@ -28,7 +34,7 @@ pub async fn handler(db: &Db, writers: &WritePolicy, req: Request) -> Response<B
     .await
 }
 
-async fn create(db: &Db, writers: &WritePolicy, req: Request) -> Result<Response<Body>, ApiError> {
+async fn create(db: &Db, writers: &WritePolicy, cache: Option<&PageCache>, req: Request) -> Result<Response<Body>, ApiError> {
     if req.method() != "POST" {
         return Err(ApiError::MethodNotAllowed { allowed: "POST" });
     }
@@ -38,10 +44,13 @@ async fn create(db: &Db, writers: &WritePolicy, req: Request) -> Result<Response
     let fields = body::json_object(&req)?;
     let product = parse_new_product(&fields, caller.subject)?;
     let deadline = deadline(db, &req);
-    match db
-        .create_product(&product, key.as_ref(), deadline, &render)
-        .await?
-    {
+    let outcome = db.create_product(&product, key.as_ref(), deadline, &render).await;
+    // Whatever the answer (a 409 or a 503 may still have written rows, finishing an earlier
+    // create), no page cached before it is served after it.
+    if let Some(cache) = cache {
+        cache.bump().await;
+    }
+    match outcome? {
         CreateOutcome::Created(created) => {
             let mut response = json(201, &created)?;
             set_location(&mut response, &created.id.to_string());

@@ -1,5 +1,5 @@
-//! Lambda entry point: configuration, the write policy, metrics and the database handle are
-//! built once per container; every invocation borrows them.
+//! Lambda entry point: configuration, the write policy, metrics, the database handle and the
+//! page cache (if configured) are built once per container; every invocation borrows them.
 
 use http_api::identity::WritePolicy;
 use http_api::lambda_http::Error;
@@ -18,9 +18,10 @@ async fn main() -> Result<(), Error> {
     if writers == WritePolicy::Off {
         tracing::warn!("STORE_AUTH=off: every write is allowed (local runs only)");
     }
-    let (db, writers) = (&db, &writers);
+    let cache = http_api::startup::init_cache("create-product", &db).await;
+    let (db, writers, cache) = (&db, &writers, cache.as_ref());
     http_api::startup::run(&telemetry, move |req| async move {
-        Ok::<_, Error>(create_product::handler(db, writers, req).await)
+        Ok::<_, Error>(create_product::handler_with_cache(db, writers, cache, req).await)
     })
     .await
 }

@@ -5,6 +5,7 @@
 
 mod by_id;
 mod by_sku;
+mod cached;
 mod order;
 mod route;
 
@@ -12,6 +13,7 @@ use http_api::lambda_http::{Body, Request, RequestExt, Response};
 use http_api::response::json;
 use http_api::{ApiError, logging};
 use serde::Serialize;
+use page_cache::PageCache;
 use store::{Db, Product};
 
 pub use by_id::parse_id;
@@ -28,8 +30,13 @@ struct PageBody {
 }
 
 pub async fn handler(db: &Db, req: Request) -> Response<Body> {
+    handler_with_cache(db, None, req).await
+}
+
+/// `handler`, with list pages read through `cache` (`STORE_CACHE_URL`).
+pub async fn handler_with_cache(db: &Db, cache: Option<&PageCache>, req: Request) -> Response<Body> {
     logging::log_request(req, |req| async move {
-        match read(db, req).await {
+        match read(db, cache, req).await {
             Ok(response) => response,
             Err(e) => e.into_response(),
         }
@@ -37,19 +44,19 @@ pub async fn handler(db: &Db, req: Request) -> Response<Body> {
     .await
 }
 
-async fn read(db: &Db, req: Request) -> Result<Response<Body>, ApiError> {
+async fn read(db: &Db, cache: Option<&PageCache>, req: Request) -> Result<Response<Body>, ApiError> {
     let route = Route::of(req.uri().path())
         .ok_or_else(|| ApiError::NotFound(format!("no route for {}", req.uri().path())))?;
     if req.method() != "GET" {
         return Err(ApiError::MethodNotAllowed { allowed: "GET" });
     }
     match route {
-        Route::Products => list(db, &req).await,
+        Route::Products => list(db, cache, &req).await,
         Route::Product(id) => by_id::get(db, &id).await,
     }
 }
 
-async fn list(db: &Db, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn list(db: &Db, cache: Option<&PageCache>, req: &Request) -> Result<Response<Body>, ApiError> {
     // Checked first, so a bad limit is refused however it is combined.
     let limit = match query_param(req, "limit") {
         None => DEFAULT_LIMIT,
@@ -71,8 +78,7 @@ async fn list(db: &Db, req: &Request) -> Result<Response<Body>, ApiError> {
             });
         }
         Some(sku) => by_sku::find(db, &sku).await?,
-        None if order == Order::Newest => db.list_newest(limit, cursor.as_deref()).await?,
-        None => db.list_products(limit, cursor.as_deref()).await?,
+        None => return cached::page(db, cache, order, limit, cursor.as_deref()).await,
     };
     json(200, &PageBody { items: page.items, next_cursor: page.next_cursor })
 }

@@ -1,11 +1,15 @@
-//! Lambda entry point: configuration, metrics and the database handle are built once per
-//! container; every invocation borrows them.
+//! Lambda entry point: configuration, metrics, the database handle and the page cache
+//! (if configured) are built once per container; every invocation borrows them.
 
 use http_api::lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let (db, telemetry) = http_api::startup::init_function("list-products").await;
-    let db = &db;
-    http_api::startup::run(&telemetry, move |req| async move { Ok::<_, Error>(list_products::handler(db, req).await) }).await
+    let cache = http_api::startup::init_cache("list-products", &db).await;
+    let (db, cache) = (&db, cache.as_ref());
+    http_api::startup::run(&telemetry, move |req| async move {
+        Ok::<_, Error>(list_products::handler_with_cache(db, cache, req).await)
+    })
+    .await
 }
