@@ -18,7 +18,7 @@ pub mod telemetry;
 pub use config::{Config, ConfigError, Replication};
 pub use cursor::{Cursor, CursorKind};
 pub use cursor_key::CursorKey;
-pub use dao::{BackfillStep, CreateOutcome, IdempotencyKey, Page, SeedProduct, Seeded};
+pub use dao::{BackfillStep, CreateOutcome, IdempotencyKey, MAX_SEED_BATCH, Page, SeedProduct, Seeded};
 pub use db::{Db, SessionHook};
 pub use domain::{Name, NewProduct, Price, Product, Sku, ValidationError};
 pub use error::StoreError;

@@ -34,6 +34,10 @@ pub(crate) struct Statements {
     /// exists for good without the other; `_indexed` also writes the two index rows.
     pub write_product: Batch,
     pub write_product_indexed: Batch,
+    /// The statements of those batches, for a loader's batches of several products.
+    pub insert_product: PreparedStatement,
+    pub insert_bucket: PreparedStatement,
+    pub insert_day: PreparedStatement,
     /// The backfill's: the newest-first row alone, or with its index rows.
     pub insert_newest: PreparedStatement,
     pub backfill_newest: Batch,
@@ -103,6 +107,9 @@ impl Statements {
             write_product_indexed: batch(&[&insert_product, &insert_newest, &insert_bucket, &insert_day]),
             backfill_newest: batch(&[&insert_newest, &insert_bucket, &insert_day]),
             insert_newest,
+            insert_product,
+            insert_bucket,
+            insert_day,
             newest_day: read(format!(
                 "SELECT day FROM {ks}.{NEWEST_DAYS} WHERE shelf = ? AND day <= ? ORDER BY day DESC LIMIT 1"
             ))

@@ -14,7 +14,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use store_seed::catalogue::Catalogue;
 use store_seed::run::{self, Plan};
 
 /// Keyspaces serves about 3,000 requests/s per connection; a product costs two.

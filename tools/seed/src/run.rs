@@ -1,14 +1,16 @@
-//! Seeding a range of the catalogue: many products in flight, each retried on a transient
-//! error (every write is safe to repeat), paced when asked, with progress shown.
+//! Seeding a range of the catalogue: batches of a few products, many in flight, each retried
+//! on a transient error (every write is safe to repeat), paced when asked, with progress
+//! shown.
 
 use std::num::NonZeroU32;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use indicatif::{ProgressBar, ProgressStyle};
-use store::{Db, Seeded, StoreError};
+use store::{Db, MAX_SEED_BATCH, Seeded, StoreError};
 
 use crate::catalogue::Catalogue;
 
@@ -71,7 +73,8 @@ impl Summary {
 /// Also says what became of product 0.
 pub async fn anchored_catalogue(db: &Db, prefix: &str, now_ms: i64) -> Result<(Catalogue, Seeded), String> {
     let fresh = Catalogue::new(prefix, now_ms - now_ms % 1_000);
-    match seed_one(db, &fresh, 0).await.map_err(|e| format!("could not seed the first product: {e}"))? {
+    let first = seed_some(db, &fresh, 0..1).await.map_err(|e| format!("could not seed the first product: {e}"))?;
+    match first.into_iter().next().expect("one product, one outcome") {
         Seeded::Written => Ok((fresh, Seeded::Written)),
         Seeded::AlreadyClaimed { created_at_ms } => Ok((fresh.with_newest(created_at_ms), Seeded::AlreadyClaimed { created_at_ms })),
         Seeded::SkuTaken { holder } => Err(format!(
@@ -86,13 +89,14 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// One product of the catalogue, retrying what may succeed on a second try.
-pub async fn seed_one(db: &Db, catalogue: &Catalogue, index: u64) -> Result<Seeded, StoreError> {
-    let product = catalogue.product(index);
+/// Products `indexes` of the catalogue (at most `MAX_SEED_BATCH`), retrying what may
+/// succeed on a second try.
+pub async fn seed_some(db: &Db, catalogue: &Catalogue, indexes: Range<u64>) -> Result<Vec<Seeded>, StoreError> {
+    let products: Vec<_> = indexes.map(|i| catalogue.product(i)).collect();
     let mut pause = FIRST_PAUSE;
     let mut attempt = 1;
     loop {
-        match db.seed_product(&product, CREATED_BY).await {
+        match db.seed_products(&products, CREATED_BY).await {
             Err(e) if e.is_unavailable() && attempt < ATTEMPTS => {
                 tokio::time::sleep(pause).await;
                 pause *= 2;
@@ -111,17 +115,20 @@ pub async fn seed_range(db: &Db, catalogue: &Catalogue, plan: &Plan) -> Result<S
     let limiter: Option<Arc<DefaultDirectRateLimiter>> = plan.rate.map(|r| Arc::new(RateLimiter::direct(Quota::per_second(r))));
     let interrupt = tokio::signal::ctrl_c();
     tokio::pin!(interrupt);
-    let mut results = futures::stream::iter(plan.from..plan.to)
-        .map(|index| {
+    let batch = MAX_SEED_BATCH as u64;
+    let batches = (plan.from..plan.to).step_by(MAX_SEED_BATCH).map(|start| start..(start + batch).min(plan.to));
+    let mut results = futures::stream::iter(batches)
+        .map(|indexes| {
             let limiter = limiter.clone();
             async move {
                 if let Some(limiter) = limiter {
-                    limiter.until_ready().await;
+                    let n = NonZeroU32::new(indexes.end.saturating_sub(indexes.start) as u32).unwrap_or(NonZeroU32::MIN);
+                    let _ = limiter.until_n_ready(n).await;
                 }
-                (index, seed_one(db, catalogue, index).await)
+                (indexes.start, seed_some(db, catalogue, indexes).await)
             }
         })
-        .buffer_unordered(plan.in_flight);
+        .buffer_unordered(plan.in_flight.div_ceil(MAX_SEED_BATCH));
     let mut summary = Summary::default();
     loop {
         let next = tokio::select! {
@@ -133,18 +140,20 @@ pub async fn seed_range(db: &Db, catalogue: &Catalogue, plan: &Plan) -> Result<S
         };
         let Some((index, result)) = next else { break };
         match result {
-            Ok(outcome) => summary.count(&outcome),
+            Ok(outcomes) => {
+                outcomes.iter().for_each(|o| summary.count(o));
+                bar.inc(outcomes.len() as u64);
+            }
             Err(e) => {
                 bar.abandon();
                 return Err(format!(
-                    "stopped at product {index} ({}) after {} products: {e}; rerun the same command to resume",
+                    "stopped at products from {index} ({}) after {} products: {e}; rerun the same command to resume",
                     catalogue.sku(index),
                     summary.products()
                 ));
             }
         }
-        bar.inc(1);
-        if summary.taken > 0 && summary.taken % 1_000 == 1 {
+        if summary.taken > 0 {
             bar.set_message(format!("{} SKUs held by other products, skipped", summary.taken));
         }
     }

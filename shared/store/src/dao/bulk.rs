@@ -7,15 +7,20 @@
 //! what the claim holds, so a SKU is never held by two products and a rerun after an
 //! interruption rewrites the same rows.
 
+use scylla::serialize::row::SerializeRow;
+use scylla::statement::batch::{Batch, BatchType};
 use scylla::value::CqlTimestamp;
 use uuid::Uuid;
 
 use super::lwt::LwtAnswer;
-use super::newest_layout::NewestRow;
+use super::newest_layout::{BucketEntry, NewestRow};
 use crate::db::Db;
 use crate::decimal;
 use crate::domain::Price;
 use crate::error::StoreError;
+
+/// Products one `seed_products` call takes: with their index rows, at most 24 statements.
+pub const MAX_SEED_BATCH: usize = 6;
 
 /// A product a loader wants to exist, with its id chosen by the loader.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,10 +58,52 @@ impl Db {
         self.write_product_rows(id, name, sku, price, created_at_ms, created_by).await
     }
 
-    /// Makes `product` exist with its committed claim, whatever an earlier (possibly
-    /// interrupted) run of the same loader left. Safe to retry after any error: the claim
-    /// is conditional, and the rows are upserts of the claim's values.
-    pub async fn seed_product(&self, product: &SeedProduct, created_by: &str) -> Result<Seeded, StoreError> {
+    /// Makes each of `products` exist with its committed claim, whatever an earlier
+    /// (possibly interrupted) run of the same loader left: the claims concurrently, then the
+    /// rows of every product whose claim is ours in one logged batch (all or nothing, as a
+    /// create's own rows; one round trip for several products). Safe to retry after any
+    /// error: the claims are conditional, and the rows are upserts of the claims' values.
+    /// At most `MAX_SEED_BATCH` products (Keyspaces takes 30 statements a batch).
+    pub async fn seed_products(&self, products: &[SeedProduct], created_by: &str) -> Result<Vec<Seeded>, StoreError> {
+        assert!(products.len() <= MAX_SEED_BATCH, "at most {MAX_SEED_BATCH} products a batch");
+        let claims = futures::future::try_join_all(products.iter().map(|p| self.seed_claim(p, created_by))).await?;
+        let mut rows = SeedRows::default();
+        for (product, outcome) in products.iter().zip(&claims) {
+            // The claim is the record: the rows carry what it holds (an earlier run's time,
+            // if it was that run's claim), so they match it whichever run wrote them.
+            let created_at_ms = match outcome {
+                Seeded::Written => product.created_at_ms,
+                Seeded::AlreadyClaimed { created_at_ms } => *created_at_ms,
+                Seeded::SkuTaken { .. } => continue,
+            };
+            rows.add(self, product, created_at_ms, created_by);
+        }
+        if !rows.values.is_empty() {
+            let SeedRows { kinds, values, buckets } = rows;
+            self.run_raw(|c| {
+                let mut batch = Batch::new(BatchType::Logged);
+                batch.set_is_idempotent(true);
+                for kind in &kinds {
+                    let statement = match kind {
+                        RowKind::Product => &c.statements.insert_product,
+                        RowKind::Newest => &c.statements.insert_newest,
+                        RowKind::Bucket => &c.statements.insert_bucket,
+                        RowKind::Day => &c.statements.insert_day,
+                    };
+                    batch.append_statement(statement.clone());
+                }
+                let values = &values;
+                async move { c.session.batch(&batch, values).await }
+            })
+            .await??;
+            for bucket in buckets {
+                self.newest_indexed().insert(bucket);
+            }
+        }
+        Ok(claims)
+    }
+
+    async fn seed_claim(&self, product: &SeedProduct, created_by: &str) -> Result<Seeded, StoreError> {
         let price = decimal::to_cql(product.price.as_decimal());
         let values = (
             product.sku.as_str(),
@@ -73,24 +120,15 @@ impl Db {
             })
             .await??;
         let answer = LwtAnswer::from_result(result)?;
-        let outcome = if answer.applied {
-            Seeded::Written
-        } else {
-            let holder = answer.uuid("product_id");
-            let ours = holder == Some(product.id) && answer.boolean("committed") == Some(true);
-            match answer.timestamp_ms("created_at").filter(|_| ours) {
-                Some(created_at_ms) => Seeded::AlreadyClaimed { created_at_ms },
-                None => return Ok(Seeded::SkuTaken { holder }),
-            }
-        };
-        // The claim is the record: the rows carry what it holds (an earlier run's time, if
-        // it was that run's claim), so they match it whichever run wrote them.
-        let created_at_ms = match outcome {
-            Seeded::AlreadyClaimed { created_at_ms } => created_at_ms,
-            _ => product.created_at_ms,
-        };
-        self.write_product_rows(product.id, &product.name, &product.sku, product.price, created_at_ms, created_by).await?;
-        Ok(outcome)
+        if answer.applied {
+            return Ok(Seeded::Written);
+        }
+        let holder = answer.uuid("product_id");
+        let ours = holder == Some(product.id) && answer.boolean("committed") == Some(true);
+        Ok(match answer.timestamp_ms("created_at").filter(|_| ours) {
+            Some(created_at_ms) => Seeded::AlreadyClaimed { created_at_ms },
+            None => Seeded::SkuTaken { holder },
+        })
     }
 
     async fn write_product_rows(
@@ -121,5 +159,42 @@ impl Db {
             self.newest_indexed().insert(bucket);
         }
         Ok(())
+    }
+}
+
+enum RowKind {
+    Product,
+    Newest,
+    Bucket,
+    Day,
+}
+
+/// One loader batch being put together: which statement each row goes to, and its values.
+#[derive(Default)]
+struct SeedRows {
+    kinds: Vec<RowKind>,
+    values: Vec<Box<dyn SerializeRow + Send + Sync>>,
+    /// Index rows this batch writes, known written once it succeeds.
+    buckets: Vec<BucketEntry>,
+}
+
+impl SeedRows {
+    fn add(&mut self, db: &Db, product: &SeedProduct, created_at_ms: i64, created_by: &str) {
+        let price = decimal::to_cql(product.price.as_decimal());
+        let (id, name, sku) = (product.id, product.name.clone(), product.sku.clone());
+        let newest = NewestRow::new(id, &name, &sku, price.clone(), created_at_ms, Some(created_by));
+        let (bucket, day) = newest.index();
+        self.push(RowKind::Product, (id, name, sku, price, CqlTimestamp(created_at_ms), Some(created_by.to_owned())));
+        self.push(RowKind::Newest, newest);
+        if !db.newest_indexed().contains(&bucket) && !self.buckets.contains(&bucket) {
+            self.push(RowKind::Bucket, bucket);
+            self.push(RowKind::Day, day);
+            self.buckets.push(bucket);
+        }
+    }
+
+    fn push(&mut self, kind: RowKind, values: impl SerializeRow + Send + Sync + 'static) {
+        self.kinds.push(kind);
+        self.values.push(Box::new(values));
     }
 }

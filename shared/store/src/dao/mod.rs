@@ -14,7 +14,7 @@ pub mod protocol;
 pub(crate) mod read;
 
 pub use backfill::BackfillStep;
-pub use bulk::{SeedProduct, Seeded};
+pub use bulk::{MAX_SEED_BATCH, SeedProduct, Seeded};
 pub use create::CreateOutcome;
 pub use idempotency::IdempotencyKey;
 pub use list::Page;
