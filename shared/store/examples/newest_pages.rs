@@ -88,11 +88,14 @@ async fn run(n: usize) {
         }
         assert_eq!(seen, n, "{name}: the walk saw every product once");
         let deep = walk[walk.len() - walk.len().div_ceil(10)..].to_vec();
+        let walked: Duration = walk.iter().sum();
         println!(
-            "  {name}: first page p50 {} p99 {} | walk of {} pages p50 {} p99 {} | deep pages p50 {} p99 {}",
+            "  {name}: first page p50 {} p99 {} | walk of {} pages in {:.1} s ({:.0} products/s), p50 {} p99 {} | deep pages p50 {} p99 {}",
             ms(pct(&mut first, 50)),
             ms(pct(&mut first, 99)),
             walk.len(),
+            walked.as_secs_f64(),
+            n as f64 / walked.as_secs_f64(),
             ms(pct(&mut walk.clone(), 50)),
             ms(pct(&mut walk.clone(), 99)),
             ms(pct(&mut deep.clone(), 50)),
