@@ -17,6 +17,7 @@ if [ -z "${STORE_CONTACT_POINTS:-}" ] && [ "${STORE_BACKEND:-}" != keyspaces ]; 
     exit 1
   fi
 fi
-cargo build --quiet --release -p store-seed
+# Optimised as `make run` builds the node (profile node: release without LTO).
+cargo build --quiet --profile node -p store-seed
 # shellcheck disable=SC2086 # ARGS is meant to split into arguments
-exec "${CARGO_TARGET_DIR:-target}/release/store-seed" --count "${SEED_COUNT:-1000000}" ${ARGS:-} "$@"
+exec "${CARGO_TARGET_DIR:-target}/node/store-seed" --count "${SEED_COUNT:-1000000}" ${ARGS:-} "$@"
