@@ -114,8 +114,8 @@ async fn twenty_rivals_get_one_winner_and_every_other_answer_agrees_with_it() {
                 _ => {}
             }
         }
-        if winners.is_empty() && row.is_some() {
-            let owner = row.unwrap() as usize;
+        if let (true, Some(owner)) = (winners.is_empty(), row) {
+            let owner = owner as usize;
             assert!(matches!(answers[owner], Answer::CasTimeout { .. }), "round {round}: a row nobody was told about: {answers:?}");
         }
         for answer in &answers {

@@ -714,6 +714,9 @@ impl Inner {
     }
 
     /// Runs writes (one statement or a batch) atomically under the store's write lock.
+    // One call site per request shape (statement, text batch, protocol batch, Paxos step):
+    // the arguments are the request's parts, grouping them would only move them.
+    #[allow(clippy::too_many_arguments)]
     fn run_writes(
         &self,
         st: &mut State,

@@ -53,7 +53,7 @@ fn an_unknown_proposal_that_was_kept_is_completed_once_by_the_next_promise() {
     for request in 0..32u32 {
         ballot += 1;
         let mut log = Vec::new();
-        assert_eq!(px.prepare(&key(), ballot, into(&mut log)).unwrap() == Promise::Rejected, false);
+        assert_ne!(px.prepare(&key(), ballot, into(&mut log)).unwrap(), Promise::Rejected);
         let earlier = log.clone();
         assert_eq!(px.propose(&key(), proposal(ballot, request), into(&mut log)).unwrap(), Accept::Unknown);
         assert_eq!(log, earlier, "an unknown proposal is not committed by its own round");
