@@ -7,4 +7,4 @@ pub mod app;
 pub mod keyspaces;
 pub mod openapi;
 
-pub use app::{TestApp, TestResponse, product, spawn_app, spawn_app_configured, spawn_app_with};
+pub use app::{TestApp, TestResponse, product, spawn_app, spawn_app_configured, spawn_app_with, spawn_app_with_paxos};
