@@ -1,5 +1,6 @@
 //! Throughput and p99 latency of the node through the real scylla driver: prepared single-row
-//! INSERT and SELECT-by-key at concurrency 1 and 64. A benchmark, not a test.
+//! INSERT, SELECT-by-key and uncontended `INSERT ... IF NOT EXISTS` (a Paxos round each, on
+//! keys no other request is using at the time) at concurrency 1 and 64. A benchmark, not a test.
 //!
 //! `cargo run --release -p cql-node --example bench [-- --addr HOST:PORT --ops N]`
 //! Without `--addr` a node is started in this process (so its CPU use counts too).
@@ -80,11 +81,13 @@ async fn main() {
     for q in [
         "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
         "CREATE TABLE IF NOT EXISTS bench.kv (k bigint PRIMARY KEY, v text)",
+        "CREATE TABLE IF NOT EXISTS bench.claims (k bigint PRIMARY KEY, v text)",
     ] {
         session.query_unpaged(q, ()).await.expect(q);
     }
     let insert = session.prepare("INSERT INTO bench.kv (k, v) VALUES (?, ?)").await.unwrap();
     let select = session.prepare("SELECT v FROM bench.kv WHERE k = ?").await.unwrap();
+    let claim = session.prepare("INSERT INTO bench.claims (k, v) VALUES (?, ?) IF NOT EXISTS").await.unwrap();
 
     // Warm-up: connections, caches, and the rows the SELECTs read.
     measure("warm-up", &session, &insert, 64, 10_000, true).await;
@@ -94,6 +97,7 @@ async fn main() {
         let ops = if c == 1 { (args.ops / 10).max(1) } else { args.ops };
         results.push(measure("INSERT", &session, &insert, c, ops, true).await);
         results.push(measure("SELECT", &session, &select, c, ops, false).await);
+        results.push(measure("INSERT IF NE", &session, &claim, c, ops / 4, true).await);
     }
     println!("{:<16} {:>10} {:>12} {:>10} {:>10}", "statement", "ops", "ops/s", "p50 µs", "p99 µs");
     let (mut total_ops, mut total_time) = (0usize, Duration::ZERO);

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use cql_node::auth::PasswordAuthenticator;
+use cql_node::engine::paxos::PaxosConfig;
 use cql_node::engine::{Engine, EngineConfig};
 use cql_node::keyspaces::cli::TestDoubleArgs;
 use cql_node::server::Node;
@@ -33,9 +34,27 @@ struct Args {
     /// the environment: comma-separated). Without any, no authentication is asked.
     #[arg(long = "user", env = "CQL_NODE_USERS", value_delimiter = ',', hide_env_values = true)]
     users: Vec<String>,
+    /// How long a lightweight transaction may keep losing Paxos ballots to rivals before it
+    /// answers WriteTimeout (CAS), as Cassandra's `cas_contention_timeout`.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    cas_contention_timeout_ms: u64,
+    /// The chance that a proposal accepted while rivals run on its partition is answered
+    /// "CAS operation result is unknown" (0 to 1).
+    #[arg(long, default_value_t = cql_node::engine::paxos::DEFAULT_UNKNOWN_RATE, value_parser = unit_interval)]
+    paxos_unknown_rate: f64,
+    /// Seeds the Paxos model's draws (pauses after lost ballots, unknown outcomes).
+    #[arg(long, default_value_t = 0)]
+    paxos_seed: u64,
     /// Profile, several nodes, fault admin API (see FAULTS_AND_PROFILES.md).
     #[command(flatten)]
     extras: TestDoubleArgs,
+}
+
+fn unit_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("expected a number from 0 to 1, got {s}")),
+    }
 }
 
 #[tokio::main]
@@ -64,7 +83,13 @@ async fn run(args: Args) -> Result<(), String> {
             .ok_or_else(|| format!("--user must be name:password (got one for '{}')", spec.split(':').next().unwrap_or("")))?;
         users.push(user);
     }
-    let engine = Engine::open(EngineConfig { data_dir: args.data_dir.clone() }).map_err(|e| format!("cannot open the data: {e}"))?;
+    let paxos = PaxosConfig {
+        contention_timeout: std::time::Duration::from_millis(args.cas_contention_timeout_ms),
+        unknown_rate: args.paxos_unknown_rate,
+        seed: args.paxos_seed,
+        draw_alone: false,
+    };
+    let engine = Engine::open(EngineConfig { data_dir: args.data_dir.clone(), paxos }).map_err(|e| format!("cannot open the data: {e}"))?;
     let port = args.port.unwrap_or_else(|| args.extras.default_port(9042));
     if args.extras.is_active() {
         return run_test_double(args, engine, users, port, shutdown).await;

@@ -146,7 +146,7 @@ async fn run(session: &Session, op: &Op) -> (Verdict, Result<(), String>) {
 }
 
 async fn start(dir: &Path) -> (Node, Session) {
-    let engine = Engine::open(EngineConfig { data_dir: Some(dir.to_path_buf()) }).expect("engine opens its data directory");
+    let engine = Engine::open(EngineConfig { data_dir: Some(dir.to_path_buf()), ..Default::default() }).expect("engine opens its data directory");
     let node = Node::builder().engine(engine).start().await.expect("node starts");
     let session = support::session(node.addr()).await;
     session.use_keyspace("a", false).await.expect("use");
@@ -157,7 +157,7 @@ async fn start(dir: &Path) -> (Node, Session) {
 async fn a_refused_statement_or_batch_leaves_no_trace() {
     let dir = std::env::temp_dir().join(format!("cql-node-atomic-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let engine = Engine::open(EngineConfig { data_dir: Some(dir.clone()) }).expect("engine opens");
+    let engine = Engine::open(EngineConfig { data_dir: Some(dir.clone()), ..Default::default() }).expect("engine opens");
     let node = Node::builder().engine(engine).start().await.expect("node starts");
     let session = support::session(node.addr()).await;
     support::keyspace(&session, "a").await;

@@ -30,16 +30,6 @@ async fn reusing_a_key_for_another_body_is_refused() {
 }
 
 #[tokio::test]
-async fn concurrent_retries_with_one_key_make_one_product() {
-    let app = spawn_app().await;
-    let body = product("IDEM-4");
-    let answers = futures::future::join_all((0..6).map(|_| app.post_with_key(&body, "key-4"))).await;
-    let ids: Vec<_> = answers.iter().map(|r| (r.status, r.json["id"].clone())).collect();
-    assert!(ids.iter().all(|(s, id)| *s == 201 && *id == ids[0].1), "{ids:?}");
-    assert_eq!(app.walk(10).await.len(), 1);
-}
-
-#[tokio::test]
 async fn a_retry_after_an_ambiguous_failure_converges_on_one_product() {
     let faults = FaultRegistry::new();
     let app = spawn_app_with(faults.clone()).await;

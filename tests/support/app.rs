@@ -1,7 +1,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cql_node::cluster::Cluster;
+use cql_node::cluster::{Cluster, ClusterBuilder};
+use cql_node::engine::paxos::PaxosConfig;
+use cql_node::engine::{Engine, EngineConfig};
 use cql_node::faults::FaultRegistry;
 use http_api::lambda_http::http::{self, HeaderMap};
 use http_api::identity::{self, WritePolicy};
@@ -74,7 +76,18 @@ pub async fn spawn_app_with(faults: FaultRegistry) -> TestApp {
 
 /// With a fault registry and settings of the test's own on top of `test_config`.
 pub async fn spawn_app_configured(faults: FaultRegistry, adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let cluster = Cluster::builder().nodes(1).faults(faults).start().await.expect("start the CQL node");
+    spawn_app_on(Cluster::builder().faults(faults), adjust).await
+}
+
+/// On a node whose lightweight transactions follow `paxos` (say, far more "result unknown"
+/// answers than the default few percent).
+pub async fn spawn_app_with_paxos(paxos: PaxosConfig) -> TestApp {
+    let engine = Engine::open(EngineConfig { paxos, ..Default::default() }).expect("open the engine");
+    spawn_app_on(Cluster::builder().engine(engine), |_| {}).await
+}
+
+async fn spawn_app_on(cluster: ClusterBuilder, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let cluster = cluster.nodes(1).start().await.expect("start the CQL node");
     let mut config = test_config(cluster.port());
     adjust(&mut config);
     apply_schema(&config).await;

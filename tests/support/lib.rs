@@ -8,4 +8,4 @@ pub mod keyspaces;
 pub mod openapi;
 pub mod redis;
 
-pub use app::{TestApp, TestResponse, product, spawn_app, spawn_app_cached, spawn_app_configured, spawn_app_with};
+pub use app::{TestApp, TestResponse, product, spawn_app, spawn_app_cached, spawn_app_configured, spawn_app_with, spawn_app_with_paxos};

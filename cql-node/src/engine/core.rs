@@ -16,6 +16,7 @@ use super::clock::Clock;
 use super::eval::Env;
 use super::journal::Journal;
 use super::modify::{self, Touched};
+use super::paxos::{CasRef, CasRequest, Paxos};
 use super::mutation;
 use super::plan::{Binder, ModifyPlan, SelectPlan, pk_bind_indexes};
 use super::schema::{Catalog, SystemTable, TableSchema};
@@ -40,6 +41,18 @@ pub(crate) enum Plan {
     Use(String),
     Ddl(Statement),
     Truncate(QualifiedName),
+}
+
+/// How a conditional write runs. `Whole` checks and applies at once (the engine used
+/// directly); a Paxos round (`paxos`) runs `Read` after its promise and `Commit` once its
+/// proposal is accepted. Non-conditional writes ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CasMode {
+    Whole,
+    /// Check the conditions and the writes; apply nothing. `Void` when they would apply.
+    Read,
+    /// Apply without checking the conditions again, at the ballot's timestamp.
+    Commit { ballot: i64 },
 }
 
 /// Cassandra's consistency checks (ConsistencyLevel.validateForRead/Write/CasCommit/Cas).
@@ -134,6 +147,8 @@ pub(crate) struct Inner {
     /// Amazon Keyspaces's table rules (CUSTOM_PROPERTIES, TTL only where enabled), switched
     /// on by the Keyspaces profile.
     keyspaces_rules: std::sync::atomic::AtomicBool,
+    /// The acceptors of lightweight transactions (see `paxos`).
+    paxos: Paxos<Arc<CasRequest>>,
 }
 
 /// Prepared statements kept per cache before it is emptied.
@@ -225,11 +240,50 @@ impl Inner {
             journal,
             virtual_tables: RwLock::new(Vec::new()),
             keyspaces_rules: std::sync::atomic::AtomicBool::new(false),
+            paxos: Paxos::new(config.paxos.clone()),
         })
     }
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    pub(crate) fn paxos(&self) -> &Paxos<Arc<CasRequest>> {
+        &self.paxos
+    }
+
+    /// The one partition a conditional write is on (its table and key), from its first
+    /// conditional statement; `None` when the values do not bind or name no single key, which
+    /// the write itself then refuses.
+    pub(crate) fn cas_partition(&self, request: CasRef<'_>) -> Option<(Uuid, Bytes)> {
+        let (stmt, values) = match request {
+            CasRef::One(stmt, params) => (stmt, &params.values),
+            CasRef::Batch(b) => b.statements.iter().find(|(p, _)| p.is_lwt).map(|(p, v)| (p, v))?,
+        };
+        let pb = stmt.plan.downcast_ref::<PlanBox>()?;
+        let plan = match &pb.plan {
+            Plan::Modify(p) => p,
+            Plan::Batch { stmts, .. } => stmts.iter().find(|p| p.is_lwt())?,
+            _ => return None,
+        };
+        let binds = self.bind_values(stmt, values).ok()?;
+        let env = Env { binds: &binds, now_micros: self.clock.now_micros() };
+        let targets = modify::targets(plan, &env).ok()?;
+        match &targets[..] {
+            [one] => Some((plan.table.id, one.key.clone())),
+            _ => None,
+        }
+    }
+
+    /// The table a SERIAL read is on, if the statement is one.
+    pub(crate) fn serial_read_table(stmt: &Prepared, params: &QueryParams) -> Option<Uuid> {
+        if !matches!(params.consistency, Consistency::Serial | Consistency::LocalSerial) {
+            return None;
+        }
+        match &stmt.plan.downcast_ref::<PlanBox>()?.plan {
+            Plan::Select(p) if p.table.system.is_none() => Some(p.table.id),
+            _ => None,
+        }
     }
 
     #[cfg(test)]
@@ -293,7 +347,7 @@ impl Inner {
     }
 
     /// Strictly increasing microsecond timestamps, so two writes from this node never tie.
-    fn next_ts(&self) -> i64 {
+    pub(crate) fn next_ts(&self) -> i64 {
         let now = self.clock.now_micros();
         let mut last = self.last_ts.load(AtomicOrdering::Relaxed);
         loop {
@@ -532,6 +586,11 @@ impl Inner {
     }
 
     pub fn execute(&self, ctx: &ExecContext<'_>, stmt: &Prepared, params: &QueryParams) -> CqlResult<Outcome> {
+        self.execute_as(ctx, stmt, params, CasMode::Whole)
+    }
+
+    /// `execute`, with a conditional write run as one step of a Paxos round (`mode`).
+    pub fn execute_as(&self, ctx: &ExecContext<'_>, stmt: &Prepared, params: &QueryParams, mode: CasMode) -> CqlResult<Outcome> {
         let pb = stmt
             .plan
             .downcast_ref::<PlanBox>()
@@ -545,15 +604,15 @@ impl Inner {
                 let mut st = self.state.write();
                 if !st.data.contains_key(&mp.table.id) {
                     drop(st);
-                    return self.retry_stale(ctx, stmt, pb, params);
+                    return self.retry_stale(ctx, stmt, pb, params, mode);
                 }
-                self.run_writes(&mut st, &[(mp, &binds[..])], BatchType::Unlogged, None, ts, false)
+                self.run_writes(&mut st, &[(mp, &binds[..])], BatchType::Unlogged, None, ts, false, mode)
             }
             Plan::Batch { kind, timestamp, stmts } => {
                 let mut st = self.state.write();
                 if stmts.iter().any(|p| !st.data.contains_key(&p.table.id)) {
                     drop(st);
-                    return self.retry_stale(ctx, stmt, pb, params);
+                    return self.retry_stale(ctx, stmt, pb, params, mode);
                 }
                 let items: Vec<(&ModifyPlan, &[BoundValue])> = stmts.iter().map(|p| (p, &binds[..])).collect();
                 let env = Env {
@@ -566,7 +625,7 @@ impl Inner {
                         .and_then(|b| b[..].try_into().ok().map(i64::from_be_bytes)),
                     None => None,
                 };
-                self.run_writes(&mut st, &items, *kind, bts, params.timestamp, true)
+                self.run_writes(&mut st, &items, *kind, bts, params.timestamp, true, mode)
             }
             Plan::Use(ks) => {
                 let st = self.state.read();
@@ -597,14 +656,14 @@ impl Inner {
 
     /// The plan names a table that was dropped (and maybe re-created) since it was prepared:
     /// resolve it again against the current schema.
-    fn retry_stale(&self, ctx: &ExecContext<'_>, stmt: &Prepared, pb: &PlanBox, params: &QueryParams) -> CqlResult<Outcome> {
+    fn retry_stale(&self, ctx: &ExecContext<'_>, stmt: &Prepared, pb: &PlanBox, params: &QueryParams, mode: CasMode) -> CqlResult<Outcome> {
         let generation = self.generation.load(AtomicOrdering::Acquire);
         if pb.generation == generation {
             return Err(CqlError::server("internal error: stale plan for the current schema"));
         }
         let fresh = self.prepare_uncached(&stmt.query, pb.keyspace.as_deref(), generation)?;
         self.by_id.write().insert(fresh.id.clone(), fresh.clone());
-        self.execute(ctx, &fresh, params)
+        self.execute_as(ctx, &fresh, params, mode)
     }
 
     fn run_select(
@@ -642,7 +701,7 @@ impl Inner {
         }
         let Some(data) = st.data.get(&sp.table.id) else {
             drop(st);
-            return self.retry_stale(ctx, stmt, pb, params);
+            return self.retry_stale(ctx, stmt, pb, params, CasMode::Whole);
         };
         let rows = run_select(SelectInput {
             plan: sp,
@@ -655,6 +714,9 @@ impl Inner {
     }
 
     /// Runs writes (one statement or a batch) atomically under the store's write lock.
+    // One call site per request shape (statement, text batch, protocol batch, Paxos step):
+    // the arguments are the request's parts, grouping them would only move them.
+    #[allow(clippy::too_many_arguments)]
     fn run_writes(
         &self,
         st: &mut State,
@@ -663,6 +725,7 @@ impl Inner {
         batch_ts: Option<i64>,
         params_ts: Option<i64>,
         is_batch: bool,
+        mode: CasMode,
     ) -> CqlResult<Outcome> {
         let now = self.clock.now_micros();
         let now_secs = now / 1_000_000;
@@ -681,7 +744,11 @@ impl Inner {
             }
         }
         let lwt = items.iter().any(|(p, _)| p.is_lwt());
-        let default_ts = batch_ts.or(params_ts).unwrap_or_else(|| self.next_ts());
+        let default_ts = match mode {
+            // A Paxos commit writes at its ballot's timestamp, whoever completes it.
+            CasMode::Commit { ballot } => ballot,
+            _ => batch_ts.or(params_ts).unwrap_or_else(|| self.next_ts()),
+        };
         if lwt {
             // All conditions are checked against the same state before anything is applied.
             let mut key: Option<(Uuid, Bytes)> = None;
@@ -703,7 +770,9 @@ impl Inner {
             }
             let envs: Vec<Env> = items.iter().map(|(_, b)| Env { binds: b, now_micros: now }).collect();
             let mut failed = false;
-            for ((p, _), env) in items.iter().zip(envs.iter()) {
+            // A commit's conditions were decided when its round read the partition.
+            let decided = matches!(mode, CasMode::Commit { .. });
+            for ((p, _), env) in items.iter().zip(envs.iter()).filter(|_| !decided) {
                 let data = st.data.get(&p.table.id).ok_or_else(|| unconfigured(&p.table.name))?;
                 if let Some(rows) = modify::check_condition(data, p, env, now_secs)? {
                     if !is_batch {
@@ -728,6 +797,10 @@ impl Inner {
             let env = Env { binds: b, now_micros: now };
             let data = st.data.get(&p.table.id).ok_or_else(|| unconfigured(&p.table.name))?;
             mutations.push(mutation::prepare(Some(data), p, &env, default_ts, now_secs)?);
+        }
+        if mode == CasMode::Read {
+            // The round's read: the conditions hold and the writes are valid; nothing is applied.
+            return Ok(Outcome::Void);
         }
         let mut touched: Vec<Touched> = Vec::new();
         for m in &mutations {
@@ -776,6 +849,10 @@ impl Inner {
     }
 
     pub fn batch(&self, ctx: &ExecContext<'_>, batch: &BatchRequest) -> CqlResult<Outcome> {
+        self.batch_as(ctx, batch, CasMode::Whole)
+    }
+
+    pub fn batch_as(&self, ctx: &ExecContext<'_>, batch: &BatchRequest, mode: CasMode) -> CqlResult<Outcome> {
         let _ = ctx;
         let lwt = batch.statements.iter().any(|(p, _)| p.is_lwt);
         check_consistency(StatementKind::Batch, lwt, batch.consistency, batch.serial_consistency)?;
@@ -831,7 +908,7 @@ impl Inner {
                 }
             }
         }
-        self.run_writes(&mut st, &items, batch.batch_type, None, batch.timestamp, true)
+        self.run_writes(&mut st, &items, batch.batch_type, None, batch.timestamp, true, mode)
     }
 
     fn run_ddl(&self, ddl: &Statement, keyspace: Option<&str>) -> CqlResult<Outcome> {

@@ -32,6 +32,7 @@ fn run(e: &Engine, q: &str) -> CqlResult<Outcome> {
 fn writer(dir: &Path) -> ! {
     let e = Engine::open(EngineConfig {
         data_dir: Some(dir.to_path_buf()),
+        ..Default::default()
     })
     .expect("open");
     run(
@@ -84,6 +85,7 @@ fn expected_value(i: i32, acked: i32) -> String {
 fn read_all(dir: &Path) -> Vec<(i32, i32, String)> {
     let e = Engine::open(EngineConfig {
         data_dir: Some(dir.to_path_buf()),
+        ..Default::default()
     })
     .expect("reopen after kill -9");
     let Outcome::Rows(r) = run(&e, "SELECT k, c, v FROM ks.t").expect("select") else {
@@ -205,6 +207,7 @@ fn restart_keeps_schema_deletions_and_latest_versions() {
     {
         let e = Engine::open(EngineConfig {
             data_dir: Some(dir.clone()),
+            ..Default::default()
         })
         .unwrap();
         run(
@@ -232,6 +235,7 @@ fn restart_keeps_schema_deletions_and_latest_versions() {
     }
     let e = Engine::open(EngineConfig {
         data_dir: Some(dir.clone()),
+        ..Default::default()
     })
     .unwrap();
     let Outcome::Rows(r) = run(&e, "SELECT k, c, s, v, w FROM ks.t").unwrap() else {

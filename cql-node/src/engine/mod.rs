@@ -27,6 +27,7 @@ mod modify;
 mod mutation;
 mod paging;
 mod parser;
+pub mod paxos;
 mod plan;
 mod scalar;
 mod schema;
@@ -52,6 +53,8 @@ use crate::types::{ColumnType, Consistency};
 pub struct EngineConfig {
     /// `None`: in memory only (tests). `Some(dir)`: every acknowledged write survives kill -9.
     pub data_dir: Option<PathBuf>,
+    /// How lightweight transactions behave under contention.
+    pub paxos: paxos::PaxosConfig,
 }
 
 /// What one node says about itself in system.local, and about the others in system.peers.
@@ -217,6 +220,7 @@ pub enum BatchType {
     Counter = 2,
 }
 
+#[derive(Clone)]
 pub struct BatchRequest {
     pub batch_type: BatchType,
     pub statements: Vec<(Prepared, BoundValues)>,
@@ -252,6 +256,27 @@ impl Engine {
     }
 
     pub fn batch(&self, ctx: &ExecContext<'_>, batch: &BatchRequest) -> CqlResult<Outcome> {
+        self.inner.batch(ctx, batch)
+    }
+
+    /// `execute` as a node serves it: a conditional write runs as Paxos rounds that compete
+    /// with the others on its partition (see `paxos`), and a SERIAL read first completes the
+    /// proposals in progress on its table. Anything else is `execute`.
+    pub async fn serve(&self, ctx: &ExecContext<'_>, stmt: &Prepared, params: &QueryParams) -> CqlResult<Outcome> {
+        if stmt.is_lwt {
+            return self.inner.cas(ctx, paxos::CasRef::One(stmt, params)).await;
+        }
+        if let Some(table) = core::Inner::serial_read_table(stmt, params) {
+            self.inner.serial_read_repair(ctx, table)?;
+        }
+        self.inner.execute(ctx, stmt, params)
+    }
+
+    /// `batch` as a node serves it: a conditional batch runs as Paxos rounds.
+    pub async fn serve_batch(&self, ctx: &ExecContext<'_>, batch: &BatchRequest) -> CqlResult<Outcome> {
+        if batch.statements.iter().any(|(p, _)| p.is_lwt) {
+            return self.inner.cas(ctx, paxos::CasRef::Batch(batch)).await;
+        }
         self.inner.batch(ctx, batch)
     }
 

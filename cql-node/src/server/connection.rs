@@ -353,15 +353,23 @@ impl From<CqlError> for Interrupted {
 
 /// Runs engine code, turning a panic into a ServerError for this request only.
 fn guarded<T>(f: impl FnOnce() -> CqlResult<T>) -> CqlResult<T> {
-    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        tracing::error!(panic = %what, "engine panicked");
-        Err(CqlError::server(format!("java.lang.RuntimeException: internal error: {what}")))
-    })
+    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(panicked)
+}
+
+/// `guarded` for an engine call that waits (a Paxos round pauses between ballots).
+async fn guarded_async<T>(f: impl std::future::Future<Output = CqlResult<T>>) -> CqlResult<T> {
+    use futures::FutureExt;
+    AssertUnwindSafe(f).catch_unwind().await.unwrap_or_else(panicked)
+}
+
+fn panicked<T>(panic: Box<dyn std::any::Any + Send>) -> CqlResult<T> {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "engine panicked");
+    Err(CqlError::server(format!("java.lang.RuntimeException: internal error: {what}")))
 }
 
 struct HookCall<'a> {
@@ -513,7 +521,7 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
                 serial_consistency: request.serial_consistency,
             };
             let after = consult_hook(conn, ks, call).await?;
-            let outcome = guarded(|| engine.batch(&ctx, &request))?;
+            let outcome = guarded_async(engine.serve_batch(&ctx, &request)).await?;
             after_run(conn, after).await?;
             response::result(out, stream, &outcome, false);
             Ok(())
@@ -546,7 +554,7 @@ async fn execute(
     };
     let after = consult_hook(conn, ks, call).await?;
     let ctx = ExecContext { keyspace: ks, node: &conn.shared.info };
-    let outcome = guarded(|| conn.shared.engine.execute(&ctx, prepared, params))?;
+    let outcome = guarded_async(conn.shared.engine.serve(&ctx, prepared, params)).await?;
     if let Outcome::SetKeyspace(k) = &outcome {
         *conn.keyspace.lock() = Some(Arc::from(k.as_str()));
     }

@@ -118,7 +118,15 @@ pub struct CreateProtocol<I, P, S> {
     committed: bool,
     /// Another product's claim is known committed: ours can never be.
     other_committed: bool,
+    /// How many more times a claim whose outcome is unknown is asked again.
+    claim_retries: u8,
 }
+
+/// A claim (of the key or the SKU) whose Paxos round timed out is asked again this many times
+/// at most, before the create gives up on it: once settles all but a few percent of the
+/// unknown outcomes Cassandra gives under contention, and each retry is another Paxos round of
+/// up to `cas_contention_timeout` (1 s) within the create's deadline.
+pub const CLAIM_RETRIES: u8 = 1;
 
 impl<I, P, S> CreateProtocol<I, P, S>
 where
@@ -139,6 +147,7 @@ where
             commit_in_doubt: keyed,
             committed: false,
             other_committed: false,
+            claim_retries: CLAIM_RETRIES,
         }
     }
 
@@ -193,6 +202,16 @@ where
                 self.run(Op::ClaimSku)
             }
 
+            // A claim that timed out (a Paxos round that ran out of time, or whose proposal
+            // was accepted by fewer than a quorum) may or may not hold. Running the same
+            // conditional insert again is a new Paxos round, which first completes the one
+            // in doubt (as a SERIAL read would) and then reads: it shows our own row if ours
+            // won, the holder's if another did, or applies if nothing holds it. Either way the
+            // create learns where it stands instead of answering 503.
+            (op @ (Op::ClaimKey | Op::ClaimSku), Reply::Failed { may_have_applied: true }) if self.claim_retries > 0 => {
+                self.claim_retries -= 1;
+                self.run(op)
+            }
             (Op::ClaimSku, Reply::SkuClaimed) => self.run(Op::CommitSku),
             (Op::ClaimSku, Reply::SkuHeld(claim)) => self.meet(claim),
             // Our pending claim may exist: release it rather than block the SKU for its TTL.
@@ -427,5 +446,24 @@ mod tests {
             stored: Some("201"),
         };
         assert_eq!(m.on(replay), Step::Answer(Answer::Replayed("201")));
+    }
+
+    #[test]
+    fn a_claim_in_doubt_is_asked_again_before_the_create_gives_up_on_it() {
+        let failed = || Reply::Failed { may_have_applied: true };
+        let mut m = Machine::new(1, false);
+        m.start();
+        assert_eq!(m.on(failed()), Step::Run(Op::ClaimSku), "asked again");
+        // Our claim won after all: the round that asked completed it and shows it.
+        assert_eq!(m.clone().on(Reply::SkuHeld(held(1, false))), Step::Run(Op::CommitSku));
+        // Another's won: it is met like any holder.
+        assert_eq!(m.clone().on(Reply::SkuHeld(held(2, true))), Step::Run(Op::WriteHolder(held(2, true))));
+        assert_eq!(m.on(failed()), Step::Run(Op::ReleaseSku), "once only, then released as before");
+        assert_eq!(m.on(Reply::Done), Step::Answer(Answer::Unavailable { may_exist: false }));
+
+        let mut keyed = Machine::new(1, true);
+        keyed.start();
+        assert_eq!(keyed.on(failed()), Step::Run(Op::ClaimKey), "a key claim in doubt is asked again too");
+        assert_eq!(keyed.on(Reply::KeyHeld { same_request: true, id: 1, stored: None }), Step::Run(Op::ClaimSku));
     }
 }
