@@ -44,6 +44,8 @@ pub enum CredentialSource {
 
 impl CredentialSource {
     /// The cache over this source for `region`, each fetch bounded by `fetch_timeout`.
+    // `region` only matters to the standard chain.
+    #[cfg_attr(not(feature = "default-chain"), allow(unused_variables))]
     pub async fn open(&self, region: &str, fetch_timeout: Duration) -> Result<RefreshingCredentials, KeyspacesError> {
         let creds = match self {
             CredentialSource::LambdaEnvironment => RefreshingCredentials::new(crate::environment::EnvironmentCredentials::from_process()),
