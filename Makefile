@@ -1,11 +1,16 @@
 # The two commands a newcomer needs: `make run` (the API locally) and `make test` (every test).
-.PHONY: run test bench load load-step seed
+.PHONY: run test bench bench-functions load load-step seed
 run:
 	bash scripts/run-local.sh
 test:
 	bash scripts/test.sh
 bench:
 	cargo run --release -p cql-node --example bench
+# Each function's release binary under a stand-in of the Lambda Runtime API, against the CQL
+# node's Cassandra and Keyspaces profiles: init, latency, CPU, RSS (README, "Cold start").
+bench-functions:
+	cargo build --release -p create-product -p list-products
+	cargo run --profile node -p function-bench -- --bin-dir "$${CARGO_TARGET_DIR:-target}/release" $(BENCH_ARGS)
 # Locust against the API `make run` serves (or LOAD_HOST): see README.md, "Load".
 load:
 	bash scripts/load.sh

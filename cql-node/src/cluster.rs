@@ -41,7 +41,8 @@ const MURMUR3: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
 const PORT_ATTEMPTS: usize = 8;
 
 pub struct ClusterBuilder {
-    nodes: usize,
+    /// `None`: 3 nodes, or with the Keyspaces profile the public endpoint's topology.
+    nodes: Option<usize>,
     first_address: Ipv4Addr,
     port: u16,
     authenticator: Option<Arc<dyn Authenticator>>,
@@ -53,7 +54,7 @@ pub struct ClusterBuilder {
 impl Default for ClusterBuilder {
     fn default() -> Self {
         Self {
-            nodes: 3,
+            nodes: None,
             first_address: Ipv4Addr::new(127, 0, 0, 1),
             port: 0,
             authenticator: None,
@@ -65,10 +66,20 @@ impl Default for ClusterBuilder {
 }
 
 impl ClusterBuilder {
-    /// How many nodes (1 to 254); default 3.
+    /// How many nodes (1 to 254); default 3, or with the Keyspaces profile what a client of
+    /// a public Keyspaces endpoint sees (`topology::PUBLIC_ENDPOINT_HOSTS`: the endpoint it
+    /// reached and nine peers).
     pub fn nodes(mut self, n: usize) -> Self {
-        self.nodes = n.clamp(1, 254);
+        self.nodes = Some(n.clamp(1, 254));
         self
+    }
+
+    fn node_count(&self) -> usize {
+        match (self.nodes, &self.keyspaces) {
+            (Some(n), _) => n,
+            (None, Some(_)) => topology::PUBLIC_ENDPOINT_HOSTS,
+            (None, None) => 3,
+        }
     }
     /// Node 0's address; node `i` gets the `i`-th next one. Default 127.0.0.1.
     pub fn first_address(mut self, addr: Ipv4Addr) -> Self {
@@ -115,20 +126,21 @@ impl ClusterBuilder {
             crate::keyspaces::mcs_tables::register(&engine, &profile.ddl).map_err(StartError::Engine)?;
         }
         let first = u32::from(self.first_address);
-        let addresses: Vec<IpAddr> = (0..self.nodes).map(|i| IpAddr::V4(Ipv4Addr::from(first.wrapping_add(i as u32)))).collect();
+        let count = self.node_count();
+        let addresses: Vec<IpAddr> = (0..count).map(|i| IpAddr::V4(Ipv4Addr::from(first.wrapping_add(i as u32)))).collect();
         let mut last_error = None;
         let attempts = if self.port == 0 { PORT_ATTEMPTS } else { 1 };
         for _ in 0..attempts {
             let port = if self.port == 0 { free_port()? } else { self.port };
             let mut cluster = Cluster {
                 infos: self.infos(&addresses, port),
-                nodes: (0..self.nodes).map(|_| None).collect(),
+                nodes: (0..count).map(|_| None).collect(),
                 port,
                 engine: engine.clone(),
                 faults: self.faults.clone(),
                 keyspaces: self.keyspaces.clone(),
                 authenticator: self.authenticator.clone(),
-                droppers: Arc::new(Mutex::new(vec![None; self.nodes])),
+                droppers: Arc::new(Mutex::new(vec![None; count])),
             };
             match cluster.start_all().await {
                 Ok(()) => return Ok(cluster),

@@ -244,3 +244,41 @@ async fn using_ttl_is_refused_until_the_table_enables_ttl() {
     assert!(ttl.is_some_and(|t| t > 0 && t <= 60), "{ttl:?}");
     f.stop().await;
 }
+
+/// Issue 11, point 2: unless told otherwise the profile shows what a client of a public
+/// Keyspaces endpoint sees, nine peers, each at its own address and serving TLS and SigV4
+/// there (a driver that pools every peer really opens ten connections).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_the_profile_is_a_public_endpoint_with_nine_peers() {
+    let credential = AwsCredential::new("AKIDPUBLIC", "public-secret");
+    let profile = KeyspacesProfile::new(KeyspacesConfig::new(REGION).aws_credential(credential.clone())).unwrap();
+    let dir = std::env::temp_dir().join(format!("cql-node-ks-public-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    profile.tls.write_ca_pem(&ca).unwrap();
+    let cluster = Cluster::builder().keyspaces(profile).start().await.unwrap();
+    assert_eq!(cluster.len(), cql_node::keyspaces::topology::PUBLIC_ENDPOINT_HOSTS);
+    let session = SessionBuilder::new()
+        .known_node_addr(cluster.node_addr(0))
+        .tls_context(Some(client_tls(&ca, HOST)))
+        .authenticator_provider(Arc::new(TestSigV4::new(credential, REGION)))
+        .build()
+        .await
+        .expect("connects");
+    let peers = session.query_unpaged("SELECT rpc_address FROM system.peers", ()).await.unwrap().into_rows_result().unwrap();
+    let mut peers: Vec<IpAddr> = peers.rows::<(IpAddr,)>().unwrap().map(|r| r.unwrap().0).collect();
+    peers.sort();
+    peers.dedup();
+    assert_eq!(peers.len(), 9, "nine distinct peers: {peers:?}");
+    // Whichever host answered, its peers are the nine others of the ten.
+    let hosts: Vec<IpAddr> = (0..cluster.len()).map(|i| cluster.node_addr(i).ip()).collect();
+    assert!(peers.iter().all(|p| hosts.contains(p)), "{peers:?} among {hosts:?}");
+    let all_connected = wait_for(Duration::from_secs(20), || async {
+        (session.get_cluster_state().get_nodes_info().iter().filter(|n| n.is_connected()).count() == 10).then_some(())
+    })
+    .await;
+    assert!(all_connected.is_some(), "every peer accepts TLS + SigV4 at its address");
+    drop(session);
+    cluster.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

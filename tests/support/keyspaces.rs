@@ -38,7 +38,8 @@ pub fn provider(p: impl ProvideCredentials + 'static) -> CredentialSource {
 }
 
 impl KeyspacesNode {
-    /// One node, tables ACTIVE at once, the schema applied over a Keyspaces session.
+    /// A public endpoint's topology (the host reached and nine peers, the profile's default),
+    /// tables ACTIVE at once, the schema applied over a Keyspaces session.
     pub async fn start() -> KeyspacesNode {
         let config = NodeConfig::new(REGION)
             .aws_credential(AwsCredential::new(ACCESS_KEY, SECRET_KEY))
@@ -48,7 +49,7 @@ impl KeyspacesNode {
         std::fs::create_dir_all(&dir).expect("temp dir");
         profile.tls.write_ca_pem(&dir.join("ca.pem")).expect("CA written");
         let cluster =
-            Cluster::builder().nodes(1).faults(FaultRegistry::new()).keyspaces(profile).start().await.expect("node starts");
+            Cluster::builder().faults(FaultRegistry::new()).keyspaces(profile).start().await.expect("node starts");
         let node = KeyspacesNode { cluster, dir };
         node.apply_schema().await;
         node

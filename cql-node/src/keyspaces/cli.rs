@@ -49,9 +49,10 @@ pub struct TestDoubleArgs {
     /// How long a new keyspace/table stays CREATING (Keyspaces), in milliseconds.
     #[arg(long, default_value_t = 2000, env = "CQL_NODE_CREATING_MS")]
     pub creating_ms: u64,
-    /// How many nodes, on 127.0.0.1, 127.0.0.2, ... with the same port.
-    #[arg(long, default_value_t = 1, env = "CQL_NODE_NODES")]
-    pub nodes: usize,
+    /// How many nodes, on 127.0.0.1, 127.0.0.2, ... with the same port. Default 1, or with
+    /// `--profile keyspaces` a public endpoint's ten (the one reached and nine peers).
+    #[arg(long, env = "CQL_NODE_NODES")]
+    pub nodes: Option<usize>,
     /// Serve the fault-injection HTTP API here (keep it on loopback).
     #[arg(long, env = "CQL_NODE_ADMIN")]
     pub admin: Option<SocketAddr>,
@@ -112,14 +113,18 @@ impl TestDoubleArgs {
 
     /// Whether any of these options asks for more than one plain node.
     pub fn is_active(&self) -> bool {
-        self.profile != Profile::Cassandra || self.nodes > 1 || self.admin.is_some()
+        self.profile != Profile::Cassandra || self.nodes.is_some_and(|n| n > 1) || self.admin.is_some()
     }
 
     /// Starts the nodes from `first` on `port` (0: any free port) over `engine`, and the
     /// admin API. `auth` applies to the Cassandra profile (Keyspaces brings its own).
     pub async fn start(&self, engine: Engine, first: Ipv4Addr, port: u16, auth: Option<Arc<dyn Authenticator>>) -> Result<Running, TestDoubleError> {
         let faults = FaultRegistry::new();
-        let mut builder = Cluster::builder().nodes(self.nodes).first_address(first).port(port).engine(engine).faults(faults.clone());
+        let mut builder = Cluster::builder().first_address(first).port(port).engine(engine).faults(faults.clone());
+        // Unset: one Cassandra node, or the cluster builder's Keyspaces public endpoint.
+        if let Some(n) = self.nodes.or((self.profile == Profile::Cassandra).then_some(1)) {
+            builder = builder.nodes(n);
+        }
         if let Some(auth) = auth {
             builder = builder.authenticator(auth);
         }
@@ -186,7 +191,7 @@ mod tests {
         assert_eq!(a.aws_credentials, vec![AwsCredential::new("AKID", "sec").with_session_token("tok"), AwsCredential::new("AKID2", "sec2")]);
         assert_eq!(a.service_users, vec![ServiceCredential { username: "alice".into(), password: "pw".into() }]);
         assert!(!format!("{a:?}").contains("sec2"), "no secret in Debug output");
-        assert_eq!(a.nodes, 3);
+        assert_eq!(a.nodes, Some(3));
         assert_eq!(a.default_port(9042), 9142);
         assert!(Cli::try_parse_from(["cql-node", "--aws-credential", "nosecret"]).is_err());
     }

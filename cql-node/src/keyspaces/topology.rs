@@ -1,6 +1,7 @@
 //! `system.local` / `system.peers` as a Keyspaces endpoint shows them: the region as data
 //! center, release_version 3.11.2, Keyspaces's partitioner name, and every other endpoint
-//! address as a peer on the same port (Keyspaces lists several; any of them serves any key).
+//! address as a peer on the same port (a public endpoint lists nine; any of them serves any
+//! key).
 
 use std::net::IpAddr;
 
@@ -12,6 +13,11 @@ pub const KEYSPACES_RELEASE_VERSION: &str = "3.11.2";
 /// Keyspaces's default partitioner (token-compatible with Murmur3 for drivers' routing).
 pub const KEYSPACES_PARTITIONER: &str = "com.amazonaws.cassandra.DefaultPartitioner";
 pub const KEYSPACES_CLUSTER_NAME: &str = "Amazon Keyspaces (cql-node test double)";
+/// A client of a public Keyspaces endpoint finds nine entries in `system.peers` (the
+/// Keyspaces developer guide, "System keyspaces" and "Populating system.peers table entries
+/// with interface VPC endpoint information"): with the endpoint it reached, ten hosts. A
+/// FIPS endpoint shows three, a VPC endpoint one per availability zone: `nodes(n)` for those.
+pub const PUBLIC_ENDPOINT_HOSTS: usize = 10;
 
 /// Tokens spread evenly: node `i` of `n` owns `i * 2^64 / n - 2^63`.
 pub fn even_token(index: usize, count: usize) -> i64 {

@@ -44,6 +44,11 @@ impl PageCache {
     /// Builds the client without waiting for Redis: calls made before it is reachable find
     /// no cache. `namespace` separates deployments (and cursor keys) sharing a Redis.
     pub fn new(config: &CacheConfig, namespace: &str) -> Result<PageCache, String> {
+        if config.url.starts_with("rediss://") {
+            // More than one provider is built in (the driver's rustls lists aws-lc-rs too):
+            // name the one to use, or redis' TLS setup finds no default. Already set is fine.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         // The URL may hold a password: errors say what is wrong with it, never what it is.
         let client = Client::open(config.url.as_str()).map_err(|e| format!("invalid {URL}: {:?}", e.kind()))?;
         let settings = ConnectionManagerConfig::new()

@@ -24,13 +24,13 @@ pub fn db_from_env() -> Result<Db, String> {
 }
 
 /// `db_from_env` over any lookup, so tests need not touch the process environment. On
-/// Keyspaces, credentials come from the standard AWS chain.
+/// Keyspaces, credentials come from the variables Lambda sets for the function's role.
 pub fn db_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Db, String> {
-    db_from_lookup_with(lookup, CredentialSource::DefaultChain)
+    db_from_lookup_with(lookup, CredentialSource::LambdaEnvironment)
 }
 
 /// `db_from_lookup` with the Keyspaces credentials taken from `credentials` (tests give a
-/// provider; the AWS chain reads the process environment, which tests must not change).
+/// provider; the Lambda environment is the process's, which tests must not change).
 pub fn db_from_lookup_with(lookup: impl Fn(&str) -> Option<String>, credentials: CredentialSource) -> Result<Db, String> {
     let mut config = Config::from_lookup(&lookup).map_err(|e| e.to_string())?;
     let backend = lookup(BACKEND).unwrap_or_default();
@@ -63,12 +63,19 @@ pub fn db_from_lookup_with(lookup: impl Fn(&str) -> Option<String>, credentials:
 /// Amazon Keyspaces: endpoint, TLS, SigV4 and Keyspaces-safe settings from `shared/keyspaces`.
 /// Starts from a fresh builder: the STORE_* contact points do not apply to Keyspaces (its
 /// timeouts and data center are in `ks`). The credential cache is opened once and kept
-/// across reconnects; every fetch is bounded by the connect timeout.
+/// across reconnects; every fetch is bounded by the connect timeout. The first session pools
+/// the one host the endpoint resolves to (`KEYSPACES_HOSTS=one`); a session is only built
+/// again after a failure (no connection at init, or none left), and that one pools every
+/// advertised host, as the driver would by itself.
 fn keyspaces_hook(ks: keyspaces::KeyspacesConfig, source: CredentialSource) -> SessionHook {
+    let widened = Arc::new(keyspaces::KeyspacesConfig { hosts: keyspaces::PooledHosts::All, ..ks.clone() });
     let ks = Arc::new(ks);
+    let builds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let credentials: Arc<OnceCell<Arc<RefreshingCredentials>>> = Arc::new(OnceCell::new());
     Arc::new(move |_store_builder: SessionBuilder| {
-        let (ks, source, credentials) = (ks.clone(), source.clone(), credentials.clone());
+        let first = builds.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0;
+        let ks = if first { ks.clone() } else { widened.clone() };
+        let (source, credentials) = (source.clone(), credentials.clone());
         Box::pin(async move {
             let creds = credentials
                 .get_or_try_init(|| async { source.open(&ks.region, ks.connect_timeout).await.map(Arc::new) })

@@ -39,6 +39,15 @@ impl ReadConsistency {
     }
 }
 
+/// Which Keyspaces hosts get a pool. A public endpoint advertises nine peers besides the host
+/// reached; a Lambda serving one request at a time needs one connection, so by default only
+/// the host the endpoint resolved to is pooled (the control connection is on it too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PooledHosts {
+    One,
+    All,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyspacesConfig {
     /// e.g. `eu-west-1`: picks the endpoint, the certificate name and the SigV4 scope.
@@ -53,6 +62,8 @@ pub struct KeyspacesConfig {
     /// Connections per Keyspaces host. One connection carries ~3,000 requests/s, far beyond
     /// what one Lambda container (one invocation at a time) can send, so one is the default.
     pub connections_per_host: NonZeroUsize,
+    /// `KEYSPACES_HOSTS`: `one` (default) or `all` of the advertised hosts get a pool.
+    pub hosts: PooledHosts,
     /// Client-side bound on one request (the store's `STORE_REQUEST_TIMEOUT_MS`).
     pub request_timeout: Duration,
     /// Bound on opening one connection and on fetching credentials (the store's
@@ -72,6 +83,7 @@ impl KeyspacesConfig {
             ca_file: None,
             read_consistency: ReadConsistency::LocalQuorum,
             connections_per_host: NonZeroUsize::MIN,
+            hosts: PooledHosts::One,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             local_dc: None,
@@ -80,7 +92,8 @@ impl KeyspacesConfig {
 
     /// Reads `KEYSPACES_REGION` or `AWS_REGION`, and the optional `KEYSPACES_ENDPOINT`
     /// (`host` or `host:port`), `KEYSPACES_CA_FILE`, `KEYSPACES_READ_CONSISTENCY`
-    /// (`LOCAL_ONE` | `LOCAL_QUORUM`) and `KEYSPACES_CONNECTIONS_PER_HOST`.
+    /// (`LOCAL_ONE` | `LOCAL_QUORUM`), `KEYSPACES_CONNECTIONS_PER_HOST` and `KEYSPACES_HOSTS`
+    /// (`one` | `all`).
     pub fn from_env() -> Result<Self, KeyspacesError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -110,6 +123,13 @@ impl KeyspacesConfig {
             cfg.connections_per_host = n
                 .parse()
                 .map_err(|_| invalid("KEYSPACES_CONNECTIONS_PER_HOST", &n, "a whole number of at least 1"))?;
+        }
+        if let Some(hosts) = get("KEYSPACES_HOSTS") {
+            cfg.hosts = match hosts.to_ascii_lowercase().as_str() {
+                "one" => PooledHosts::One,
+                "all" => PooledHosts::All,
+                _ => return Err(invalid("KEYSPACES_HOSTS", &hosts, "one (the host reached) or all (every advertised host)")),
+            };
         }
         Ok(cfg)
     }
@@ -187,6 +207,7 @@ mod tests {
         assert_eq!(cfg.read_consistency(), Consistency::LocalQuorum);
         assert_eq!(cfg.write_consistency(), Consistency::LocalQuorum);
         assert_eq!(cfg.connections_per_host.get(), 1);
+        assert_eq!(cfg.hosts, PooledHosts::One);
         assert_eq!(cfg.local_dc(), "eu-west-1", "Keyspaces' data center is the region");
     }
 
@@ -198,8 +219,10 @@ mod tests {
             ("KEYSPACES_ENDPOINT", "127.0.0.7:40001"),
             ("KEYSPACES_READ_CONSISTENCY", "local_one"),
             ("KEYSPACES_CONNECTIONS_PER_HOST", "3"),
+            ("KEYSPACES_HOSTS", "All"),
         ])
         .unwrap();
+        assert_eq!(cfg.hosts, PooledHosts::All);
         assert_eq!(cfg.contact_point(), "127.0.0.7:40001");
         assert_eq!(cfg.tls_name(), "cassandra.eu-central-1.amazonaws.com");
         assert_eq!(cfg.read_consistency(), Consistency::LocalOne);
@@ -215,6 +238,7 @@ mod tests {
             ("KEYSPACES_READ_CONSISTENCY", "QUORUM"),
             ("KEYSPACES_READ_CONSISTENCY", "ONE_PLEASE"),
             ("KEYSPACES_CONNECTIONS_PER_HOST", "0"),
+            ("KEYSPACES_HOSTS", "two"),
             ("KEYSPACES_ENDPOINT", "host:notaport"),
             ("KEYSPACES_ENDPOINT", ":9142"),
         ] {

@@ -1,6 +1,8 @@
-//! AWS credentials for signing, from the standard chain (environment, profile, container and
-//! Lambda role with its session token, IMDS), kept in memory and fetched again a few minutes
-//! before they expire so a connection opened late in a role session never signs with a dying key.
+//! AWS credentials for signing, from the function's environment (the Lambda role's key, secret
+//! and session token: `environment.rs`) or, with the `default-chain` feature, the standard
+//! chain (environment, profile, SSO, container, IMDS), kept in memory and fetched again a few
+//! minutes before they expire so a connection opened late in a role session never signs with
+//! a dying key.
 //!
 //! aws-config leaves caching to the SDK clients' identity cache, which is not usable outside
 //! an SDK client: this is the few lines of it the CQL authenticator needs.
@@ -11,10 +13,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_config::Region;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use tokio::sync::Mutex;
 
@@ -31,18 +31,25 @@ pub struct RefreshingCredentials {
     fetch_timeout: Duration,
 }
 
-/// Where a Keyspaces session gets its AWS credentials: the standard chain (production), or a
-/// given provider (tests, or callers that already hold one).
+/// Where a Keyspaces session gets its AWS credentials: the variables Lambda sets (the
+/// functions), the standard chain (tools run by people, with the `default-chain` feature), or
+/// a given provider (tests, or callers that already hold one).
 #[derive(Debug, Clone)]
 pub enum CredentialSource {
+    LambdaEnvironment,
+    #[cfg(feature = "default-chain")]
     DefaultChain,
     Provider(SharedCredentialsProvider),
 }
 
 impl CredentialSource {
     /// The cache over this source for `region`, each fetch bounded by `fetch_timeout`.
+    // `region` only matters to the standard chain.
+    #[cfg_attr(not(feature = "default-chain"), allow(unused_variables))]
     pub async fn open(&self, region: &str, fetch_timeout: Duration) -> Result<RefreshingCredentials, KeyspacesError> {
         let creds = match self {
+            CredentialSource::LambdaEnvironment => RefreshingCredentials::new(crate::environment::EnvironmentCredentials::from_process()),
+            #[cfg(feature = "default-chain")]
             CredentialSource::DefaultChain => RefreshingCredentials::from_default_chain(region).await?,
             CredentialSource::Provider(p) => RefreshingCredentials::new(p.clone()),
         };
@@ -73,7 +80,9 @@ impl RefreshingCredentials {
     }
 
     /// The default AWS credential chain for `region`.
+    #[cfg(feature = "default-chain")]
     pub async fn from_default_chain(region: &str) -> Result<Self, KeyspacesError> {
+        use aws_config::{BehaviorVersion, Region};
         let sdk = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned())).load().await;
         let provider = sdk
             .credentials_provider()

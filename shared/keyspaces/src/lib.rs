@@ -1,9 +1,10 @@
 //! Amazon Keyspaces for the scylla driver 1.x: SigV4 authentication with credentials from the
-//! standard AWS chain, rustls verifying `cassandra.<region>.amazonaws.com`, and session
-//! settings Keyspaces accepts (port 9142, LOCAL_QUORUM writes, no QUORUM anywhere, no schema
+//! Lambda environment (or the standard AWS chain, feature `default-chain`), rustls (ring)
+//! verifying `cassandra.<region>.amazonaws.com`, and session settings Keyspaces accepts (port 9142, LOCAL_QUORUM writes, no QUORUM anywhere, no schema
 //! metadata, Lambda-friendly keepalive).
 //!
 //! ```no_run
+//! # #[cfg(feature = "default-chain")]
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
 //! let cfg = keyspaces::KeyspacesConfig::from_env()?;
 //! let builder = keyspaces::configure(scylla::client::session_builder::SessionBuilder::new(), &cfg).await?;
@@ -14,12 +15,16 @@
 pub mod auth;
 pub mod config;
 pub mod credentials;
+pub mod environment;
 pub mod error;
 pub mod session;
 pub mod sigv4;
 pub mod tls;
 
-pub use config::{KEYSPACES_PORT, KeyspacesConfig, ReadConsistency};
+pub use config::{KEYSPACES_PORT, KeyspacesConfig, PooledHosts, ReadConsistency};
 pub use credentials::{CredentialSource, RefreshingCredentials};
 pub use error::KeyspacesError;
-pub use session::{configure, configure_with_credentials};
+pub use environment::EnvironmentCredentials;
+#[cfg(feature = "default-chain")]
+pub use session::configure;
+pub use session::configure_with_credentials;

@@ -6,7 +6,7 @@
 //! connection default (LOCAL_QUORUM), its schema-version query at ONE, tracing at the level set
 //! below, and the default retry policy never changes a level.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use scylla::policies::retry::DefaultRetryPolicy;
 use scylla::statement::{Consistency, SerialConsistency};
 
 use crate::auth::SigV4AuthProvider;
-use crate::config::KeyspacesConfig;
+use crate::config::{KeyspacesConfig, PooledHosts};
 use crate::credentials::RefreshingCredentials;
 use crate::error::KeyspacesError;
 use crate::tls;
@@ -29,6 +29,7 @@ use crate::tls;
 /// Configures `builder` for Keyspaces with credentials from the standard AWS chain, each
 /// fetch bounded by `cfg.connect_timeout`. Fails, with the reason, when no credentials can be
 /// obtained in time.
+#[cfg(feature = "default-chain")]
 pub async fn configure(builder: SessionBuilder, cfg: &KeyspacesConfig) -> Result<SessionBuilder, KeyspacesError> {
     let credentials =
         Arc::new(RefreshingCredentials::from_default_chain(&cfg.region).await?.with_fetch_timeout(cfg.connect_timeout));
@@ -46,13 +47,35 @@ pub async fn configure_with_credentials(
     credentials.get().await?;
     let tls = tls::client_config(&cfg.tls_name(), cfg.ca_file.as_deref())?;
     let auth = SigV4AuthProvider::new(cfg.region.clone(), credentials);
-    Ok(session_settings(builder, cfg).tls_context(Some(tls)).authenticator_provider(Arc::new(auth)))
+    let pinned = match cfg.hosts {
+        PooledHosts::One => pin_endpoint(cfg).await,
+        PooledHosts::All => None,
+    };
+    Ok(pinned_settings(builder, cfg, pinned).tls_context(Some(tls)).authenticator_provider(Arc::new(auth)))
+}
+
+/// The address the endpoint resolves to now (its first), which the session then dials and
+/// alone pools: the control connection and one pool on the same host, instead of a pool on
+/// each of the ten hosts a public endpoint advertises (ten TLS handshakes and SigV4
+/// exchanges per cold start, for a process that sends one request at a time). When the name
+/// does not resolve, nothing is pinned and the driver reports it as it would have.
+async fn pin_endpoint(cfg: &KeyspacesConfig) -> Option<SocketAddr> {
+    let resolving = tokio::net::lookup_host(cfg.contact_point());
+    match tokio::time::timeout(cfg.connect_timeout, resolving).await {
+        Ok(Ok(mut addrs)) => addrs.next(),
+        _ => None,
+    }
 }
 
 /// Everything but TLS and authentication: endpoint, consistency, load balancing, metadata,
 /// pool, timers. Request and connect timeouts and the local data center come from `cfg`
-/// (the store's STORE_* settings), as they do for Cassandra.
+/// (the store's STORE_* settings), as they do for Cassandra. Pools every advertised host.
 pub fn session_settings(builder: SessionBuilder, cfg: &KeyspacesConfig) -> SessionBuilder {
+    pinned_settings(builder, cfg, None)
+}
+
+/// `session_settings`, dialling and pooling only `pinned` when given.
+fn pinned_settings(builder: SessionBuilder, cfg: &KeyspacesConfig, pinned: Option<SocketAddr>) -> SessionBuilder {
     // Token-aware within the local data center only: a request never crosses regions.
     let lb = DefaultPolicy::builder()
         .token_aware(true)
@@ -66,8 +89,12 @@ pub fn session_settings(builder: SessionBuilder, cfg: &KeyspacesConfig) -> Sessi
         .retry_policy(Arc::new(DefaultRetryPolicy::new()))
         .load_balancing_policy(lb)
         .build();
+    let filter = KeyspacesHostFilter { loopback: LoopbackPeerFilter::for_config(cfg), only: pinned };
+    let builder = match pinned {
+        Some(addr) => builder.known_node_addr(addr),
+        None => builder.known_node(cfg.contact_point()),
+    };
     builder
-        .known_node(cfg.contact_point())
         .default_execution_profile_handle(profile.into_handle())
         // Keyspaces's schema tables are large and the app needs none of them.
         .fetch_schema_metadata(false)
@@ -75,7 +102,7 @@ pub fn session_settings(builder: SessionBuilder, cfg: &KeyspacesConfig) -> Sessi
         // says nothing useful there; the schema tool waits for ACTIVE instead.
         .auto_await_schema_agreement(false)
         .tracing_info_fetch_consistency(Consistency::LocalOne)
-        .host_filter(Arc::new(LoopbackPeerFilter::for_config(cfg)))
+        .host_filter(Arc::new(filter))
         .pool_size(PoolSize::PerHost(cfg.connections_per_host))
         .connection_timeout(cfg.connect_timeout)
         // A frozen Lambda sends nothing; after a thaw, a dead connection must be noticed by
@@ -84,6 +111,25 @@ pub fn session_settings(builder: SessionBuilder, cfg: &KeyspacesConfig) -> Sessi
         .keepalive_timeout(Duration::from_secs(10))
         .tcp_keepalive_interval(Duration::from_secs(30))
         .tcp_nodelay(true)
+}
+
+/// The hosts that get a pool: only `only` when pinned, and never a loopback peer of a real
+/// endpoint.
+#[derive(Debug, Clone)]
+struct KeyspacesHostFilter {
+    loopback: LoopbackPeerFilter,
+    only: Option<SocketAddr>,
+}
+
+impl HostFilter for KeyspacesHostFilter {
+    fn accept(&self, peer: &Peer) -> bool {
+        let pinned = match (self.only, peer.address) {
+            (None, _) => true,
+            (Some(only), NodeAddr::Translatable(addr) | NodeAddr::Untranslatable(addr)) => addr == only,
+            (Some(_), _) => false,
+        };
+        pinned && self.loopback.accept(peer)
+    }
 }
 
 /// Drops peers advertised at loopback addresses, which can never be Keyspaces hosts when we

@@ -110,7 +110,7 @@ impl ServerCertVerifier for FixedNameVerifier {
 
 /// The rustls client configuration for Keyspaces named `tls_name`.
 pub fn client_config(tls_name: &str, extra_ca_pem: Option<&Path>) -> Result<Arc<ClientConfig>, KeyspacesError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = FixedNameVerifier::new(root_store(extra_ca_pem)?, tls_name, provider.clone())?;
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -209,3 +209,24 @@ async fn no_quorum_anywhere_and_a_refused_level_writes_nothing() {
     assert_eq!(session.get_cluster_state().get_nodes_info().len(), 3);
     f.stop().await;
 }
+
+/// Issue 11, point 3: toward a public endpoint (the host reached and nine peers), a session
+/// pools one host, the one it dialled, unless `KEYSPACES_HOSTS=all` asks for every one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_host_is_pooled_of_a_public_endpoint_unless_all_are_asked_for() {
+    let f = Fixture::start(10, Duration::ZERO).await;
+    let session = connect(&f.config(REGION), permanent()).await.expect("connects");
+    let nodes = session.get_cluster_state().get_nodes_info().to_vec();
+    let connected: Vec<_> = nodes.iter().filter(|n| n.is_connected()).map(|n| n.address.ip()).collect();
+    assert_eq!(connected, [f.cluster.node_addr(0).ip()], "only the host dialled is pooled");
+    assert!(nodes.iter().filter(|n| n.is_enabled()).count() == 1, "the others get no pool");
+    session.query_unpaged("SELECT release_version FROM system.local", ()).await.expect("requests go through the one pool");
+    drop(session);
+
+    let mut all = f.config(REGION);
+    all.hosts = keyspaces::PooledHosts::All;
+    let session = connect(&all, permanent()).await.expect("connects");
+    let enabled = session.get_cluster_state().get_nodes_info().iter().filter(|n| n.is_enabled()).count();
+    assert_eq!(enabled, 10, "KEYSPACES_HOSTS=all pools every advertised host");
+    f.stop().await;
+}

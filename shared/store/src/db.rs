@@ -199,8 +199,23 @@ impl Db {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(200));
                 }
+                Err(e) if is_connection_error(&e) => {
+                    // Still no connection at the deadline: the session's hosts are gone
+                    // (e.g. the one host a Keyspaces session pools). Build a new session on
+                    // the next request rather than keep this one.
+                    self.forget_session(&connected).await;
+                    return Ok(Err(e));
+                }
                 other => return Ok(other),
             }
+        }
+    }
+
+    async fn forget_session(&self, failed: &Arc<Connected>) {
+        let mut current = self.connected.write().await;
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, failed)) {
+            tracing::warn!("no connection left to the cluster; the next request connects again");
+            *current = None;
         }
     }
 }
