@@ -55,7 +55,25 @@ impl Db {
         created_at_ms: i64,
         created_by: &str,
     ) -> Result<(), StoreError> {
-        self.write_product_rows(id, name, sku, price, created_at_ms, created_by).await
+        let price = decimal::to_cql(price.as_decimal());
+        let row = (id, name, sku, price.clone(), CqlTimestamp(created_at_ms), Some(created_by));
+        let newest = NewestRow::new(id, name, sku, price, created_at_ms, Some(created_by));
+        let (bucket, day) = newest.index();
+        if self.newest_indexed().contains(&bucket) {
+            self.run_raw(|c| {
+                let values = (row.clone(), newest.clone());
+                async move { c.session.batch(&c.statements.write_product, values).await }
+            })
+            .await??;
+        } else {
+            self.run_raw(|c| {
+                let values = (row.clone(), newest.clone(), bucket, day);
+                async move { c.session.batch(&c.statements.write_product_indexed, values).await }
+            })
+            .await??;
+            self.newest_indexed().insert(bucket);
+        }
+        Ok(())
     }
 
     /// Makes each of `products` exist with its committed claim, whatever an earlier
@@ -129,36 +147,6 @@ impl Db {
             Some(created_at_ms) => Seeded::AlreadyClaimed { created_at_ms },
             None => Seeded::SkuTaken { holder },
         })
-    }
-
-    async fn write_product_rows(
-        &self,
-        id: Uuid,
-        name: &str,
-        sku: &str,
-        price: Price,
-        created_at_ms: i64,
-        created_by: &str,
-    ) -> Result<(), StoreError> {
-        let price = decimal::to_cql(price.as_decimal());
-        let row = (id, name, sku, price.clone(), CqlTimestamp(created_at_ms), Some(created_by));
-        let newest = NewestRow::new(id, name, sku, price, created_at_ms, Some(created_by));
-        let (bucket, day) = newest.index();
-        if self.newest_indexed().contains(&bucket) {
-            self.run_raw(|c| {
-                let values = (row.clone(), newest.clone());
-                async move { c.session.batch(&c.statements.write_product, values).await }
-            })
-            .await??;
-        } else {
-            self.run_raw(|c| {
-                let values = (row.clone(), newest.clone(), bucket, day);
-                async move { c.session.batch(&c.statements.write_product_indexed, values).await }
-            })
-            .await??;
-            self.newest_indexed().insert(bucket);
-        }
-        Ok(())
     }
 }
 
