@@ -8,7 +8,7 @@
 # STORE_SCHEMA_USERNAME/STORE_SCHEMA_PASSWORD (default: CASSANDRA_ADMIN_USER/_PASSWORD, the
 # compose cluster's superuser; else the API's own role, which may lack CREATE).
 # Knobs: API_PORT (9000), CQL_NODE_PORT (9042), CQL_NODE_DATA_DIR (.data/cql),
-# CQL_NODE_PROFILE (node: the node built optimised; dev: the debug build),
+# CQL_NODE_BUILD (node: the node built optimised; dev: the debug build),
 # STORE_DOTENV=off (do not read .env: what the tests use), STORE_AUTH (off here: no identity
 # provider runs locally; `STORE_AUTH=gateway make run` checks the authorizer's claims as
 # deployed, which `cargo lambda invoke` can send, see events/), API_CONCURRENCY (4: function
@@ -107,8 +107,9 @@ export PATH="$PWD/.venv/bin:$PATH"
 # `cargo build --bin` per function, whose features differ from a combined -p build).
 # The node is built optimised by default (profile `node`: a debug node serves about a fifth
 # as fast, too slow for `make seed` or `make load`); the checks, which send little, keep the
-# debug build they share with the tests (CQL_NODE_PROFILE=dev).
-NODE_PROFILE=${CQL_NODE_PROFILE:-node}
+# debug build they share with the tests (CQL_NODE_BUILD=dev).
+# (Not CQL_NODE_PROFILE: the node itself reads that as its --profile, cassandra or keyspaces.)
+NODE_PROFILE=${CQL_NODE_BUILD:-node}
 case "$NODE_PROFILE" in
   dev) node_bin="$TARGET_DIR/debug/cql-node" ;;
   *) node_bin="$TARGET_DIR/$NODE_PROFILE/cql-node" ;;

@@ -21,7 +21,7 @@ start_local_api() {
     case "$v" in STORE_* | KEYSPACES_*) unset_args+=(-u "$v") ;; esac
   done
   env ${unset_args[@]+"${unset_args[@]}"} STORE_DOTENV=off API_PORT="$API_PORT" CQL_NODE_PORT="$CQL_NODE_PORT" \
-    CQL_NODE_DATA_DIR="$work/data" CQL_NODE_PROFILE=${CQL_NODE_PROFILE:-dev} "$@" setsid bash scripts/run-local.sh >"$log" 2>&1 &
+    CQL_NODE_DATA_DIR="$work/data" CQL_NODE_BUILD=${CQL_NODE_BUILD:-dev} "$@" setsid bash scripts/run-local.sh >"$log" 2>&1 &
   run_pid=$!
 }
 
