@@ -1,15 +1,23 @@
 //! Several nodes in one process: node `i` listens on 127.0.0.(i+1), all on the same port, all
-//! serving one shared engine (every node answers for every key, as with RF = N), each listing
-//! the others in `system.peers` with evenly spread tokens. A driver discovers them all and
-//! routes by token; tests stop and restart any node to see the driver cope. One fault registry
-//! serves every node; an optional Keyspaces profile shapes all of them (TLS, SigV4, rules).
+//! serving one shared engine, each listing the others in `system.peers` with evenly spread
+//! tokens. A driver discovers them all and routes by token.
+//!
+//! With the Cassandra profile and more than one node, requests go through a replica layer
+//! (`crate::replication`, docs/REPLICATION.md): each keyspace's replicas come from its
+//! replication (SimpleStrategy, NetworkTopologyStrategy over the nodes' data centers and
+//! racks, see `placement`), consistency levels are checked against the replicas believed
+//! alive, a node stopped abruptly (`stop_node`) goes unnoticed for the detection delay on the
+//! engine's clock (requests needing it time out meanwhile), a clean stop is known at once.
+//! One fault registry serves every node; an optional Keyspaces profile shapes all of them
+//! (TLS, SigV4, rules; no replica layer: Keyspaces manages its own).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use cql_node::cluster::Cluster;
 //! let mut cluster = Cluster::builder().nodes(3).start().await?;
 //! let contact_points = cluster.contact_points(); // 127.0.0.1:P, 127.0.0.2:P, 127.0.0.3:P
-//! cluster.stop_node(1).await;                     // 127.0.0.2 goes down
+//! cluster.stop_node(1).await;                     // 127.0.0.2 dies (kill -9): unnoticed for a while
+//! cluster.convict(1);                             // known down now (or advance the clock)
 //! cluster.restart_node(1).await?;                 // and comes back with the same identity
 //! cluster.stop().await;
 //! # Ok(()) }
@@ -28,6 +36,8 @@ use crate::faults::FaultRegistry;
 use crate::faults::hook::NodeHook;
 use crate::keyspaces::KeyspacesProfile;
 use crate::keyspaces::topology;
+use crate::replication::liveness::State;
+use crate::replication::{ReplicationConfig, Replicas};
 use crate::server::{ConnectionDropper, Node, StartError};
 
 /// Cassandra-4.1-like identity for plain (non-Keyspaces) clusters.
@@ -49,6 +59,9 @@ pub struct ClusterBuilder {
     engine: Option<Engine>,
     faults: FaultRegistry,
     keyspaces: Option<KeyspacesProfile>,
+    replication: ReplicationConfig,
+    /// (data center, rack) per node, cycled; default all in datacenter1/rack1.
+    placement: Vec<(String, String)>,
 }
 
 impl Default for ClusterBuilder {
@@ -61,6 +74,8 @@ impl Default for ClusterBuilder {
             engine: None,
             faults: FaultRegistry::new(),
             keyspaces: None,
+            replication: ReplicationConfig::default(),
+            placement: Vec::new(),
         }
     }
 }
@@ -113,6 +128,28 @@ impl ClusterBuilder {
         self
     }
 
+    /// Where each node sits, as (data center, rack), node `i` taking entry `i` (cycled):
+    /// e.g. `[("dc1","r1"), ("dc1","r2"), ("dc2","r1")]`. Shown in `system.local`/`peers`
+    /// and used by NetworkTopologyStrategy. Ignored with the Keyspaces profile.
+    pub fn placement<D: Into<String>, R: Into<String>>(mut self, places: impl IntoIterator<Item = (D, R)>) -> Self {
+        self.placement = places.into_iter().map(|(d, r)| (d.into(), r.into())).collect();
+        self
+    }
+    /// How long an abruptly stopped node goes unnoticed (on the engine's clock); default
+    /// ≈18.4 s as Cassandra's failure detector.
+    pub fn detection_delay(mut self, delay: Duration) -> Self {
+        self.replication.detection_delay = delay;
+        self
+    }
+    /// How long a request waits for replicas that never answer before WriteTimeout /
+    /// ReadTimeout; default 2 s and 5 s as Cassandra's `write_request_timeout` and
+    /// `read_request_timeout`.
+    pub fn request_timeouts(mut self, write: Duration, read: Duration) -> Self {
+        self.replication.write_timeout = write;
+        self.replication.read_timeout = read;
+        self
+    }
+
     pub async fn start(self) -> Result<Cluster, StartError> {
         let engine = match self.engine.clone() {
             Some(e) => e,
@@ -132,8 +169,12 @@ impl ClusterBuilder {
         let attempts = if self.port == 0 { PORT_ATTEMPTS } else { 1 };
         for _ in 0..attempts {
             let port = if self.port == 0 { free_port()? } else { self.port };
+            let infos = self.infos(&addresses, port);
+            // A lone node, and Keyspaces (which manages its replicas), answer for every key.
+            let replicas = (count > 1 && self.keyspaces.is_none()).then(|| Replicas::new(&infos, engine.clone(), self.replication));
             let mut cluster = Cluster {
-                infos: self.infos(&addresses, port),
+                infos,
+                replicas,
                 nodes: (0..count).map(|_| None).collect(),
                 port,
                 engine: engine.clone(),
@@ -143,7 +184,10 @@ impl ClusterBuilder {
                 droppers: Arc::new(Mutex::new(vec![None; count])),
             };
             match cluster.start_all().await {
-                Ok(()) => return Ok(cluster),
+                Ok(()) => {
+                    cluster.spawn_detector();
+                    return Ok(cluster);
+                }
                 Err(e) => {
                     // Another process took the port on one of the addresses: try another.
                     cluster.stop().await;
@@ -157,7 +201,28 @@ impl ClusterBuilder {
     fn infos(&self, addresses: &[IpAddr], port: u16) -> Vec<NodeInfo> {
         match &self.keyspaces {
             Some(profile) => topology::keyspaces_node_infos(addresses, port, &profile.config.region),
-            None => topology::node_infos(addresses, port, CLUSTER_NAME, DATA_CENTER, RACK, RELEASE_VERSION, MURMUR3),
+            None => {
+                let mut infos = topology::node_infos(addresses, port, CLUSTER_NAME, DATA_CENTER, RACK, RELEASE_VERSION, MURMUR3);
+                self.place(&mut infos);
+                infos
+            }
+        }
+    }
+
+    /// Applies `placement` to every node's own row and to its view of its peers.
+    fn place(&self, infos: &mut [NodeInfo]) {
+        if self.placement.is_empty() {
+            return;
+        }
+        let of = |i: usize| &self.placement[i % self.placement.len()];
+        let by_address: Vec<(IpAddr, (String, String))> = infos.iter().enumerate().map(|(i, n)| (n.address, of(i).clone())).collect();
+        for (i, info) in infos.iter_mut().enumerate() {
+            (info.data_center, info.rack) = of(i).clone();
+            for peer in &mut info.peers {
+                if let Some((_, (dc, rack))) = by_address.iter().find(|(a, _)| *a == peer.address) {
+                    (peer.data_center, peer.rack) = (dc.clone(), rack.clone());
+                }
+            }
         }
     }
 }
@@ -173,6 +238,8 @@ fn free_port() -> Result<u16, StartError> {
 /// the runtime ends).
 pub struct Cluster {
     infos: Vec<NodeInfo>,
+    /// The replica layer every node coordinates through; `None` for one node or Keyspaces.
+    replicas: Option<Arc<Replicas>>,
     nodes: Vec<Option<Node>>,
     port: u16,
     engine: Engine,
@@ -241,7 +308,12 @@ impl Cluster {
     /// Moves the clock of the engine every node serves forward by `by` (never back): TTLs
     /// expire, server-side timestamps and now() jump. Returns the total offset.
     pub fn advance_clock(&self, by: Duration) -> Duration {
-        self.engine.advance_clock(by)
+        let total = self.engine.advance_clock(by);
+        // Time passed for the failure detector and the batch log too.
+        if let Some(r) = &self.replicas {
+            r.refresh();
+        }
+        total
     }
 
     /// The engine's clock, e.g. to `freeze()` it so "just before a TTL" is exact.
@@ -253,12 +325,71 @@ impl Cluster {
         self.keyspaces.as_ref()
     }
 
-    /// Stops one node: its port closes and its connections drop; the others keep serving.
+    /// Stops one node abruptly, as `kill -9` would: its port closes and its connections
+    /// drop, and nothing is announced. The others believe it alive until the detection delay
+    /// has passed on the engine's clock (`advance_clock`) or it is `convict`ed; meanwhile
+    /// requests that need it time out.
     pub async fn stop_node(&mut self, index: usize) {
         if let Some(node) = self.nodes[index].take() {
             self.droppers.lock()[index] = None;
+            if let Some(r) = &self.replicas {
+                r.stopped_abruptly(index);
+            }
             node.stop().await;
         }
+    }
+
+    /// Stops one node cleanly (drain, then a shutdown announced by gossip): the others know
+    /// it is down at once, and registered drivers get STATUS_CHANGE DOWN.
+    pub async fn stop_node_cleanly(&mut self, index: usize) {
+        if let Some(node) = self.nodes[index].take() {
+            self.droppers.lock()[index] = None;
+            node.stop().await;
+            if let Some(r) = &self.replicas {
+                r.stopped_cleanly(index);
+            }
+        }
+    }
+
+    /// Marks an abruptly stopped node down now, as the failure detector would once the delay
+    /// has passed (Cassandra's `FailureDetector.forceConviction`); a no-op otherwise.
+    pub fn convict(&self, index: usize) {
+        if let Some(r) = &self.replicas {
+            r.convict(index);
+        }
+    }
+
+    /// What the other nodes believe of node `index`: up, stopped but unnoticed, or down
+    /// (`None` without a replica layer).
+    pub fn node_state(&self, index: usize) -> Option<State> {
+        self.replicas.as_ref().map(|r| {
+            r.refresh();
+            r.state(index)
+        })
+    }
+
+    /// The replica layer, if any (timeouts, batch log).
+    pub fn replicas(&self) -> Option<&Arc<Replicas>> {
+        self.replicas.as_ref()
+    }
+
+    /// Runs the failure detector and the batch log replay on real time too (four times a
+    /// second), so a node killed in `make run` is noticed without anyone moving the clock.
+    /// It ends once the cluster is stopped and dropped.
+    fn spawn_detector(&self) {
+        let Some(r) = &self.replicas else { return };
+        let weak = Arc::downgrade(r);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match weak.upgrade() {
+                    Some(r) => r.refresh(),
+                    None => return,
+                }
+            }
+        });
     }
 
     /// Starts a stopped node again on the same address and port with the same identity and
@@ -275,6 +406,9 @@ impl Cluster {
             .engine(self.engine.clone())
             .node_info(self.infos[index].clone())
             .hook(hook);
+        if let Some(r) = &self.replicas {
+            builder = builder.replicas(r.clone(), index);
+        }
         if let Some(profile) = &self.keyspaces {
             builder = builder.authenticator(Arc::new(profile.authenticator())).tls(profile.tls.acceptor());
         } else if let Some(auth) = &self.authenticator {
@@ -283,6 +417,9 @@ impl Cluster {
         let node = builder.start().await?;
         self.droppers.lock()[index] = Some(node.connection_dropper());
         self.nodes[index] = Some(node);
+        if let Some(r) = &self.replicas {
+            r.started(index);
+        }
         Ok(())
     }
 
