@@ -173,15 +173,17 @@ impl ClusterBuilder {
             // A lone node, and Keyspaces (which manages its replicas), answer for every key.
             let replicas = (count > 1 && self.keyspaces.is_none()).then(|| Replicas::new(&infos, engine.clone(), self.replication));
             let mut cluster = Cluster {
-                infos,
-                replicas,
-                nodes: (0..count).map(|_| None).collect(),
-                port,
-                engine: engine.clone(),
-                faults: self.faults.clone(),
-                keyspaces: self.keyspaces.clone(),
-                authenticator: self.authenticator.clone(),
-                droppers: Arc::new(Mutex::new(vec![None; count])),
+                m: Arc::new(Members {
+                    infos,
+                    replicas,
+                    nodes: Mutex::new((0..count).map(|_| None).collect()),
+                    port,
+                    engine: engine.clone(),
+                    faults: self.faults.clone(),
+                    keyspaces: self.keyspaces.clone(),
+                    authenticator: self.authenticator.clone(),
+                    droppers: Arc::new(Mutex::new(vec![None; count])),
+                }),
             };
             match cluster.start_all().await {
                 Ok(()) => {
@@ -237,10 +239,15 @@ fn free_port() -> Result<u16, StartError> {
 /// A running set of nodes. Stop it with `stop` (dropping it leaves the nodes serving until
 /// the runtime ends).
 pub struct Cluster {
+    m: Arc<Members>,
+}
+
+/// What a cluster is made of, shared with its `NodeControl` handles.
+struct Members {
     infos: Vec<NodeInfo>,
     /// The replica layer every node coordinates through; `None` for one node or Keyspaces.
     replicas: Option<Arc<Replicas>>,
-    nodes: Vec<Option<Node>>,
+    nodes: Mutex<Vec<Option<Node>>>,
     port: u16,
     engine: Engine,
     faults: FaultRegistry,
@@ -256,7 +263,7 @@ impl Cluster {
     }
 
     async fn start_all(&mut self) -> Result<(), StartError> {
-        for i in 0..self.nodes.len() {
+        for i in 0..self.len() {
             self.restart_node(i).await?;
         }
         Ok(())
@@ -269,48 +276,48 @@ impl Cluster {
 
     /// Every node's address, running or not: what a driver gets as contact points.
     pub fn contact_points(&self) -> Vec<SocketAddr> {
-        self.infos.iter().map(|i| SocketAddr::new(i.address, self.port)).collect()
+        (0..self.len()).map(|i| self.node_addr(i)).collect()
     }
 
     pub fn node_addr(&self, index: usize) -> SocketAddr {
-        SocketAddr::new(self.infos[index].address, self.port)
+        self.m.node_addr(index)
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.m.port
     }
 
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.m.infos.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.m.infos.is_empty()
     }
 
     pub fn node_info(&self, index: usize) -> &NodeInfo {
-        &self.infos[index]
+        &self.m.infos[index]
     }
 
     pub fn is_running(&self, index: usize) -> bool {
-        self.nodes[index].is_some()
+        self.m.nodes.lock()[index].is_some()
     }
 
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        &self.m.engine
     }
 
     /// The registry every node consults: inject and clear faults here.
     pub fn faults(&self) -> &FaultRegistry {
-        &self.faults
+        &self.m.faults
     }
 
     /// Moves the clock of the engine every node serves forward by `by` (never back): TTLs
     /// expire, server-side timestamps and now() jump. Returns the total offset.
     pub fn advance_clock(&self, by: Duration) -> Duration {
-        let total = self.engine.advance_clock(by);
+        let total = self.m.engine.advance_clock(by);
         // Time passed for the failure detector and the batch log too.
-        if let Some(r) = &self.replicas {
+        if let Some(r) = &self.m.replicas {
             r.refresh();
         }
         total
@@ -318,11 +325,11 @@ impl Cluster {
 
     /// The engine's clock, e.g. to `freeze()` it so "just before a TTL" is exact.
     pub fn clock(&self) -> Clock {
-        self.engine.clock()
+        self.m.engine.clock()
     }
 
     pub fn keyspaces(&self) -> Option<&KeyspacesProfile> {
-        self.keyspaces.as_ref()
+        self.m.keyspaces.as_ref()
     }
 
     /// Stops one node abruptly, as `kill -9` would: its port closes and its connections
@@ -330,31 +337,19 @@ impl Cluster {
     /// has passed on the engine's clock (`advance_clock`) or it is `convict`ed; meanwhile
     /// requests that need it time out.
     pub async fn stop_node(&mut self, index: usize) {
-        if let Some(node) = self.nodes[index].take() {
-            self.droppers.lock()[index] = None;
-            if let Some(r) = &self.replicas {
-                r.stopped_abruptly(index);
-            }
-            node.stop().await;
-        }
+        self.m.stop_node(index, false).await;
     }
 
     /// Stops one node cleanly (drain, then a shutdown announced by gossip): the others know
     /// it is down at once, and registered drivers get STATUS_CHANGE DOWN.
     pub async fn stop_node_cleanly(&mut self, index: usize) {
-        if let Some(node) = self.nodes[index].take() {
-            self.droppers.lock()[index] = None;
-            node.stop().await;
-            if let Some(r) = &self.replicas {
-                r.stopped_cleanly(index);
-            }
-        }
+        self.m.stop_node(index, true).await;
     }
 
     /// Marks an abruptly stopped node down now, as the failure detector would once the delay
     /// has passed (Cassandra's `FailureDetector.forceConviction`); a no-op otherwise.
     pub fn convict(&self, index: usize) {
-        if let Some(r) = &self.replicas {
+        if let Some(r) = &self.m.replicas {
             r.convict(index);
         }
     }
@@ -362,22 +357,25 @@ impl Cluster {
     /// What the other nodes believe of node `index`: up, stopped but unnoticed, or down
     /// (`None` without a replica layer).
     pub fn node_state(&self, index: usize) -> Option<State> {
-        self.replicas.as_ref().map(|r| {
-            r.refresh();
-            r.state(index)
-        })
+        self.m.state(index)
     }
 
     /// The replica layer, if any (timeouts, batch log).
     pub fn replicas(&self) -> Option<&Arc<Replicas>> {
-        self.replicas.as_ref()
+        self.m.replicas.as_ref()
+    }
+
+    /// A handle that stops and restarts this cluster's nodes from elsewhere (the binary's
+    /// admin API), while the cluster itself stays where it is.
+    pub fn control(&self) -> NodeControl {
+        NodeControl(self.m.clone())
     }
 
     /// Runs the failure detector and the batch log replay on real time too (four times a
     /// second), so a node killed in `make run` is noticed without anyone moving the clock.
     /// It ends once the cluster is stopped and dropped.
     fn spawn_detector(&self) {
-        let Some(r) = &self.replicas else { return };
+        let Some(r) = &self.m.replicas else { return };
         let weak = Arc::downgrade(r);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -395,7 +393,50 @@ impl Cluster {
     /// Starts a stopped node again on the same address and port with the same identity and
     /// data (a no-op when it is running).
     pub async fn restart_node(&mut self, index: usize) -> Result<(), StartError> {
-        if self.nodes[index].is_some() {
+        self.m.start_node(index).await
+    }
+
+    /// Closes every client connection of every running node (the nodes keep listening), as
+    /// when the network drops a frozen Lambda's idle sockets.
+    pub fn drop_connections(&self) {
+        for node in self.m.nodes.lock().iter().flatten() {
+            node.drop_connections();
+        }
+    }
+
+    pub async fn stop(mut self) {
+        for i in 0..self.len() {
+            self.stop_node(i).await;
+        }
+    }
+}
+
+impl Members {
+    fn node_addr(&self, index: usize) -> SocketAddr {
+        SocketAddr::new(self.infos[index].address, self.port)
+    }
+
+    fn state(&self, index: usize) -> Option<State> {
+        self.replicas.as_ref().map(|r| {
+            r.refresh();
+            r.state(index)
+        })
+    }
+
+    async fn stop_node(&self, index: usize, cleanly: bool) {
+        let Some(node) = self.nodes.lock()[index].take() else { return };
+        self.droppers.lock()[index] = None;
+        if let (Some(r), false) = (&self.replicas, cleanly) {
+            r.stopped_abruptly(index);
+        }
+        node.stop().await;
+        if let (Some(r), true) = (&self.replicas, cleanly) {
+            r.stopped_cleanly(index);
+        }
+    }
+
+    async fn start_node(&self, index: usize) -> Result<(), StartError> {
+        if self.nodes.lock()[index].is_some() {
             return Ok(());
         }
         let droppers = self.droppers.clone();
@@ -416,24 +457,74 @@ impl Cluster {
         }
         let node = builder.start().await?;
         self.droppers.lock()[index] = Some(node.connection_dropper());
-        self.nodes[index] = Some(node);
+        self.nodes.lock()[index] = Some(node);
         if let Some(r) = &self.replicas {
             r.started(index);
         }
         Ok(())
     }
+}
 
-    /// Closes every client connection of every running node (the nodes keep listening), as
-    /// when the network drops a frozen Lambda's idle sockets.
-    pub fn drop_connections(&self) {
-        for node in self.nodes.iter().flatten() {
-            node.drop_connections();
+/// Stops and restarts a cluster's nodes from another task (see `Cluster::control`).
+#[derive(Clone)]
+pub struct NodeControl(Arc<Members>);
+
+/// One node as the admin API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NodeStatus {
+    pub index: usize,
+    pub address: SocketAddr,
+    pub data_center: String,
+    pub rack: String,
+    pub running: bool,
+    /// What the other nodes believe: "up", "unnoticed" (stopped, not yet detected), "down";
+    /// "up" when there is no replica layer and it runs.
+    pub state: &'static str,
+}
+
+impl NodeControl {
+    pub fn len(&self) -> usize {
+        self.0.infos.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.infos.is_empty()
+    }
+
+    pub fn status(&self, index: usize) -> NodeStatus {
+        let running = self.0.nodes.lock()[index].is_some();
+        let state = match self.0.state(index) {
+            Some(State::Up) => "up",
+            Some(State::Unnoticed { .. }) => "unnoticed",
+            Some(State::Down) => "down",
+            None if running => "up",
+            None => "down",
+        };
+        let info = &self.0.infos[index];
+        NodeStatus {
+            index,
+            address: self.0.node_addr(index),
+            data_center: info.data_center.clone(),
+            rack: info.rack.clone(),
+            running,
+            state,
         }
     }
 
-    pub async fn stop(mut self) {
-        for i in 0..self.nodes.len() {
-            self.stop_node(i).await;
+    /// `Cluster::stop_node` (abrupt) or `stop_node_cleanly`.
+    pub async fn stop(&self, index: usize, cleanly: bool) {
+        self.0.stop_node(index, cleanly).await;
+    }
+
+    /// `Cluster::restart_node`.
+    pub async fn start(&self, index: usize) -> Result<(), StartError> {
+        self.0.start_node(index).await
+    }
+
+    /// `Cluster::convict`.
+    pub fn convict(&self, index: usize) {
+        if let Some(r) = &self.0.replicas {
+            r.convict(index);
         }
     }
 }

@@ -16,6 +16,7 @@
 //! All nodes serve one store (the engine): a write that reaches any replica is visible to
 //! reads from all of them, so there are no stale replicas and no hints (see SUPPORTED.md).
 
+pub mod admin;
 pub mod consistency;
 pub mod liveness;
 pub mod ring;
