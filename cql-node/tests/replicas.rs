@@ -239,3 +239,44 @@ async fn registered_connections_get_status_changes() {
     expect(support::read_response(&mut conn).await, "DOWN", [127, 0, 0, 3]);
     cluster.stop().await;
 }
+
+/// A key of `r.kv` whose only replica at RF=1 is node `owner` (the first token at or after the
+/// key's token is the owner's).
+fn key_owned_by(cluster: &Cluster, owner: usize) -> String {
+    use cql_node::engine::token::token_of;
+    let mut ring: Vec<(i64, usize)> = (0..cluster.len()).flat_map(|i| cluster.node_info(i).tokens.iter().map(move |t| (*t, i))).collect();
+    ring.sort();
+    let owner_of = |t: i64| ring.iter().find(|(tok, _)| *tok >= t).unwrap_or(&ring[0]).1;
+    (0..1000).map(|i| format!("h{i}")).find(|k| owner_of(token_of(k.as_bytes())) == owner).expect("some key")
+}
+
+/// RF=1 and the only replica killed: a write at ONE times out with nothing received and is
+/// kept as a hint, delivered when the replica is back (hinted handoff).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_no_replica_answered_is_delivered_when_the_replica_is_back() {
+    let mut cluster = cluster(3, &[]).await;
+    let session = session(&cluster, None).await;
+    schema(&session, "{'class': 'SimpleStrategy', 'replication_factor': 1}").await;
+    let key = key_owned_by(&cluster, 2);
+    kill(&mut cluster, &session, 2).await;
+    let insert = format!("INSERT INTO r.kv (k, v) VALUES ('{key}', 'hinted')");
+    let select = format!("SELECT v FROM r.kv WHERE k = '{key}'");
+    assert_eq!(
+        run(&session, &insert, Consistency::One).await,
+        Err(DbError::WriteTimeout { consistency: Consistency::One, received: 0, required: 1, write_type: WriteType::Simple })
+    );
+    assert_eq!(cluster.replicas().unwrap().hints_len(), 1);
+    cluster.convict(2);
+    assert_eq!(run(&session, &select, Consistency::One).await, Err(DbError::Unavailable { consistency: Consistency::One, required: 1, alive: 0 }));
+    cluster.restart_node(2).await.expect("restarts");
+    assert_eq!(cluster.replicas().unwrap().hints_len(), 0, "delivered on return");
+    assert_eq!(count(&session, &select).await, 1, "the hinted write is there");
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn one_node_has_no_replica_layer() {
+    let cluster = Cluster::builder().nodes(1).start().await.unwrap();
+    assert!(cluster.replicas().is_none() && cluster.node_state(0).is_none());
+    cluster.stop().await;
+}

@@ -11,10 +11,11 @@
 //!    after the write timeout, and the batch is replayed later by the node that stored it.
 //! 3. When a replica it needs has stopped but is not yet known down (`liveness`), the request
 //!    waits out the timeout and answers WriteTimeout / ReadTimeout with the replicas that did
-//!    answer; a plain write still lands on those.
+//!    answer; a plain write still lands on those, or, when none answered, is kept as hints and
+//!    applied when one of its replicas is back.
 //!
 //! All nodes serve one store (the engine): a write that reaches any replica is visible to
-//! reads from all of them, so there are no stale replicas and no hints (see SUPPORTED.md).
+//! reads from all of them, so there are no stale replicas (see SUPPORTED.md).
 
 pub mod admin;
 pub mod consistency;
@@ -90,7 +91,7 @@ pub enum Admission {
 }
 
 /// What becomes of a write that timed out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Apply {
     /// The replicas that answered applied it.
     Now,
@@ -98,6 +99,9 @@ pub enum Apply {
     Never,
     /// Stored in a batch log: replayed once `batchlog_replay_after` has passed.
     Later,
+    /// No replica answered: the coordinator keeps hints for these nodes, delivered (the write
+    /// applied) when the first of them is back, as Cassandra's hinted handoff does.
+    Hinted(Vec<usize>),
 }
 
 /// A write the batch log will replay.
@@ -107,7 +111,10 @@ pub enum Replay {
 }
 
 struct Pending {
+    /// Batch log: replayed at this engine-clock instant.
     due_micros: i64,
+    /// Hints: delivered when one of these nodes starts again (then `due_micros` is unused).
+    hinted_for: Vec<usize>,
     keyspace: Option<String>,
     node: Arc<NodeInfo>,
     write: Replay,
@@ -126,6 +133,7 @@ pub struct Replicas {
     config: ReplicationConfig,
     engine: Engine,
     liveness: Mutex<Liveness>,
+    /// Batch log entries and hints, waiting to be applied.
     batchlog: Mutex<Vec<Pending>>,
     events: broadcast::Sender<StatusChange>,
 }
@@ -180,6 +188,14 @@ impl Replicas {
     pub fn started(&self, node: usize) {
         let change = self.liveness.lock().start(node);
         self.announce(change);
+        // Hinted handoff: the writes it missed with no other replica answering.
+        let delivered: Vec<Pending> = {
+            let mut log = self.batchlog.lock();
+            let (mine, rest) = std::mem::take(&mut *log).into_iter().partition(|p| p.hinted_for.contains(&node));
+            *log = rest;
+            mine
+        };
+        self.apply(delivered, "hinted handoff");
     }
 
     /// Marks an unnoticed stopped node down now, as if the delay had passed.
@@ -197,36 +213,52 @@ impl Replicas {
         self.announce(changes);
         let due: Vec<Pending> = {
             let mut log = self.batchlog.lock();
-            if log.iter().all(|p| p.due_micros > now) {
+            let is_due = |p: &Pending| p.hinted_for.is_empty() && p.due_micros <= now;
+            if !log.iter().any(is_due) {
                 return;
             }
-            let (due, later) = std::mem::take(&mut *log).into_iter().partition(|p| p.due_micros <= now);
+            let (due, later) = std::mem::take(&mut *log).into_iter().partition(is_due);
             *log = later;
             due
         };
-        for p in due {
+        self.apply(due, "batch log replay");
+    }
+
+    fn apply(&self, writes: Vec<Pending>, what: &str) {
+        for p in writes {
             let ctx = ExecContext { keyspace: p.keyspace.as_deref(), node: &p.node };
             let result = match &p.write {
                 Replay::Batch(b) => self.engine.batch(&ctx, b),
                 Replay::Statement(s, params) => self.engine.execute(&ctx, s, params),
             };
             match result {
-                Ok(_) => tracing::info!("batch log replayed a batch that had timed out"),
-                Err(e) => tracing::warn!(error = %e, "batch log replay failed"),
+                Ok(_) => tracing::info!("{what} applied a write that had timed out"),
+                Err(e) => tracing::warn!(error = %e, "{what} failed"),
             }
         }
     }
 
+    /// Keeps hints for a write no replica answered, delivered when one of `nodes` is back.
+    pub fn hint(&self, keyspace: Option<&str>, node: Arc<NodeInfo>, nodes: Vec<usize>, write: Replay) {
+        let pending = Pending { due_micros: i64::MAX, hinted_for: nodes, keyspace: keyspace.map(str::to_string), node, write };
+        self.batchlog.lock().push(pending);
+    }
+
+    /// Hints waiting for their nodes.
+    pub fn hints_len(&self) -> usize {
+        self.batchlog.lock().iter().filter(|p| !p.hinted_for.is_empty()).count()
+    }
+
     /// Batch log entries not yet replayed.
     pub fn batchlog_len(&self) -> usize {
-        self.batchlog.lock().len()
+        self.batchlog.lock().iter().filter(|p| p.hinted_for.is_empty()).count()
     }
 
     /// Keeps a write that timed out on its batch log, to replay later.
     pub fn log_for_replay(&self, keyspace: Option<&str>, node: Arc<NodeInfo>, write: Replay) {
         let after = i64::try_from(self.config.batchlog_replay_after().as_micros()).unwrap_or(i64::MAX);
         let due_micros = self.engine.clock().now_micros().saturating_add(after);
-        self.batchlog.lock().push(Pending { due_micros, keyspace: keyspace.map(str::to_string), node, write });
+        self.batchlog.lock().push(Pending { due_micros, hinted_for: Vec::new(), keyspace: keyspace.map(str::to_string), node, write });
     }
 
     /// The coordinator's decision for a request from node `coordinator` touching `routing`.
@@ -314,7 +346,7 @@ impl Replicas {
                     Admission::TimeOut {
                         after: self.config.write_timeout,
                         error: write_timeout(cl, got, block_for, write_type),
-                        apply: if any { Apply::Now } else { Apply::Never },
+                        apply: if any { Apply::Now } else { Apply::Hinted(set.clone()) },
                     }
                 }
             };

@@ -628,6 +628,7 @@ where
         // Its own error (if any) is lost in the timeout, as the coordinator's would be.
         Apply::Now => drop(guarded_async(apply()).await),
         Apply::Later => seat.replicas.log_for_replay(ks, conn.shared.info.clone(), replay()),
+        Apply::Hinted(nodes) => seat.replicas.hint(ks, conn.shared.info.clone(), nodes, replay()),
         Apply::Never => {}
     }
     tokio::select! {
