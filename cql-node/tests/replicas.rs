@@ -280,3 +280,33 @@ async fn one_node_has_no_replica_layer() {
     assert!(cluster.replicas().is_none() && cluster.node_state(0).is_none());
     cluster.stop().await;
 }
+
+async fn batch_of(session: &Session, kind: BatchType, cl: Consistency) -> Result<(), DbError> {
+    let mut batch = Batch::new(kind);
+    for k in ["x1", "x2"] {
+        batch.append_statement(format!("INSERT INTO r.kv (k, v) VALUES ('{k}', 'b')").as_str());
+    }
+    batch.set_consistency(cl);
+    session.batch(&batch, ((), ())).await.map(|_| ()).map_err(|e| db_error(&e).expect("a server error").0.clone())
+}
+
+/// A replica in the other DC killed: the batch log (local DC only) is written, then the
+/// mutations wait for it: WriteTimeout BATCH for a logged batch, UNLOGGED_BATCH otherwise, with
+/// EACH_QUORUM's per-DC counts summed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_time_out_with_their_write_type() {
+    let mut cluster = cluster(4, &[("dc1", "r1"), ("dc1", "r2"), ("dc1", "r3"), ("dc2", "r1")]).await;
+    let session = session(&cluster, Some("dc1")).await;
+    schema(&session, "{'class': 'NetworkTopologyStrategy', 'dc1': 2, 'dc2': 1}").await;
+    cluster.stop_node(3).await;
+    assert_eq!(batch_of(&session, BatchType::Logged, Consistency::LocalQuorum).await, Ok(()), "dc1 answers");
+    assert_eq!(
+        batch_of(&session, BatchType::Logged, Consistency::EachQuorum).await,
+        Err(DbError::WriteTimeout { consistency: Consistency::EachQuorum, received: 2, required: 3, write_type: WriteType::Batch })
+    );
+    assert_eq!(
+        batch_of(&session, BatchType::Unlogged, Consistency::EachQuorum).await,
+        Err(DbError::WriteTimeout { consistency: Consistency::EachQuorum, received: 2, required: 3, write_type: WriteType::UnloggedBatch })
+    );
+    cluster.stop().await;
+}
