@@ -128,8 +128,12 @@ async fn rf3_one_node_killed_then_noticed_then_back() {
         Err(DbError::WriteTimeout { consistency: Consistency::Two, received: 1, required: 2, write_type: WriteType::BatchLog })
     );
     assert_eq!(count(&session, "SELECT k FROM r.kv WHERE k IN ('b1', 'b2')").await, 0, "not applied before the replay");
+    // Written after the batch was coordinated: the replay, with the batch's own timestamp,
+    // must not overwrite it.
+    assert_eq!(run(&session, "INSERT INTO r.kv (k, v) VALUES ('b1', 'newer')", Consistency::Quorum).await, Ok(()));
     cluster.advance_clock(TIMEOUT * 3);
     assert_eq!(count(&session, "SELECT k FROM r.kv WHERE k IN ('b1', 'b2')").await, 2, "replayed from the batch log");
+    assert_eq!(count(&session, "SELECT k FROM r.kv WHERE k = 'b1' AND v = 'newer' ALLOW FILTERING").await, 1, "the newer write stands");
     // A Paxos quorum (2 of 3) still answers.
     assert_eq!(run(&session, LWT, Consistency::Quorum).await, Ok(()));
 

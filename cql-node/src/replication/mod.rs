@@ -104,10 +104,27 @@ pub enum Apply {
     Hinted(Vec<usize>),
 }
 
-/// A write the batch log will replay.
+/// A write the batch log will replay (or hints deliver).
 pub enum Replay {
     Batch(BatchRequest),
     Statement(Prepared, QueryParams),
+}
+
+impl Replay {
+    /// Fixes the write's timestamp to `now` unless the client gave one, so that applied
+    /// later it does not overwrite newer writes: Cassandra's batch log and hints keep the
+    /// mutation with the timestamp it had when it was coordinated.
+    fn stamped(mut self, now_micros: i64) -> Replay {
+        match &mut self {
+            Replay::Batch(b) => {
+                b.timestamp.get_or_insert(now_micros);
+            }
+            Replay::Statement(_, p) => {
+                p.timestamp.get_or_insert(now_micros);
+            }
+        }
+        self
+    }
 }
 
 struct Pending {
@@ -240,6 +257,7 @@ impl Replicas {
 
     /// Keeps hints for a write no replica answered, delivered when one of `nodes` is back.
     pub fn hint(&self, keyspace: Option<&str>, node: Arc<NodeInfo>, nodes: Vec<usize>, write: Replay) {
+        let write = write.stamped(self.engine.clock().now_micros());
         let pending = Pending { due_micros: i64::MAX, hinted_for: nodes, keyspace: keyspace.map(str::to_string), node, write };
         self.batchlog.lock().push(pending);
     }
@@ -257,7 +275,9 @@ impl Replicas {
     /// Keeps a write that timed out on its batch log, to replay later.
     pub fn log_for_replay(&self, keyspace: Option<&str>, node: Arc<NodeInfo>, write: Replay) {
         let after = i64::try_from(self.config.batchlog_replay_after().as_micros()).unwrap_or(i64::MAX);
-        let due_micros = self.engine.clock().now_micros().saturating_add(after);
+        let now = self.engine.clock().now_micros();
+        let due_micros = now.saturating_add(after);
+        let write = write.stamped(now);
         self.batchlog.lock().push(Pending { due_micros, hinted_for: Vec::new(), keyspace: keyspace.map(str::to_string), node, write });
     }
 
