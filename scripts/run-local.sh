@@ -15,6 +15,11 @@
 # processes per function, each serving one request at a time as a Lambda instance does),
 # STORE_METRICS (prometheus: each process serves /metrics and announces itself in
 # STORE_METRICS_TARGETS_DIR, default observability/targets, for observability/prometheus.yml).
+# Several nodes (the node-down drill by hand, docs/REPLICATION.md): CQL_NODE_NODES=3 runs three
+# nodes on 127.0.0.1-3 (Linux loopback; macOS needs `ifconfig lo0 alias 127.0.0.2` and .3),
+# with the schema at CQL_NODE_RF (3; try 1 and 2) and data in .data/cql-3n-rf3 (one per RF,
+# as the keyspace keeps the factor it was created with), and the admin API on CQL_NODE_ADMIN
+# (127.0.0.1:9100): `curl -X POST 127.0.0.1:9100/nodes/2/kill`, `/nodes/2/start`, `GET /nodes`.
 # `--dry-run`: resolve the configuration and check the ports, print what would run, stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +54,16 @@ if [ -z "${STORE_CURSOR_KEY:-}" ]; then
 fi
 API_PORT=${API_PORT:-9000}
 CQL_NODE_PORT=${CQL_NODE_PORT:-9042}
-DATA_DIR=${CQL_NODE_DATA_DIR:-.data/cql}
+CQL_NODE_NODES=${CQL_NODE_NODES:-1}
+[[ "$CQL_NODE_NODES" =~ ^[1-9][0-9]*$ ]] || { echo "make run: CQL_NODE_NODES must be a positive integer, got '$CQL_NODE_NODES'" >&2; exit 1; }
+CQL_NODE_RF=${CQL_NODE_RF:-3}
+[[ "$CQL_NODE_RF" =~ ^[1-9][0-9]*$ ]] || { echo "make run: CQL_NODE_RF must be a positive integer, got '$CQL_NODE_RF'" >&2; exit 1; }
+CQL_NODE_ADMIN=${CQL_NODE_ADMIN:-127.0.0.1:9100}
+if [ "$CQL_NODE_NODES" -gt 1 ]; then
+  DATA_DIR=${CQL_NODE_DATA_DIR:-.data/cql-${CQL_NODE_NODES}n-rf$CQL_NODE_RF}
+else
+  DATA_DIR=${CQL_NODE_DATA_DIR:-.data/cql}
+fi
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
 # Something already answering there: another `make run`, the compose cluster (it publishes
@@ -74,6 +88,15 @@ if [ -z "${STORE_CONTACT_POINTS:-}" ]; then
     unset "$v"
   done
   export STORE_CONTACT_POINTS=127.0.0.1 STORE_PORT="$CQL_NODE_PORT"
+  if [ "$CQL_NODE_NODES" -gt 1 ]; then
+    contact=127.0.0.1
+    for i in $(seq 2 "$CQL_NODE_NODES"); do contact="$contact,127.0.0.$i"; done
+    export STORE_CONTACT_POINTS=$contact STORE_REPLICATION="SimpleStrategy:$CQL_NODE_RF"
+  fi
+fi
+node_args=()
+if [ "$CQL_NODE_NODES" -gt 1 ]; then
+  node_args=(--nodes "$CQL_NODE_NODES" --admin "$CQL_NODE_ADMIN")
 fi
 
 # The schema needs CREATE, which the API's least-privilege role does not have.
@@ -91,7 +114,7 @@ fi
 
 if $dry_run; then
   if $local_node; then
-    echo "would start the CQL node on 127.0.0.1:$CQL_NODE_PORT, data in $DATA_DIR"
+    echo "would start the CQL node on 127.0.0.1:$CQL_NODE_PORT ($CQL_NODE_NODES node(s)${node_args[*]:+, admin API on $CQL_NODE_ADMIN, replication SimpleStrategy:$CQL_NODE_RF}), data in $DATA_DIR"
   fi
   echo "would apply the schema to $STORE_CONTACT_POINTS (port ${STORE_PORT:-9042}) $schema_as"
   echo "would serve the API on http://127.0.0.1:$API_PORT with STORE_CONTACT_POINTS=$STORE_CONTACT_POINTS STORE_PORT=${STORE_PORT:-}, credentials: ${STORE_USERNAME:-none}, STORE_AUTH=$STORE_AUTH, $API_CONCURRENCY processes per function, metrics: $STORE_METRICS"
@@ -133,7 +156,7 @@ trap 'exit 130' INT TERM
 
 if $local_node; then
   mkdir -p "$DATA_DIR"
-  "$node_bin" --bind 127.0.0.1 --port "$CQL_NODE_PORT" --data-dir "$DATA_DIR" &
+  "$node_bin" --bind 127.0.0.1 --port "$CQL_NODE_PORT" --data-dir "$DATA_DIR" ${node_args[@]+"${node_args[@]}"} &
   node_pid=$!
   # Ours once it listens while still running (a node that cannot bind exits at once).
   deadline=$((SECONDS + 30))
@@ -144,6 +167,7 @@ if $local_node; then
   done
   kill -0 "$node_pid" 2>/dev/null || { echo "make run: the CQL node exited; port $CQL_NODE_PORT belongs to another process" >&2; exit 1; }
   echo "CQL node (test double) on 127.0.0.1:$CQL_NODE_PORT, data in $DATA_DIR"
+  [ "$CQL_NODE_NODES" -gt 1 ] && echo "$CQL_NODE_NODES nodes ($STORE_CONTACT_POINTS), replication $STORE_REPLICATION; node control on http://$CQL_NODE_ADMIN/nodes (docs/REPLICATION.md)"
 fi
 
 # Waits (bounded) for the cluster to accept connections, then applies the schema.

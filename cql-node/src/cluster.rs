@@ -1,15 +1,23 @@
 //! Several nodes in one process: node `i` listens on 127.0.0.(i+1), all on the same port, all
-//! serving one shared engine (every node answers for every key, as with RF = N), each listing
-//! the others in `system.peers` with evenly spread tokens. A driver discovers them all and
-//! routes by token; tests stop and restart any node to see the driver cope. One fault registry
-//! serves every node; an optional Keyspaces profile shapes all of them (TLS, SigV4, rules).
+//! serving one shared engine, each listing the others in `system.peers` with evenly spread
+//! tokens. A driver discovers them all and routes by token.
+//!
+//! With the Cassandra profile and more than one node, requests go through a replica layer
+//! (`crate::replication`, docs/REPLICATION.md): each keyspace's replicas come from its
+//! replication (SimpleStrategy, NetworkTopologyStrategy over the nodes' data centers and
+//! racks, see `placement`), consistency levels are checked against the replicas believed
+//! alive, a node stopped abruptly (`stop_node`) goes unnoticed for the detection delay on the
+//! engine's clock (requests needing it time out meanwhile), a clean stop is known at once.
+//! One fault registry serves every node; an optional Keyspaces profile shapes all of them
+//! (TLS, SigV4, rules; no replica layer: Keyspaces manages its own).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use cql_node::cluster::Cluster;
 //! let mut cluster = Cluster::builder().nodes(3).start().await?;
 //! let contact_points = cluster.contact_points(); // 127.0.0.1:P, 127.0.0.2:P, 127.0.0.3:P
-//! cluster.stop_node(1).await;                     // 127.0.0.2 goes down
+//! cluster.stop_node(1).await;                     // 127.0.0.2 dies (kill -9): unnoticed for a while
+//! cluster.convict(1);                             // known down now (or advance the clock)
 //! cluster.restart_node(1).await?;                 // and comes back with the same identity
 //! cluster.stop().await;
 //! # Ok(()) }
@@ -28,6 +36,8 @@ use crate::faults::FaultRegistry;
 use crate::faults::hook::NodeHook;
 use crate::keyspaces::KeyspacesProfile;
 use crate::keyspaces::topology;
+use crate::replication::liveness::State;
+use crate::replication::{ReplicationConfig, Replicas};
 use crate::server::{ConnectionDropper, Node, StartError};
 
 /// Cassandra-4.1-like identity for plain (non-Keyspaces) clusters.
@@ -49,6 +59,9 @@ pub struct ClusterBuilder {
     engine: Option<Engine>,
     faults: FaultRegistry,
     keyspaces: Option<KeyspacesProfile>,
+    replication: ReplicationConfig,
+    /// (data center, rack) per node, cycled; default all in datacenter1/rack1.
+    placement: Vec<(String, String)>,
 }
 
 impl Default for ClusterBuilder {
@@ -61,6 +74,8 @@ impl Default for ClusterBuilder {
             engine: None,
             faults: FaultRegistry::new(),
             keyspaces: None,
+            replication: ReplicationConfig::default(),
+            placement: Vec::new(),
         }
     }
 }
@@ -113,6 +128,28 @@ impl ClusterBuilder {
         self
     }
 
+    /// Where each node sits, as (data center, rack), node `i` taking entry `i` (cycled):
+    /// e.g. `[("dc1","r1"), ("dc1","r2"), ("dc2","r1")]`. Shown in `system.local`/`peers`
+    /// and used by NetworkTopologyStrategy. Ignored with the Keyspaces profile.
+    pub fn placement<D: Into<String>, R: Into<String>>(mut self, places: impl IntoIterator<Item = (D, R)>) -> Self {
+        self.placement = places.into_iter().map(|(d, r)| (d.into(), r.into())).collect();
+        self
+    }
+    /// How long an abruptly stopped node goes unnoticed (on the engine's clock); default
+    /// ≈18.4 s as Cassandra's failure detector.
+    pub fn detection_delay(mut self, delay: Duration) -> Self {
+        self.replication.detection_delay = delay;
+        self
+    }
+    /// How long a request waits for replicas that never answer before WriteTimeout /
+    /// ReadTimeout; default 2 s and 5 s as Cassandra's `write_request_timeout` and
+    /// `read_request_timeout`.
+    pub fn request_timeouts(mut self, write: Duration, read: Duration) -> Self {
+        self.replication.write_timeout = write;
+        self.replication.read_timeout = read;
+        self
+    }
+
     pub async fn start(self) -> Result<Cluster, StartError> {
         let engine = match self.engine.clone() {
             Some(e) => e,
@@ -132,18 +169,27 @@ impl ClusterBuilder {
         let attempts = if self.port == 0 { PORT_ATTEMPTS } else { 1 };
         for _ in 0..attempts {
             let port = if self.port == 0 { free_port()? } else { self.port };
+            let infos = self.infos(&addresses, port);
+            // A lone node, and Keyspaces (which manages its replicas), answer for every key.
+            let replicas = (count > 1 && self.keyspaces.is_none()).then(|| Replicas::new(&infos, engine.clone(), self.replication));
             let mut cluster = Cluster {
-                infos: self.infos(&addresses, port),
-                nodes: (0..count).map(|_| None).collect(),
-                port,
-                engine: engine.clone(),
-                faults: self.faults.clone(),
-                keyspaces: self.keyspaces.clone(),
-                authenticator: self.authenticator.clone(),
-                droppers: Arc::new(Mutex::new(vec![None; count])),
+                m: Arc::new(Members {
+                    infos,
+                    replicas,
+                    nodes: Mutex::new((0..count).map(|_| None).collect()),
+                    port,
+                    engine: engine.clone(),
+                    faults: self.faults.clone(),
+                    keyspaces: self.keyspaces.clone(),
+                    authenticator: self.authenticator.clone(),
+                    droppers: Arc::new(Mutex::new(vec![None; count])),
+                }),
             };
             match cluster.start_all().await {
-                Ok(()) => return Ok(cluster),
+                Ok(()) => {
+                    cluster.spawn_detector();
+                    return Ok(cluster);
+                }
                 Err(e) => {
                     // Another process took the port on one of the addresses: try another.
                     cluster.stop().await;
@@ -157,7 +203,28 @@ impl ClusterBuilder {
     fn infos(&self, addresses: &[IpAddr], port: u16) -> Vec<NodeInfo> {
         match &self.keyspaces {
             Some(profile) => topology::keyspaces_node_infos(addresses, port, &profile.config.region),
-            None => topology::node_infos(addresses, port, CLUSTER_NAME, DATA_CENTER, RACK, RELEASE_VERSION, MURMUR3),
+            None => {
+                let mut infos = topology::node_infos(addresses, port, CLUSTER_NAME, DATA_CENTER, RACK, RELEASE_VERSION, MURMUR3);
+                self.place(&mut infos);
+                infos
+            }
+        }
+    }
+
+    /// Applies `placement` to every node's own row and to its view of its peers.
+    fn place(&self, infos: &mut [NodeInfo]) {
+        if self.placement.is_empty() {
+            return;
+        }
+        let of = |i: usize| &self.placement[i % self.placement.len()];
+        let by_address: Vec<(IpAddr, (String, String))> = infos.iter().enumerate().map(|(i, n)| (n.address, of(i).clone())).collect();
+        for (i, info) in infos.iter_mut().enumerate() {
+            (info.data_center, info.rack) = of(i).clone();
+            for peer in &mut info.peers {
+                if let Some((_, (dc, rack))) = by_address.iter().find(|(a, _)| *a == peer.address) {
+                    (peer.data_center, peer.rack) = (dc.clone(), rack.clone());
+                }
+            }
         }
     }
 }
@@ -172,8 +239,15 @@ fn free_port() -> Result<u16, StartError> {
 /// A running set of nodes. Stop it with `stop` (dropping it leaves the nodes serving until
 /// the runtime ends).
 pub struct Cluster {
+    m: Arc<Members>,
+}
+
+/// What a cluster is made of, shared with its `NodeControl` handles.
+struct Members {
     infos: Vec<NodeInfo>,
-    nodes: Vec<Option<Node>>,
+    /// The replica layer every node coordinates through; `None` for one node or Keyspaces.
+    replicas: Option<Arc<Replicas>>,
+    nodes: Mutex<Vec<Option<Node>>>,
     port: u16,
     engine: Engine,
     faults: FaultRegistry,
@@ -189,7 +263,7 @@ impl Cluster {
     }
 
     async fn start_all(&mut self) -> Result<(), StartError> {
-        for i in 0..self.nodes.len() {
+        for i in 0..self.len() {
             self.restart_node(i).await?;
         }
         Ok(())
@@ -202,69 +276,167 @@ impl Cluster {
 
     /// Every node's address, running or not: what a driver gets as contact points.
     pub fn contact_points(&self) -> Vec<SocketAddr> {
-        self.infos.iter().map(|i| SocketAddr::new(i.address, self.port)).collect()
+        (0..self.len()).map(|i| self.node_addr(i)).collect()
     }
 
     pub fn node_addr(&self, index: usize) -> SocketAddr {
-        SocketAddr::new(self.infos[index].address, self.port)
+        self.m.node_addr(index)
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.m.port
     }
 
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.m.infos.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.m.infos.is_empty()
     }
 
     pub fn node_info(&self, index: usize) -> &NodeInfo {
-        &self.infos[index]
+        &self.m.infos[index]
     }
 
     pub fn is_running(&self, index: usize) -> bool {
-        self.nodes[index].is_some()
+        self.m.nodes.lock()[index].is_some()
     }
 
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        &self.m.engine
     }
 
     /// The registry every node consults: inject and clear faults here.
     pub fn faults(&self) -> &FaultRegistry {
-        &self.faults
+        &self.m.faults
     }
 
     /// Moves the clock of the engine every node serves forward by `by` (never back): TTLs
     /// expire, server-side timestamps and now() jump. Returns the total offset.
     pub fn advance_clock(&self, by: Duration) -> Duration {
-        self.engine.advance_clock(by)
+        let total = self.m.engine.advance_clock(by);
+        // Time passed for the failure detector and the batch log too.
+        if let Some(r) = &self.m.replicas {
+            r.refresh();
+        }
+        total
     }
 
     /// The engine's clock, e.g. to `freeze()` it so "just before a TTL" is exact.
     pub fn clock(&self) -> Clock {
-        self.engine.clock()
+        self.m.engine.clock()
     }
 
     pub fn keyspaces(&self) -> Option<&KeyspacesProfile> {
-        self.keyspaces.as_ref()
+        self.m.keyspaces.as_ref()
     }
 
-    /// Stops one node: its port closes and its connections drop; the others keep serving.
+    /// Stops one node abruptly, as `kill -9` would: its port closes and its connections
+    /// drop, and nothing is announced. The others believe it alive until the detection delay
+    /// has passed on the engine's clock (`advance_clock`) or it is `convict`ed; meanwhile
+    /// requests that need it time out.
     pub async fn stop_node(&mut self, index: usize) {
-        if let Some(node) = self.nodes[index].take() {
-            self.droppers.lock()[index] = None;
-            node.stop().await;
+        self.m.stop_node(index, false).await;
+    }
+
+    /// Stops one node cleanly (drain, then a shutdown announced by gossip): the others know
+    /// it is down at once, and registered drivers get STATUS_CHANGE DOWN.
+    pub async fn stop_node_cleanly(&mut self, index: usize) {
+        self.m.stop_node(index, true).await;
+    }
+
+    /// Marks an abruptly stopped node down now, as the failure detector would once the delay
+    /// has passed (Cassandra's `FailureDetector.forceConviction`); a no-op otherwise.
+    pub fn convict(&self, index: usize) {
+        if let Some(r) = &self.m.replicas {
+            r.convict(index);
         }
+    }
+
+    /// What the other nodes believe of node `index`: up, stopped but unnoticed, or down
+    /// (`None` without a replica layer).
+    pub fn node_state(&self, index: usize) -> Option<State> {
+        self.m.state(index)
+    }
+
+    /// The replica layer, if any (timeouts, batch log).
+    pub fn replicas(&self) -> Option<&Arc<Replicas>> {
+        self.m.replicas.as_ref()
+    }
+
+    /// A handle that stops and restarts this cluster's nodes from elsewhere (the binary's
+    /// admin API), while the cluster itself stays where it is.
+    pub fn control(&self) -> NodeControl {
+        NodeControl(self.m.clone())
+    }
+
+    /// Runs the failure detector and the batch log replay on real time too (four times a
+    /// second), so a node killed in `make run` is noticed without anyone moving the clock.
+    /// It ends once the cluster is stopped and dropped.
+    fn spawn_detector(&self) {
+        let Some(r) = &self.m.replicas else { return };
+        let weak = Arc::downgrade(r);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match weak.upgrade() {
+                    Some(r) => r.refresh(),
+                    None => return,
+                }
+            }
+        });
     }
 
     /// Starts a stopped node again on the same address and port with the same identity and
     /// data (a no-op when it is running).
     pub async fn restart_node(&mut self, index: usize) -> Result<(), StartError> {
-        if self.nodes[index].is_some() {
+        self.m.start_node(index).await
+    }
+
+    /// Closes every client connection of every running node (the nodes keep listening), as
+    /// when the network drops a frozen Lambda's idle sockets.
+    pub fn drop_connections(&self) {
+        for node in self.m.nodes.lock().iter().flatten() {
+            node.drop_connections();
+        }
+    }
+
+    pub async fn stop(mut self) {
+        for i in 0..self.len() {
+            self.stop_node(i).await;
+        }
+    }
+}
+
+impl Members {
+    fn node_addr(&self, index: usize) -> SocketAddr {
+        SocketAddr::new(self.infos[index].address, self.port)
+    }
+
+    fn state(&self, index: usize) -> Option<State> {
+        self.replicas.as_ref().map(|r| {
+            r.refresh();
+            r.state(index)
+        })
+    }
+
+    async fn stop_node(&self, index: usize, cleanly: bool) {
+        let Some(node) = self.nodes.lock()[index].take() else { return };
+        self.droppers.lock()[index] = None;
+        if let (Some(r), false) = (&self.replicas, cleanly) {
+            r.stopped_abruptly(index);
+        }
+        node.stop().await;
+        if let (Some(r), true) = (&self.replicas, cleanly) {
+            r.stopped_cleanly(index);
+        }
+    }
+
+    async fn start_node(&self, index: usize) -> Result<(), StartError> {
+        if self.nodes.lock()[index].is_some() {
             return Ok(());
         }
         let droppers = self.droppers.clone();
@@ -275,6 +447,9 @@ impl Cluster {
             .engine(self.engine.clone())
             .node_info(self.infos[index].clone())
             .hook(hook);
+        if let Some(r) = &self.replicas {
+            builder = builder.replicas(r.clone(), index);
+        }
         if let Some(profile) = &self.keyspaces {
             builder = builder.authenticator(Arc::new(profile.authenticator())).tls(profile.tls.acceptor());
         } else if let Some(auth) = &self.authenticator {
@@ -282,21 +457,74 @@ impl Cluster {
         }
         let node = builder.start().await?;
         self.droppers.lock()[index] = Some(node.connection_dropper());
-        self.nodes[index] = Some(node);
+        self.nodes.lock()[index] = Some(node);
+        if let Some(r) = &self.replicas {
+            r.started(index);
+        }
         Ok(())
     }
+}
 
-    /// Closes every client connection of every running node (the nodes keep listening), as
-    /// when the network drops a frozen Lambda's idle sockets.
-    pub fn drop_connections(&self) {
-        for node in self.nodes.iter().flatten() {
-            node.drop_connections();
+/// Stops and restarts a cluster's nodes from another task (see `Cluster::control`).
+#[derive(Clone)]
+pub struct NodeControl(Arc<Members>);
+
+/// One node as the admin API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NodeStatus {
+    pub index: usize,
+    pub address: SocketAddr,
+    pub data_center: String,
+    pub rack: String,
+    pub running: bool,
+    /// What the other nodes believe: "up", "unnoticed" (stopped, not yet detected), "down";
+    /// "up" when there is no replica layer and it runs.
+    pub state: &'static str,
+}
+
+impl NodeControl {
+    pub fn len(&self) -> usize {
+        self.0.infos.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.infos.is_empty()
+    }
+
+    pub fn status(&self, index: usize) -> NodeStatus {
+        let running = self.0.nodes.lock()[index].is_some();
+        let state = match self.0.state(index) {
+            Some(State::Up) => "up",
+            Some(State::Unnoticed { .. }) => "unnoticed",
+            Some(State::Down) => "down",
+            None if running => "up",
+            None => "down",
+        };
+        let info = &self.0.infos[index];
+        NodeStatus {
+            index,
+            address: self.0.node_addr(index),
+            data_center: info.data_center.clone(),
+            rack: info.rack.clone(),
+            running,
+            state,
         }
     }
 
-    pub async fn stop(mut self) {
-        for i in 0..self.nodes.len() {
-            self.stop_node(i).await;
+    /// `Cluster::stop_node` (abrupt) or `stop_node_cleanly`.
+    pub async fn stop(&self, index: usize, cleanly: bool) {
+        self.0.stop_node(index, cleanly).await;
+    }
+
+    /// `Cluster::restart_node`.
+    pub async fn start(&self, index: usize) -> Result<(), StartError> {
+        self.0.start_node(index).await
+    }
+
+    /// `Cluster::convict`.
+    pub fn convict(&self, index: usize) {
+        if let Some(r) = &self.0.replicas {
+            r.convict(index);
         }
     }
 }

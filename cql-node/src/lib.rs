@@ -9,5 +9,6 @@ pub mod error;
 pub mod faults;
 pub mod keyspaces;
 pub mod protocol;
+pub mod replication;
 pub mod server;
 pub mod types;

@@ -4,6 +4,7 @@
 //! concurrently and their responses are written back in completion order (see `connection`).
 
 mod connection;
+mod coordinator;
 mod describe;
 mod hook;
 
@@ -21,6 +22,7 @@ pub use hook::{HookAction, HookDecision, Operation, RequestHook, RequestInfo};
 use crate::auth::Authenticator;
 use crate::engine::{Engine, EngineConfig, NodeInfo};
 use crate::error::CqlError;
+use crate::replication::Replicas;
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +65,14 @@ pub struct NodeBuilder {
     tls: Option<tokio_rustls::TlsAcceptor>,
     hook: Option<Arc<dyn RequestHook>>,
     max_in_flight: usize,
+    replicas: Option<ReplicaSeat>,
+}
+
+/// A node's seat in a cluster's replica layer: the layer and the node's index in it.
+#[derive(Clone)]
+pub struct ReplicaSeat {
+    pub replicas: Arc<Replicas>,
+    pub index: usize,
 }
 
 impl Default for NodeBuilder {
@@ -75,6 +85,7 @@ impl Default for NodeBuilder {
             tls: None,
             hook: None,
             max_in_flight: 1024,
+            replicas: None,
         }
     }
 }
@@ -104,6 +115,13 @@ impl NodeBuilder {
         self.hook = Some(hook);
         self
     }
+    /// Coordinate requests through a cluster's replica layer as node `index` (consistency
+    /// levels checked against live replicas, timeouts for unnoticed dead ones). Default none:
+    /// the node answers for every key, as a lone node does.
+    pub fn replicas(mut self, replicas: Arc<Replicas>, index: usize) -> Self {
+        self.replicas = Some(ReplicaSeat { replicas, index });
+        self
+    }
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = n.max(1);
         self
@@ -128,6 +146,7 @@ impl NodeBuilder {
             authenticator: self.authenticator,
             hook: self.hook,
             max_in_flight: self.max_in_flight,
+            replicas: self.replicas,
             epoch: Mutex::new(root.child_token()),
             root: root.clone(),
             tracker: TaskTracker::new(),
@@ -163,6 +182,7 @@ pub(crate) struct Shared {
     pub authenticator: Option<Arc<dyn Authenticator>>,
     pub hook: Option<Arc<dyn RequestHook>>,
     pub max_in_flight: usize,
+    pub replicas: Option<ReplicaSeat>,
     /// Cancelled (and replaced) to drop the current client connections.
     epoch: Mutex<CancellationToken>,
     /// Cancelled once, to stop the node.

@@ -286,6 +286,11 @@ impl Inner {
         }
     }
 
+    /// A keyspace's replication options (for `routing`), `None` when it does not exist.
+    pub(crate) fn replication_of(&self, keyspace: &str) -> Option<Vec<(String, String)>> {
+        self.state.read().catalog.keyspaces.get(keyspace).map(|k| k.decl.replication.clone())
+    }
+
     #[cfg(test)]
     pub fn state_for_tests(&self) -> parking_lot::RwLockWriteGuard<'_, State> {
         self.state.write()
@@ -558,7 +563,7 @@ impl Inner {
         Ok(p)
     }
 
-    fn bind_values(&self, stmt: &Prepared, values: &BoundValues) -> CqlResult<Vec<BoundValue>> {
+    pub(crate) fn bind_values(&self, stmt: &Prepared, values: &BoundValues) -> CqlResult<Vec<BoundValue>> {
         match values {
             BoundValues::Positional(v) => {
                 if v.len() != stmt.bind.len() {

@@ -29,6 +29,7 @@ mod paging;
 mod parser;
 pub mod paxos;
 mod plan;
+pub mod routing;
 mod scalar;
 mod schema;
 mod select;

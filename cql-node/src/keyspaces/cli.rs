@@ -56,6 +56,27 @@ pub struct TestDoubleArgs {
     /// Serve the fault-injection HTTP API here (keep it on loopback).
     #[arg(long, env = "CQL_NODE_ADMIN")]
     pub admin: Option<SocketAddr>,
+    /// Several nodes: how long a killed node goes unnoticed by the others, in milliseconds
+    /// (default ≈ Cassandra's failure detector). See docs/REPLICATION.md.
+    #[arg(long, env = "CQL_NODE_DETECTION_MS")]
+    pub detection_ms: Option<u64>,
+    /// Several nodes: `write_request_timeout` and `read_request_timeout` in milliseconds,
+    /// how long a request waits for a replica that never answers (default 2000 and 5000).
+    #[arg(long, env = "CQL_NODE_WRITE_TIMEOUT_MS")]
+    pub write_timeout_ms: Option<u64>,
+    #[arg(long, env = "CQL_NODE_READ_TIMEOUT_MS")]
+    pub read_timeout_ms: Option<u64>,
+    /// Several nodes: where each sits, `DC:RACK` per node in order (cycled), e.g.
+    /// `dc1:r1,dc1:r2,dc2:r1`. Default: all in datacenter1, rack1.
+    #[arg(long, env = "CQL_NODE_PLACEMENT", value_delimiter = ',', value_parser = parse_place)]
+    pub placement: Vec<(String, String)>,
+}
+
+fn parse_place(spec: &str) -> Result<(String, String), String> {
+    match spec.split_once(':') {
+        Some((dc, rack)) if !dc.is_empty() && !rack.is_empty() => Ok((dc.into(), rack.into())),
+        _ => Err(format!("expected DC:RACK, got {spec}")),
+    }
 }
 
 fn parse_aws_credential(spec: &str) -> Result<AwsCredential, String> {
@@ -128,6 +149,18 @@ impl TestDoubleArgs {
         if let Some(auth) = auth {
             builder = builder.authenticator(auth);
         }
+        // The replica layer's knobs (several Cassandra nodes only).
+        if let Some(ms) = self.detection_ms {
+            builder = builder.detection_delay(Duration::from_millis(ms));
+        }
+        if self.write_timeout_ms.is_some() || self.read_timeout_ms.is_some() {
+            let write = Duration::from_millis(self.write_timeout_ms.unwrap_or(2000));
+            let read = Duration::from_millis(self.read_timeout_ms.unwrap_or(5000));
+            builder = builder.request_timeouts(write, read);
+        }
+        if !self.placement.is_empty() {
+            builder = builder.placement(self.placement.iter().cloned());
+        }
         if self.profile == Profile::Keyspaces {
             let mut config = KeyspacesConfig::new(self.region.clone()).creating_for(Duration::from_millis(self.creating_ms));
             for c in &self.aws_credentials {
@@ -150,7 +183,9 @@ impl TestDoubleArgs {
                 let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| TestDoubleError::Admin { addr, source })?;
                 let bound = listener.local_addr().map_err(|source| TestDoubleError::Admin { addr, source })?;
                 tracing::info!(%bound, "fault admin API listening");
-                Some((bound, tokio::spawn(admin::serve(listener, faults))))
+                // Node control (kill/stop/start, see replication::admin) beside the faults.
+                let routes = admin::router(faults).merge(crate::replication::admin::router(cluster.control()));
+                Some((bound, tokio::spawn(async move { axum::serve(listener, routes).await })))
             }
         };
         Ok(Running { cluster, admin })

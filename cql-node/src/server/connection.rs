@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::describe;
+use super::coordinator;
 use super::hook::{HookAction, Operation, RequestInfo};
 use crate::auth::{SaslSession, SaslStep};
 use crate::engine::{BatchRequest, ExecContext, Outcome, Prepared, QueryParams, StatementKind};
@@ -24,6 +25,7 @@ use crate::error::{CqlError, CqlResult, ErrorKind};
 use crate::protocol::frame::{self, Header, ReadFrame, flag};
 use crate::protocol::request::{BatchFrame, BatchStatement, Request, strip_custom_payload};
 use crate::protocol::response;
+use crate::replication::{Admission, Apply, Replay, StatusChange};
 
 /// Above this many queued bytes the writer stops gathering and writes.
 const WRITE_BATCH: usize = 256 * 1024;
@@ -91,6 +93,7 @@ where
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
     let mut phase = Phase::AwaitStartup;
     let mut registered_schema = false;
+    let mut registered_status = false;
 
     loop {
         let permit = tokio::select! {
@@ -190,11 +193,17 @@ where
             }
             (Phase::Ready, Request::Register(events)) => match check_events(&events) {
                 Err(e) => conn.send_error(stream, &e),
-                Ok(schema) => {
+                Ok((schema, status)) => {
                     if schema && !registered_schema {
                         registered_schema = true;
                         let events = conn.shared.engine.schema_events();
                         conn.shared.tracker.spawn(forward_schema_events(conn.clone(), events, reading.clone()));
+                    }
+                    // Only a cluster's nodes change status; a lone node has nothing to push.
+                    if let (true, false, Some(seat)) = (status, registered_status, &conn.shared.replicas) {
+                        registered_status = true;
+                        let events = seat.replicas.subscribe();
+                        conn.shared.tracker.spawn(forward_status_events(conn.clone(), events, reading.clone()));
                     }
                     let mut out = BytesMut::new();
                     response::ready(&mut out, stream);
@@ -268,17 +277,38 @@ fn check_startup(options: &std::collections::HashMap<String, String>) -> CqlResu
     Ok(())
 }
 
-/// Validates REGISTER's event types; returns whether SCHEMA_CHANGE is among them.
-fn check_events(events: &[String]) -> CqlResult<bool> {
-    let mut schema = false;
+/// Validates REGISTER's event types; returns whether SCHEMA_CHANGE and STATUS_CHANGE are
+/// among them (TOPOLOGY_CHANGE is accepted: nodes never join or leave here).
+fn check_events(events: &[String]) -> CqlResult<(bool, bool)> {
+    let (mut schema, mut status) = (false, false);
     for e in events {
         match e.as_str() {
             "SCHEMA_CHANGE" => schema = true,
-            "TOPOLOGY_CHANGE" | "STATUS_CHANGE" => {}
+            "STATUS_CHANGE" => status = true,
+            "TOPOLOGY_CHANGE" => {}
             other => return Err(CqlError::protocol(format!("Invalid value '{other}' for Event.Type"))),
         }
     }
-    Ok(schema)
+    Ok((schema, status))
+}
+
+/// Pushes the cluster's STATUS_CHANGE events (a node known down, or back up).
+async fn forward_status_events(conn: Arc<Conn>, mut events: broadcast::Receiver<StatusChange>, reading: CancellationToken) {
+    loop {
+        let change = tokio::select! {
+            _ = reading.cancelled() => return,
+            c = events.recv() => c,
+        };
+        match change {
+            Ok(change) => {
+                let mut out = BytesMut::new();
+                crate::replication::status_event(&mut out, &change);
+                conn.send(out);
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
 }
 
 async fn forward_schema_events(
@@ -521,6 +551,12 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
                 serial_consistency: request.serial_consistency,
             };
             let after = consult_hook(conn, ks, call).await?;
+            if let Some(seat) = &conn.shared.replicas {
+                let admission = guarded(|| Ok(coordinator::batch(seat, engine, &request)))?;
+                let replay = || Replay::Batch(request.clone());
+                let apply = || engine.serve_batch(&ctx, &request);
+                coordinate(conn, seat, ks, admission, replay, apply).await?;
+            }
             let outcome = guarded_async(engine.serve_batch(&ctx, &request)).await?;
             after_run(conn, after).await?;
             response::result(out, stream, &outcome, false);
@@ -554,6 +590,13 @@ async fn execute(
     };
     let after = consult_hook(conn, ks, call).await?;
     let ctx = ExecContext { keyspace: ks, node: &conn.shared.info };
+    if let Some(seat) = &conn.shared.replicas {
+        let engine = &conn.shared.engine;
+        let admission = guarded(|| Ok(coordinator::statement(seat, engine, prepared, params)))?;
+        let replay = || Replay::Statement(prepared.clone(), params.clone());
+        let apply = || engine.serve(&ctx, prepared, params);
+        coordinate(conn, seat, ks, admission, replay, apply).await?;
+    }
     let outcome = guarded_async(conn.shared.engine.serve(&ctx, prepared, params)).await?;
     if let Outcome::SetKeyspace(k) = &outcome {
         *conn.keyspace.lock() = Some(Arc::from(k.as_str()));
@@ -561,6 +604,38 @@ async fn execute(
     after_run(conn, after).await?;
     response::result(out, stream, &outcome, skip_metadata);
     Ok(())
+}
+
+/// Acts on the replica layer's decision: nothing to do, an immediate refusal, or a timeout
+/// once the replicas that answer have applied the write (or its batch log has kept it).
+async fn coordinate<F>(
+    conn: &Conn,
+    seat: &super::ReplicaSeat,
+    ks: Option<&str>,
+    admission: Admission,
+    replay: impl FnOnce() -> Replay,
+    apply: impl FnOnce() -> F,
+) -> Result<(), Interrupted>
+where
+    F: std::future::Future<Output = CqlResult<crate::engine::Outcome>>,
+{
+    let (wait, error, what) = match admission {
+        Admission::Proceed => return Ok(()),
+        Admission::Refuse(e) => return Err(e.into()),
+        Admission::TimeOut { after, error, apply } => (after, error, apply),
+    };
+    match what {
+        // Its own error (if any) is lost in the timeout, as the coordinator's would be.
+        Apply::Now => drop(guarded_async(apply()).await),
+        Apply::Later => seat.replicas.log_for_replay(ks, conn.shared.info.clone(), replay()),
+        Apply::Hinted(nodes) => seat.replicas.hint(ks, conn.shared.info.clone(), nodes, replay()),
+        Apply::Never => {}
+    }
+    tokio::select! {
+        _ = conn.cancel.cancelled() => return Err(Interrupted::Dropped),
+        _ = tokio::time::sleep(wait) => {}
+    }
+    Err(error.into())
 }
 
 fn resolve_batch(conn: &Conn, ks: Option<&str>, batch: BatchFrame) -> CqlResult<BatchRequest> {
