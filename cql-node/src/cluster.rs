@@ -49,6 +49,7 @@ pub struct ClusterBuilder {
     engine: Option<Engine>,
     faults: FaultRegistry,
     keyspaces: Option<KeyspacesProfile>,
+    advertise: Vec<SocketAddr>,
 }
 
 impl Default for ClusterBuilder {
@@ -61,6 +62,7 @@ impl Default for ClusterBuilder {
             engine: None,
             faults: FaultRegistry::new(),
             keyspaces: None,
+            advertise: Vec::new(),
         }
     }
 }
@@ -113,6 +115,15 @@ impl ClusterBuilder {
         self
     }
 
+    /// The address and port node `i` gives in `system.local` and the others' `system.peers`
+    /// instead of the one it listens on, as a container behind a port mapping does (Docker
+    /// Desktop: the host reaches 127.0.0.1:9043, the node says 172.20.0.3:9042). A driver
+    /// then needs an address translation to reach the peers. One entry per node.
+    pub fn advertise(mut self, addresses: Vec<SocketAddr>) -> Self {
+        self.advertise = addresses;
+        self
+    }
+
     pub async fn start(self) -> Result<Cluster, StartError> {
         let engine = match self.engine.clone() {
             Some(e) => e,
@@ -141,6 +152,7 @@ impl ClusterBuilder {
                 keyspaces: self.keyspaces.clone(),
                 authenticator: self.authenticator.clone(),
                 droppers: Arc::new(Mutex::new(vec![None; count])),
+                advertise: self.advertise.clone(),
             };
             match cluster.start_all().await {
                 Ok(()) => return Ok(cluster),
@@ -181,6 +193,7 @@ pub struct Cluster {
     authenticator: Option<Arc<dyn Authenticator>>,
     /// Running nodes' connection droppers, by index, for DropConnections faults.
     droppers: Arc<Mutex<Vec<Option<ConnectionDropper>>>>,
+    advertise: Vec<SocketAddr>,
 }
 
 impl Cluster {
@@ -273,7 +286,7 @@ impl Cluster {
         let mut builder = Node::builder()
             .bind(self.node_addr(index))
             .engine(self.engine.clone())
-            .node_info(self.infos[index].clone())
+            .node_info(self.served_info(index))
             .hook(hook);
         if let Some(profile) = &self.keyspaces {
             builder = builder.authenticator(Arc::new(profile.authenticator())).tls(profile.tls.acceptor());
@@ -284,6 +297,22 @@ impl Cluster {
         self.droppers.lock()[index] = Some(node.connection_dropper());
         self.nodes[index] = Some(node);
         Ok(())
+    }
+
+    /// What node `index` says about itself and its peers: its identity, with the advertised
+    /// addresses (`ClusterBuilder::advertise`) in place of the listening ones.
+    fn served_info(&self, index: usize) -> NodeInfo {
+        let mut info = self.infos[index].clone();
+        let advertised = |host_id| self.infos.iter().position(|i| i.host_id == host_id).and_then(|j| self.advertise.get(j));
+        if let Some(a) = advertised(info.host_id) {
+            (info.address, info.native_port) = (a.ip(), a.port());
+        }
+        for peer in &mut info.peers {
+            if let Some(a) = advertised(peer.host_id) {
+                (peer.address, peer.native_port) = (a.ip(), a.port());
+            }
+        }
+        info
     }
 
     /// Closes every client connection of every running node (the nodes keep listening), as
