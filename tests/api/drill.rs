@@ -25,22 +25,23 @@ fn skus(items: &[serde_json::Value]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_and_list_survive_one_node_down_and_data_is_there_after_restart() {
+    store_tests::requires_cql_node!(store_tests::target::NODE_CONTROL);
     let mut app = three_node_app().await;
     for sku in ["DRILL-1", "DRILL-2"] {
         assert_eq!(app.post_product(&product(sku)).await.status, 201);
     }
 
-    app.cluster.stop_node(2).await;
-    assert!(!app.cluster.is_running(2));
+    app.cluster_mut().stop_node(2).await;
+    assert!(!app.cluster_mut().is_running(2));
     let created = app.post_product(&product("DRILL-3")).await;
     assert_eq!(created.status, 201, "create with one node down: {}", created.text);
     assert_eq!(skus(&app.walk(10).await), ["DRILL-1", "DRILL-2", "DRILL-3"]);
 
-    app.cluster.restart_node(2).await.expect("node 3 restarts");
-    assert!(app.cluster.is_running(2));
+    app.cluster_mut().restart_node(2).await.expect("node 3 restarts");
+    assert!(app.cluster_mut().is_running(2));
     assert_eq!(skus(&app.walk(10).await), ["DRILL-1", "DRILL-2", "DRILL-3"]);
     // And the restarted node serves: with another node down, the cluster still answers.
-    app.cluster.stop_node(0).await;
+    app.cluster_mut().stop_node(0).await;
     assert_eq!(skus(&app.walk(10).await), ["DRILL-1", "DRILL-2", "DRILL-3"]);
-    app.cluster.stop().await;
+    app.into_cluster().stop().await;
 }
