@@ -15,6 +15,7 @@ mod list_paging;
 mod newest;
 mod openapi;
 mod reads;
+mod retry_unknown;
 mod review_consistency;
 mod review_content_type;
 mod review_cursor;
