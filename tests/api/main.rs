@@ -1,6 +1,7 @@
 //! The product API through the real handlers, the real scylla driver and the CQL node.
 //! One binary, one module per concern.
 
+mod address_translation;
 mod auth;
 mod cache;
 mod cold_start;
