@@ -44,7 +44,8 @@ max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-40}
 max_time=${SCHEMATHESIS_MAX_TIME:-60}
 echo "schemathesis: seed $seed, at most $max_examples cases per operation, $max_time s"
 set +e
-SCHEMATHESIS_HOOKS=scripts/checks/schemathesis_hooks.py \
+# Hypothesis keeps its state in the temporary directory, not in the repository.
+SCHEMATHESIS_HOOKS=scripts/checks/schemathesis_hooks.py HYPOTHESIS_STORAGE_DIRECTORY="$work/hypothesis" \
   timeout --kill-after=10 $((max_time + 60)) .venv/bin/schemathesis --config-file scripts/checks/schemathesis.toml run openapi.yaml \
   --url "$base" \
   --checks all --exclude-checks ignored_auth,missing_required_header,unsupported_method \
