@@ -4,7 +4,8 @@
 # environment"): the Python Cassandra driver and cqlsh (client compatibility of the CQL
 # node), cargo-lambda (end-to-end through `cargo lambda watch`), cfn-lint and the SAM CLI
 # (template checks; the SAM CLI brings samtranslator), Locust (the load test, scripts/load.sh,
-# and its CI smoke run). Idempotent: skips what is there.
+# and its CI smoke run), Schemathesis (fuzzing the local API from openapi.yaml,
+# scripts/checks/schemathesis.sh). Idempotent: skips what is there.
 # Callers put .venv/bin first on PATH (scripts/test.sh, scripts/run-local.sh).
 # `--only PACKAGE...`: just those (run-local.sh needs only cargo-lambda).
 set -euo pipefail
@@ -33,6 +34,7 @@ present() {
     cfn-lint) [ -x "$venv/bin/cfn-lint" ] ;;
     aws-sam-cli) [ -x "$venv/bin/sam" ] && "$py" -c 'import samtranslator' 2>/dev/null ;;
     locust) [ -x "$venv/bin/locust" ] ;;
+    schemathesis) [ -x "$venv/bin/schemathesis" ] ;;
     *) echo "unknown package $1" >&2; exit 2 ;;
   esac
 }
@@ -41,11 +43,13 @@ requirement() {
   case "$1" in
     # The load test reads Locust's CSV stats by column name: another major version may rename them.
     locust) echo 'locust>=2.20,<3' ;;
+    # The check passes options of the 4.x CLI (--checks, --max-examples, --phases...).
+    schemathesis) echo 'schemathesis>=4,<5' ;;
     *) echo "$1" ;;
   esac
 }
 
-wanted=(cassandra-driver cassandra-sigv4 cqlsh cargo-lambda cfn-lint aws-sam-cli locust)
+wanted=(cassandra-driver cassandra-sigv4 cqlsh cargo-lambda cfn-lint aws-sam-cli locust schemathesis)
 if [ "${1:-}" = "--only" ]; then
   shift
   wanted=("$@")

@@ -62,6 +62,7 @@ pub struct ClusterBuilder {
     replication: ReplicationConfig,
     /// (data center, rack) per node, cycled; default all in datacenter1/rack1.
     placement: Vec<(String, String)>,
+    advertise: Vec<SocketAddr>,
 }
 
 impl Default for ClusterBuilder {
@@ -76,6 +77,7 @@ impl Default for ClusterBuilder {
             keyspaces: None,
             replication: ReplicationConfig::default(),
             placement: Vec::new(),
+            advertise: Vec::new(),
         }
     }
 }
@@ -141,6 +143,15 @@ impl ClusterBuilder {
         self.replication.detection_delay = delay;
         self
     }
+    /// The address and port node `i` gives in `system.local` and the others' `system.peers`
+    /// instead of the one it listens on, as a container behind a port mapping does (Docker
+    /// Desktop: the host reaches 127.0.0.1:9043, the node says 172.20.0.3:9042). A driver
+    /// then needs an address translation to reach the peers. One entry per node.
+    pub fn advertise(mut self, addresses: Vec<SocketAddr>) -> Self {
+        self.advertise = addresses;
+        self
+    }
+
     /// How long a request waits for replicas that never answer before WriteTimeout /
     /// ReadTimeout; default 2 s and 5 s as Cassandra's `write_request_timeout` and
     /// `read_request_timeout`.
@@ -183,6 +194,7 @@ impl ClusterBuilder {
                     keyspaces: self.keyspaces.clone(),
                     authenticator: self.authenticator.clone(),
                     droppers: Arc::new(Mutex::new(vec![None; count])),
+                    advertise: self.advertise.clone(),
                 }),
             };
             match cluster.start_all().await {
@@ -255,6 +267,8 @@ struct Members {
     authenticator: Option<Arc<dyn Authenticator>>,
     /// Running nodes' connection droppers, by index, for DropConnections faults.
     droppers: Arc<Mutex<Vec<Option<ConnectionDropper>>>>,
+    /// What each node says its address is, when not the one it listens on.
+    advertise: Vec<SocketAddr>,
 }
 
 impl Cluster {
@@ -412,6 +426,22 @@ impl Cluster {
 }
 
 impl Members {
+    /// What node `index` says about itself and its peers: its identity, with the advertised
+    /// addresses (`ClusterBuilder::advertise`) in place of the listening ones.
+    fn served_info(&self, index: usize) -> NodeInfo {
+        let mut info = self.infos[index].clone();
+        let advertised = |host_id| self.infos.iter().position(|i| i.host_id == host_id).and_then(|j| self.advertise.get(j));
+        if let Some(a) = advertised(info.host_id) {
+            (info.address, info.native_port) = (a.ip(), a.port());
+        }
+        for peer in &mut info.peers {
+            if let Some(a) = advertised(peer.host_id) {
+                (peer.address, peer.native_port) = (a.ip(), a.port());
+            }
+        }
+        info
+    }
+
     fn node_addr(&self, index: usize) -> SocketAddr {
         SocketAddr::new(self.infos[index].address, self.port)
     }
@@ -445,7 +475,7 @@ impl Members {
         let mut builder = Node::builder()
             .bind(self.node_addr(index))
             .engine(self.engine.clone())
-            .node_info(self.infos[index].clone())
+            .node_info(self.served_info(index))
             .hook(hook);
         if let Some(r) = &self.replicas {
             builder = builder.replicas(r.clone(), index);

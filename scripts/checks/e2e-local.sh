@@ -2,11 +2,14 @@
 # End to end through `cargo lambda watch`: starts everything with the same script as `make run`
 # (free ports, a temporary data directory), sends real HTTP requests with curl, checks status
 # codes and bodies, and stops everything it started. Bounded in time; waits by polling.
+# With STORE_TEST_CONTACT_POINTS (and the other STORE_TEST_* of the Rust tests) it runs against
+# that cluster instead of a CQL node of its own, in a fresh keyspace.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 . scripts/checks/lib/local_api.sh
-start_local_api
+external_target e2e
+start_local_api ${external_settings[@]+"${external_settings[@]}"}
 trap stop_local_api EXIT
 
 base="http://127.0.0.1:$API_PORT/products"

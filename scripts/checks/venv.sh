@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 fail() { echo "venv check failed: $*" >&2; exit 1; }
 PIP_REQUIRE_VIRTUALENV=true bash scripts/install-test-deps.sh || fail "install-test-deps.sh needs a pip outside .venv"
-for tool in python3 cqlsh cfn-lint sam cargo-lambda locust; do
+for tool in python3 cqlsh cfn-lint sam cargo-lambda locust schemathesis; do
   [ -x ".venv/bin/$tool" ] || fail "$tool is not in .venv/bin"
 done
 .venv/bin/python -c 'import cassandra, cassandra_sigv4, samtranslator' || fail "Python packages missing from .venv"

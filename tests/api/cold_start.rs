@@ -8,11 +8,12 @@ use store_tests::{app::test_config, product, spawn_app};
 
 #[tokio::test]
 async fn cold_start_with_the_node_down_then_up() {
+    store_tests::requires_cql_node!(store_tests::target::NODE_CONTROL);
     let mut app = spawn_app().await;
-    app.cluster.stop_node(0).await;
+    app.cluster_mut().stop_node(0).await;
 
     // A fresh container, as Lambda would start one.
-    let db = Db::new(test_config(app.cluster.port()));
+    let db = Db::new(test_config(app.cluster().port()));
     assert!(db.warm_up().await.is_err());
     // Bounded: a hang here would be the bug (the connect timeout is 2 s; allow plenty).
     let bound = Duration::from_secs(30);
@@ -33,7 +34,7 @@ async fn cold_start_with_the_node_down_then_up() {
     let answers = tokio::time::timeout(bound, burst).await.expect("the burst answers within the bound");
     assert!(answers.iter().all(|r| r.status().as_u16() == 503));
 
-    app.cluster.restart_node(0).await.expect("restart the node");
+    app.cluster_mut().restart_node(0).await.expect("restart the node");
     let req = store_tests::app::post_request(&product("COLD-1").to_string(), &[("content-type", "application/json")]);
     let r = create_product::handler(&db, &store_tests::app::employees(), req).await;
     assert_eq!(r.status().as_u16(), 201);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use cql_node::engine::paxos::PaxosConfig;
 use serde_json::Value;
 use store::Db;
-use store_tests::app::{TestApp, TestResponse, employees, post_request, test_config};
+use store_tests::app::{TestApp, TestResponse, employees, post_request};
 use store_tests::{product, spawn_app, spawn_app_with_paxos};
 
 /// How many times a 503 is retried before the test calls it stuck.
@@ -50,7 +50,7 @@ fn named(r: &TestResponse) -> Option<Value> {
 }
 
 async fn twenty_creates_of_one_sku(app: &TestApp, sku: &str) {
-    let containers: Vec<Arc<Db>> = (0..5).map(|_| Arc::new(Db::new(test_config(app.cluster.port())))).collect();
+    let containers: Vec<Arc<Db>> = (0..5).map(|_| Arc::new(Db::new(app.config.clone()))).collect();
     for db in &containers {
         db.warm_up().await.expect("connect");
     }
@@ -128,6 +128,7 @@ fn many_unknowns() -> PaxosConfig {
 
 #[tokio::test]
 async fn twenty_creates_of_one_sku_converge_on_one_product_when_paxos_rounds_often_end_unknown() {
+    store_tests::requires_cql_node!(store_tests::target::PAXOS);
     let app = spawn_app_with_paxos(many_unknowns()).await;
     for round in 0..3 {
         twenty_creates_of_one_sku(&app, &format!("RACE-U{round}")).await;
@@ -173,6 +174,7 @@ async fn concurrent_retries_with_one_key_make_one_product() {
 
 #[tokio::test]
 async fn concurrent_retries_with_one_key_converge_when_paxos_rounds_often_end_unknown() {
+    store_tests::requires_cql_node!(store_tests::target::PAXOS);
     let app = spawn_app_with_paxos(many_unknowns()).await;
     for round in 0..3 {
         retries_under_one_key(&app, &format!("IDEM-U{round}"), &format!("key-u{round}")).await;

@@ -33,6 +33,7 @@ async fn assert_one_product(app: &TestApp, answers: &[&TestResponse]) {
 
 #[tokio::test]
 async fn a_claim_that_expires_while_its_commit_is_held_cannot_commit_over_another() {
+    store_tests::requires_cql_node!(store_tests::target::FAULTS);
     for keyed in [false, true] {
         let (app, faults) = app(Duration::from_secs(6)).await;
         let sku = if keyed { "EXP-KEY" } else { "EXP-1" };
@@ -67,6 +68,7 @@ async fn a_claim_that_expires_while_its_commit_is_held_cannot_commit_over_anothe
 
 #[tokio::test]
 async fn a_409_is_never_given_for_a_product_that_is_only_being_created() {
+    store_tests::requires_cql_node!(store_tests::target::FAULTS);
     let (app, faults) = app(Duration::from_millis(800)).await;
     // A create whose commit times out leaves a pending claim that will never commit.
     let fault = faults.inject(Fault::new(FaultKind::WriteTimeout).matching(commit()));
@@ -89,6 +91,7 @@ async fn a_409_is_never_given_for_a_product_that_is_only_being_created() {
 
 #[tokio::test]
 async fn a_slow_database_gets_a_503_within_the_deadline_not_a_late_201() {
+    store_tests::requires_cql_node!(store_tests::target::FAULTS);
     let (app, faults) = app(Duration::from_millis(900)).await;
     // Healthy but slow: every statement takes 400 ms; a keyed create needs at least four.
     faults.inject(Fault::latency(Duration::from_millis(400)).matching(Match::TextContains("store.".into())));
@@ -100,6 +103,7 @@ async fn a_slow_database_gets_a_503_within_the_deadline_not_a_late_201() {
 
 #[tokio::test]
 async fn in_lambda_the_invocation_deadline_bounds_the_create_too() {
+    store_tests::requires_cql_node!(store_tests::target::FAULTS);
     // The configured budget is generous; the invocation has 1.2 s left.
     let (app, faults) = app(Duration::from_secs(8)).await;
     faults.inject(Fault::latency(Duration::from_millis(400)).matching(Match::TextContains("store.".into())));
@@ -134,6 +138,7 @@ fn chrono_now_ms() -> u64 {
 
 #[tokio::test]
 async fn a_key_answers_the_same_for_its_whole_lifetime() {
+    store_tests::requires_cql_node!(store_tests::target::CLOCK);
     let (app, faults) = app(Duration::from_secs(2)).await;
     // The first attempt fails; the answer comes from a retry an hour later.
     let fault = faults.inject(Fault::new(FaultKind::WriteTimeout).matching(commit()));

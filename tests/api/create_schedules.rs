@@ -41,6 +41,7 @@ struct Tally {
 
 #[tokio::test]
 async fn random_schedules_keep_skus_unique_and_answers_true() {
+    store_tests::requires_cql_node!(store_tests::target::FAULTS);
     let count: u64 = std::env::var("CREATE_SCHEDULES").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let seeds: Vec<u64> = match std::env::var("CREATE_SCHEDULES_SEED").ok().and_then(|v| v.parse().ok()) {
         Some(seed) => vec![seed],

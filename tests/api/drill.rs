@@ -84,20 +84,20 @@ async fn drill(rf: usize) -> Drill {
     let before = phase(&app, &["B-1", "B-2"]).await;
     assert_eq!(before, Phase { creates: vec![201, 201], list: 200 }, "RF={rf}: all nodes up");
 
-    app.cluster.stop_node(VICTIM).await;
-    assert!(matches!(app.cluster.node_state(VICTIM), Some(State::Unnoticed { .. })));
+    app.cluster_mut().stop_node(VICTIM).await;
+    assert!(matches!(app.cluster_mut().node_state(VICTIM), Some(State::Unnoticed { .. })));
     let window = phase(&app, &WINDOW).await;
 
-    app.cluster.advance_clock(DETECTION);
-    assert_eq!(app.cluster.node_state(VICTIM), Some(State::Down));
+    app.cluster_mut().advance_clock(DETECTION);
+    assert_eq!(app.cluster_mut().node_state(VICTIM), Some(State::Down));
     let detected = phase(&app, &DETECTED).await;
 
-    app.cluster.restart_node(VICTIM).await.expect("node 3 restarts");
+    app.cluster_mut().restart_node(VICTIM).await.expect("node 3 restarts");
     // The batch log replays what timed out on it (due after twice the write timeout).
-    app.cluster.advance_clock(WRITE_TIMEOUT * 3);
+    app.cluster_mut().advance_clock(WRITE_TIMEOUT * 3);
     let restarted = phase(&app, &RESTARTED).await;
     let listed = skus(&app.walk(50).await);
-    app.cluster.stop().await;
+    app.into_cluster().stop().await;
     // Never a false success: whatever answered 201 is there at the end.
     for (phase, names) in [(&window, &WINDOW[..]), (&detected, &DETECTED[..]), (&restarted, &RESTARTED[..])] {
         for (status, sku) in phase.creates.iter().zip(names) {
@@ -117,6 +117,7 @@ async fn drill(rf: usize) -> Drill {
 /// restart every product is there, the ones that answered 503 included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rf3_keeps_reading_and_writing_with_one_node_down() {
+    store_tests::requires_cql_node!(store_tests::target::NODE_CONTROL);
     let d = drill(3).await;
     assert_eq!(d.window, Phase { creates: vec![503, 503], list: 200 }, "during the detection window");
     assert_eq!(d.detected, Phase { creates: vec![201; 4], list: 200 }, "once the node is known down");
@@ -130,6 +131,7 @@ async fn rf3_keeps_reading_and_writing_with_one_node_down() {
 /// Unavailable after. Creates fail unless every partition they touch avoids node 3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rf2_cannot_list_with_one_node_down() {
+    store_tests::requires_cql_node!(store_tests::target::NODE_CONTROL);
     let d = drill(2).await;
     assert_eq!(d.window, Phase { creates: vec![503, 503], list: 503 }, "during the detection window");
     assert_eq!(d.detected.list, 503, "once the node is known down");
@@ -145,6 +147,7 @@ async fn rf2_cannot_list_with_one_node_down() {
 /// restart everything is readable again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rf1_loses_a_third_of_the_data_with_one_node_down() {
+    store_tests::requires_cql_node!(store_tests::target::NODE_CONTROL);
     let d = drill(1).await;
     assert_eq!(d.window, Phase { creates: vec![503, 503], list: 503 }, "during the detection window");
     assert_eq!(d.detected.list, 503, "once the node is known down");

@@ -22,6 +22,7 @@ fn assert_503(r: &store_tests::TestResponse) {
 
 #[tokio::test]
 async fn each_database_error_is_a_503_with_retry_after() {
+    store_tests::requires_cql_node!(store_tests::target::FAULTS);
     let (app, faults) = app().await;
     let kinds = [FaultKind::Unavailable, FaultKind::WriteTimeout, FaultKind::ReadTimeout, FaultKind::Overloaded, FaultKind::IsBootstrapping];
     for (i, kind) in kinds.into_iter().enumerate() {
@@ -37,6 +38,7 @@ async fn each_database_error_is_a_503_with_retry_after() {
 
 #[tokio::test]
 async fn a_create_that_fails_at_commit_leaves_nothing_and_does_not_block_the_sku() {
+    store_tests::requires_cql_node!(store_tests::target::FAULTS);
     let (app, faults) = app().await;
     let id = faults.inject(Fault::new(FaultKind::Unavailable).matching(Match::TextContains("SET committed = true".into())));
     let r = app.post_product(&product("MID-1")).await;
@@ -50,6 +52,7 @@ async fn a_create_that_fails_at_commit_leaves_nothing_and_does_not_block_the_sku
 
 #[tokio::test]
 async fn a_timeout_on_the_sku_claim_is_a_503_not_a_201() {
+    store_tests::requires_cql_node!(store_tests::target::FAULTS);
     let (app, faults) = app().await;
     faults.inject(Fault::new(FaultKind::WriteTimeout).matching(Match::TextContains("IF NOT EXISTS".into())));
     assert_503(&app.post_product(&product("LWT-1")).await);
@@ -59,12 +62,13 @@ async fn a_timeout_on_the_sku_claim_is_a_503_not_a_201() {
 
 #[tokio::test]
 async fn after_every_connection_was_dropped_the_next_request_succeeds() {
+    store_tests::requires_cql_node!(store_tests::target::NODE_CONTROL);
     let (app, _faults) = app().await;
     assert_eq!(app.post_product(&product("DROP-1")).await.status, 201);
-    app.cluster.drop_connections();
+    app.cluster().drop_connections();
     let r = app.post_product(&product("DROP-2")).await;
     assert_eq!(r.status, 201, "{}", r.text);
-    app.cluster.drop_connections();
+    app.cluster().drop_connections();
     let page = app.list(&[]).await;
     assert_eq!(page.status, 200, "{}", page.text);
     assert_eq!(page.json["items"].as_array().unwrap().len(), 2);

@@ -31,6 +31,7 @@ async fn reusing_a_key_for_another_body_is_refused() {
 
 #[tokio::test]
 async fn a_retry_after_an_ambiguous_failure_converges_on_one_product() {
+    store_tests::requires_cql_node!(store_tests::target::FAULTS);
     let faults = FaultRegistry::new();
     let app = spawn_app_with(faults.clone()).await;
     // The commit times out: the client cannot know whether it was applied.

@@ -1,6 +1,7 @@
 //! The product API through the real handlers, the real scylla driver and the CQL node.
 //! One binary, one module per concern.
 
+mod address_translation;
 mod auth;
 mod cache;
 mod cold_start;
@@ -15,6 +16,7 @@ mod list_paging;
 mod newest;
 mod openapi;
 mod reads;
+mod retry_unknown;
 mod review_consistency;
 mod review_content_type;
 mod review_cursor;

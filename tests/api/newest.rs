@@ -257,6 +257,7 @@ async fn a_holder_rolled_forward_by_a_duplicate_is_listed_with_its_claims_time()
 
 #[tokio::test]
 async fn the_product_row_is_never_written_without_its_newest_first_row() {
+    store_tests::requires_cql_node!(store_tests::target::FAULTS);
     let faults = FaultRegistry::new();
     let app = spawn_app_with(faults.clone()).await;
     // Every write of the newest-first table is refused: the create cannot finish.

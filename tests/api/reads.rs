@@ -110,6 +110,7 @@ async fn a_malformed_sku_or_a_sku_with_a_cursor_is_400() {
 
 #[tokio::test]
 async fn a_sku_whose_create_is_pending_is_not_shown_until_committed() {
+    store_tests::requires_cql_node!(store_tests::target::FAULTS);
     let faults = FaultRegistry::new();
     let app = spawn_app_configured(faults.clone(), |c| c.create_deadline = Duration::from_secs(8)).await;
     app.list_db.warm_up().await.unwrap();

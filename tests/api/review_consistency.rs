@@ -23,10 +23,21 @@ fn write_only_levels_stop_start_up_naming_the_variable() {
 #[tokio::test]
 async fn every_accepted_level_creates_and_lists() {
     let app = spawn_app().await;
-    let contact = format!("127.0.0.1:{}", app.cluster.port());
+    // The app's cluster and keyspace (the CQL node, or the external cluster's), as variables.
+    let c = &app.config;
+    let contact = c.known_nodes().join(",");
+    let mut base = vec![("STORE_CONTACT_POINTS", contact), ("STORE_KEYSPACE", c.keyspace.clone())];
+    if let Some(credentials) = &c.credentials {
+        base.push(("STORE_USERNAME", credentials.username.clone()));
+        base.push(("STORE_PASSWORD", credentials.password.expose().to_owned()));
+    }
+    if let Some(dc) = &c.local_dc {
+        base.push(("STORE_LOCAL_DC", dc.clone()));
+    }
     for (i, level) in ["ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "ALL"].into_iter().enumerate() {
-        let vars = [("STORE_CONTACT_POINTS", contact.as_str()), ("STORE_CONSISTENCY", level)];
-        let db = db_from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())).unwrap();
+        let mut vars = base.clone();
+        vars.push(("STORE_CONSISTENCY", level.to_owned()));
+        let db = db_from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
         let body = format!(r#"{{"name": "n", "sku": "CL-{i}", "price": 1}}"#);
         let created = create_product::handler(&db, &store_tests::app::employees(), post_request(&body, &[("content-type", "application/json")])).await;
         assert_eq!(created.status(), 201, "{level}");

@@ -38,6 +38,7 @@ fn mint_unkeyed_v2(keyspace: &str, state: &[u8]) -> String {
 
 #[tokio::test]
 async fn a_minted_cursor_is_400_before_the_database() {
+    store_tests::requires_cql_node!(store_tests::target::FAULTS);
     let app = spawn_app().await;
     for i in 0..3 {
         assert_eq!(app.post_product(&json!({"name": "n", "sku": format!("MINT-{i}"), "price": 1})).await.status, 201);

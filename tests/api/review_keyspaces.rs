@@ -27,6 +27,7 @@ async fn list(db: &Db) -> TestResponse {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_timeout_bounds_a_slow_keyspaces_read() {
+    store_tests::requires_cql_node!(store_tests::target::OWN_NODE);
     let node = KeyspacesNode::start().await;
     let db = node.db(&[("STORE_REQUEST_TIMEOUT_MS", "1000")], node_credentials());
     let r = list(&db).await;
@@ -43,6 +44,7 @@ async fn the_request_timeout_bounds_a_slow_keyspaces_read() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_data_center_reaches_the_load_balancing_policy() {
+    store_tests::requires_cql_node!(store_tests::target::OWN_NODE);
     let node = KeyspacesNode::start().await;
     // Keyspaces reports the region as every host's data center: unset, or set to the region,
     // the driver finds the host.
@@ -72,6 +74,7 @@ impl ProvideCredentials for Silent {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_credential_source_that_never_answers_gives_503_not_a_hang() {
+    store_tests::requires_cql_node!(store_tests::target::OWN_NODE);
     let node = KeyspacesNode::start().await;
     let db = node.db(&[("STORE_CONNECT_TIMEOUT_MS", "300")], provider(Silent));
     for _ in 0..2 {

@@ -16,8 +16,15 @@ async fn applying_the_schema_twice_keeps_the_data() {
 #[tokio::test]
 async fn applying_the_schema_adds_the_claim_and_creator_columns_to_an_older_keyspace_and_keeps_its_rows() {
     use cql_node::cluster::Cluster;
-    let cluster = Cluster::builder().nodes(1).start().await.expect("start the CQL node");
-    let config = store_tests::app::test_config(cluster.port());
+    // A keyspace of its own: a node of its own, or a fresh keyspace on the external cluster.
+    let (_node, config) = match store_tests::target::external() {
+        Some(external) => (None, external.config()),
+        None => {
+            let cluster = Cluster::builder().nodes(1).start().await.expect("start the CQL node");
+            let config = store_tests::app::test_config(cluster.port());
+            (Some(cluster), config)
+        }
+    };
     let session = store::db::session_builder(&config).build().await.unwrap();
     let ks = &config.keyspace;
     // The keyspace as the releases before created it: claims without the product, and no

@@ -16,7 +16,8 @@ use store::{Config, Db};
 use crate::openapi;
 
 pub struct TestApp {
-    pub cluster: Cluster,
+    /// The in-process CQL node(s); `None` against an external cluster (`target`).
+    node: Option<Cluster>,
     pub config: Config,
     /// The create-product function's handle.
     pub create_db: Db,
@@ -65,17 +66,25 @@ pub fn test_config(port: u16) -> Config {
     config
 }
 
+/// A CQL node of its own, or a fresh keyspace on the external cluster (`target`).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(FaultRegistry::new()).await
 }
 
-/// With a fault registry the test keeps, to inject faults into the node.
+/// With a fault registry the test keeps, to inject faults into the node. (Against an external
+/// cluster the registry reaches nothing: such tests start with `requires_cql_node!`.)
 pub async fn spawn_app_with(faults: FaultRegistry) -> TestApp {
     spawn_app_configured(faults, |_| {}).await
 }
 
 /// With a fault registry and settings of the test's own on top of `test_config`.
 pub async fn spawn_app_configured(faults: FaultRegistry, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    if let Some(external) = crate::target::external() {
+        let mut config = external.config();
+        adjust(&mut config);
+        apply_schema(&config).await;
+        return TestApp::external(config);
+    }
     spawn_app_on(Cluster::builder().faults(faults), adjust).await
 }
 
@@ -87,6 +96,7 @@ pub async fn spawn_app_with_paxos(paxos: PaxosConfig) -> TestApp {
 }
 
 async fn spawn_app_on(cluster: ClusterBuilder, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    assert!(crate::target::external().is_none(), "this test needs the CQL node: start it with requires_cql_node!");
     let cluster = cluster.nodes(1).start().await.expect("start the CQL node");
     let mut config = test_config(cluster.port());
     adjust(&mut config);
@@ -168,16 +178,39 @@ pub fn get_request(id: &str) -> Request {
 impl TestApp {
     /// The two functions' handles on `cluster`, without a cache.
     pub fn new(cluster: Cluster, config: Config) -> TestApp {
-        TestApp { create_db: Db::new(config.clone()), list_db: Db::new(config.clone()), create_cache: None, list_cache: None, cluster, config }
+        Self::on(Some(cluster), config)
+    }
+
+    /// On the external cluster `config` names.
+    pub fn external(config: Config) -> TestApp {
+        Self::on(None, config)
+    }
+
+    fn on(node: Option<Cluster>, config: Config) -> TestApp {
+        TestApp { create_db: Db::new(config.clone()), list_db: Db::new(config.clone()), create_cache: None, list_cache: None, node, config }
+    }
+
+    /// The in-process CQL node(s); only for tests that start with `requires_cql_node!`.
+    pub fn cluster(&self) -> &Cluster {
+        self.node.as_ref().expect("this test needs the CQL node: start it with requires_cql_node!")
+    }
+
+    pub fn cluster_mut(&mut self) -> &mut Cluster {
+        self.node.as_mut().expect("this test needs the CQL node: start it with requires_cql_node!")
+    }
+
+    /// The node(s), to stop them.
+    pub fn into_cluster(self) -> Cluster {
+        self.node.expect("this test needs the CQL node: start it with requires_cql_node!")
     }
 
     pub fn faults(&self) -> &FaultRegistry {
-        self.cluster.faults()
+        self.cluster().faults()
     }
 
     /// Moves the node's clock forward: TTLs run out at once.
     pub fn advance_clock(&self, by: Duration) {
-        self.cluster.advance_clock(by);
+        self.cluster().advance_clock(by);
     }
 
     /// Waits until the fault `id` has fired `times` (a request reached it), polling the

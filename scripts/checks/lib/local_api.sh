@@ -25,6 +25,23 @@ start_local_api() {
   run_pid=$!
 }
 
+# external_target [NAME]: against an external cluster (STORE_TEST_CONTACT_POINTS set, as for
+# the Rust tests: tests/support/target.rs) sets external_settings to the STORE_* settings for
+# start_local_api, with a fresh keyspace (<STORE_TEST_KEYSPACE or store_test>_NAME_<time>) so
+# runs never see each other's products; the schema is applied as STORE_TEST_SCHEMA_USERNAME
+# (else the test user). Without it, external_settings stays empty: the local CQL node.
+external_settings=()
+external_target() {
+  [ -n "${STORE_TEST_CONTACT_POINTS:-}" ] || return 0
+  local v name
+  for v in PORT USERNAME PASSWORD LOCAL_DC REPLICATION CONSISTENCY ADDRESS_TRANSLATION SCHEMA_USERNAME SCHEMA_PASSWORD; do
+    name="STORE_TEST_$v"
+    [ -n "${!name:-}" ] && external_settings+=("STORE_$v=${!name}")
+  done
+  external_settings+=("STORE_CONTACT_POINTS=$STORE_TEST_CONTACT_POINTS" "STORE_KEYSPACE=${STORE_TEST_KEYSPACE:-store_test}_${1:-check}_$(date +%s)")
+  echo "against the external cluster $STORE_TEST_CONTACT_POINTS, keyspace ${external_settings[-1]#STORE_KEYSPACE=}"
+}
+
 stop_local_api() {
   kill -- "-$run_pid" 2>/dev/null || true
   wait "$run_pid" 2>/dev/null || true

@@ -11,6 +11,15 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 /// Seconds a client should wait before retrying a 503.
 pub const RETRY_AFTER_SECS: u32 = 2;
 
+/// A 503's `outcome`: the database was not reached or refused before doing anything (a read,
+/// or anything refused as Unavailable/overloaded/no connection); retrying is safe.
+pub const OUTCOME_NOT_DONE: &str = "not_done";
+/// A create's 503: nothing was created; retrying is safe, with or without the key.
+pub const OUTCOME_NOT_CREATED: &str = "not_created";
+/// A create's 503 after a write whose answer was lost: it may have been applied. Retry with the
+/// same Idempotency-Key to converge on the one product.
+pub const OUTCOME_UNKNOWN: &str = "unknown";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InvalidParam {
     pub name: String,
@@ -43,7 +52,8 @@ pub enum ApiError {
     UnsupportedMediaType { got: Option<String> },
     /// 422: an Idempotency-Key came back with a different request.
     IdempotencyKeyReused,
-    /// 503: the database cannot serve now; retry after `Retry-After`.
+    /// 503: the database cannot serve now and nothing was done (`outcome: not_done`); retry
+    /// after `Retry-After`. Never used for a create, whose 503s say `not_created` or `unknown`.
     Unavailable,
     /// 503: a create could not finish in time. `may_exist`: whether the product may exist
     /// (the body's `outcome` is `unknown`), or is known not to (`not_created`).
@@ -165,9 +175,9 @@ impl ApiError {
                 "an earlier request with this Idempotency-Key had a different body; use a new key"
                     .into()
             }
-            ApiError::Unavailable => {
-                format!("the database is not reachable right now; retry in {RETRY_AFTER_SECS} s")
-            }
+            ApiError::Unavailable => format!(
+                "the database is not reachable right now; nothing was done: retry in {RETRY_AFTER_SECS} s"
+            ),
             ApiError::CreateUnfinished { may_exist: false } => {
                 format!(
                     "the database did not answer in time; nothing was created: retry in {RETRY_AFTER_SECS} s"
@@ -175,7 +185,9 @@ impl ApiError {
             }
             ApiError::CreateUnfinished { may_exist: true } => format!(
                 "the database did not answer in time; the product may have been created: retry in {RETRY_AFTER_SECS} s \
-                 with the same Idempotency-Key to learn the outcome (without one, a retry may answer 409 naming it)"
+                 with the same Idempotency-Key and body, which answers 201 with the one product whether or not this \
+                 attempt was applied. A create sent without a key: GET /products?sku= first (a retry without a key \
+                 answers 409 naming the product if this attempt created it)"
             ),
             ApiError::Internal => "see the service logs".into(),
         }
@@ -193,9 +205,12 @@ impl ApiError {
             ApiError::DuplicateSku { existing_id } => Some(*existing_id),
             _ => None,
         };
+        // Every 503 says whether retrying is safe as it is (`not_done`, `not_created`) or
+        // needs the same Idempotency-Key (`unknown`): a client must not guess from the status.
         let outcome = match self {
-            ApiError::CreateUnfinished { may_exist: true } => Some("unknown"),
-            ApiError::CreateUnfinished { may_exist: false } => Some("not_created"),
+            ApiError::CreateUnfinished { may_exist: true } => Some(OUTCOME_UNKNOWN),
+            ApiError::CreateUnfinished { may_exist: false } => Some(OUTCOME_NOT_CREATED),
+            ApiError::Unavailable => Some(OUTCOME_NOT_DONE),
             _ => None,
         };
         let body = ProblemBody {
@@ -311,7 +326,20 @@ mod tests {
             assert_eq!(r.status().as_u16(), e.status());
             assert_eq!(r.headers()["content-type"], PROBLEM_CONTENT_TYPE);
             assert_eq!(r.headers().contains_key("retry-after"), e.status() == 503);
+            assert_eq!(v["outcome"].is_string(), e.status() == 503, "every 503 says what was done");
         }
+    }
+
+    #[test]
+    fn an_unknown_outcome_tells_the_client_to_retry_with_the_same_key() {
+        let v: serde_json::Value =
+            serde_json::from_str(&ApiError::CreateUnfinished { may_exist: true }.body()).unwrap();
+        assert_eq!(v["outcome"], OUTCOME_UNKNOWN);
+        let detail = v["detail"].as_str().unwrap();
+        assert!(detail.contains("same Idempotency-Key"), "{detail}");
+        assert!(detail.contains("without a key"), "{detail}");
+        let v: serde_json::Value = serde_json::from_str(&ApiError::Unavailable.body()).unwrap();
+        assert_eq!(v["outcome"], OUTCOME_NOT_DONE);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use scylla::frame::types::{Consistency, SerialConsistency};
 
+use crate::address_translation::AddressTranslation;
 use crate::cursor_key::CursorKey;
 use crate::secret::Secret;
 
@@ -22,6 +23,8 @@ pub const CONNECT_TIMEOUT_MS: &str = "STORE_CONNECT_TIMEOUT_MS";
 pub const REQUEST_TIMEOUT_MS: &str = "STORE_REQUEST_TIMEOUT_MS";
 pub const CREATE_DEADLINE_MS: &str = "STORE_CREATE_DEADLINE_MS";
 pub const CURSOR_KEY: &str = "STORE_CURSOR_KEY";
+/// `ADVERTISED=REACHABLE,...`: see `address_translation`.
+pub const ADDRESS_TRANSLATION: &str = "STORE_ADDRESS_TRANSLATION";
 /// `off` keeps the functions and store-schema from reading `.env`: what `make run` and the
 /// tests set, so that a developer's `.env` reaches a process only when asked for.
 pub const DOTENV: &str = "STORE_DOTENV";
@@ -41,6 +44,7 @@ pub const ALL_VARIABLES: &[&str] = &[
     REQUEST_TIMEOUT_MS,
     CURSOR_KEY,
     CREATE_DEADLINE_MS,
+    ADDRESS_TRANSLATION,
     DOTENV,
 ];
 
@@ -155,6 +159,8 @@ pub struct Config {
     pub create_deadline: Duration,
     /// Signs listing cursors; its Debug never shows it.
     pub cursor_key: CursorKey,
+    /// Where to reach nodes that advertise addresses this process cannot reach.
+    pub address_translation: Option<AddressTranslation>,
 }
 
 impl Config {
@@ -174,6 +180,7 @@ impl Config {
             request_timeout: Duration::from_secs(5),
             create_deadline: Duration::from_secs(8),
             cursor_key: CursorKey::per_process(),
+            address_translation: None,
         }
     }
 
@@ -252,6 +259,9 @@ impl Config {
             if config.create_deadline > MAX_CREATE_DEADLINE {
                 return Err(bad(CREATE_DEADLINE_MS, format!("{v:?} is above {} ms", MAX_CREATE_DEADLINE.as_millis())));
             }
+        }
+        if let Some(v) = get(ADDRESS_TRANSLATION) {
+            config.address_translation = Some(AddressTranslation::parse(&v).map_err(|reason| bad(ADDRESS_TRANSLATION, reason))?);
         }
         config.cursor_key = match get(CURSOR_KEY) {
             // The reason never repeats the value: it is a secret.
@@ -362,6 +372,8 @@ mod tests {
             (CONTACT_POINTS, "a b"),
             (CURSOR_KEY, "too-short"),
             (CURSOR_KEY, "00ff00ff"),
+            (ADDRESS_TRANSLATION, "172.20.0.2:9042"),
+            (ADDRESS_TRANSLATION, "172.20.0.2=db:9042"),
         ];
         for (var, value) in cases {
             let err = config(&[(var, value)]).unwrap_err();

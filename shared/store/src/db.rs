@@ -49,8 +49,8 @@ pub struct Db {
 
 /// The builder with our settings: default consistency from the configuration (LOCAL_QUORUM
 /// unless told otherwise), LOCAL_SERIAL for lightweight transactions, a bounded request
-/// timeout, the driver's default retry policy (which only retries idempotent statements) and
-/// its default reconnection.
+/// timeout, the driver's default retry policy (which only retries idempotent statements), its
+/// default reconnection, and `STORE_ADDRESS_TRANSLATION` if set.
 pub fn session_builder(config: &Config) -> SessionBuilder {
     let mut lb = DefaultPolicy::builder().token_aware(true);
     if let Some(dc) = &config.local_dc {
@@ -70,6 +70,9 @@ pub fn session_builder(config: &Config) -> SessionBuilder {
         .default_execution_profile_handle(profile.into_handle());
     if let Some(c) = &config.credentials {
         builder = builder.user(c.username.clone(), c.password.expose());
+    }
+    if let Some(translation) = &config.address_translation {
+        builder = builder.address_translator(translation.translator());
     }
     builder
 }

@@ -2,6 +2,7 @@
 //! environment, the CQL session (built lazily, so a cold start with the cluster down does not
 //! crash), prepared statements, and the create/list operations on top of them.
 
+pub mod address_translation;
 pub mod config;
 pub mod cursor;
 pub mod cursor_key;
@@ -15,6 +16,7 @@ pub mod secret;
 mod statements;
 pub mod telemetry;
 
+pub use address_translation::AddressTranslation;
 pub use config::{Config, ConfigError, Replication};
 pub use cursor::{Cursor, CursorKind};
 pub use cursor_key::CursorKey;
