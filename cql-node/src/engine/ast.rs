@@ -79,6 +79,8 @@ pub enum Selector {
     Ttl(String),
     Token(Vec<String>),
     Func(String, Vec<Selector>),
+    /// `CAST(x AS type)`; the flag is whether the type was written `varchar`.
+    Cast(Box<Selector>, ColumnType, bool),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -17,6 +17,7 @@
 
 mod ast;
 mod bignum;
+mod cast;
 pub mod clock;
 mod core;
 mod ddl;

@@ -618,6 +618,20 @@ impl Parser {
         Ok((ty, false))
     }
 
+    /// Parser.g `native_type` (a CAST's target): a native type name only, no collection,
+    /// tuple, frozen or custom type; returns whether it was written `varchar`.
+    fn native_type(&mut self) -> CqlResult<(ColumnType, bool)> {
+        let varchar = self.is_kw("varchar");
+        let native = matches!(self.peek(), Some(Tok::Ident(s)) if !matches!(s.as_str(), "frozen" | "list" | "set" | "map" | "tuple"));
+        if !native {
+            return Err(self.err_here());
+        }
+        match self.cql_type() {
+            Ok((ty, _)) => Ok((ty, varchar)),
+            Err(_) => Err(self.err_here()),
+        }
+    }
+
     fn term(&mut self) -> CqlResult<Term> {
         let t = self.toks.get(self.pos).cloned().ok_or_else(|| self.expected("a value"))?;
         self.pos += 1;
@@ -885,6 +899,13 @@ impl Parser {
                 let c = self.ident()?;
                 self.sym(")")?;
                 Ok(if lname == "ttl" { Selector::Ttl(c) } else { Selector::WriteTime(c) })
+            }
+            "cast" => {
+                let inner = self.selector()?;
+                self.kw("as")?;
+                let (ty, varchar) = self.native_type()?;
+                self.sym(")")?;
+                Ok(Selector::Cast(Box::new(inner), ty, varchar))
             }
             "token" => {
                 let mut cols = Vec::new();

@@ -28,6 +28,8 @@ pub enum Expr {
     ToTimestamp(Box<Expr>),
     ToUnixTimestamp(Box<Expr>),
     ToDate(Box<Expr>),
+    /// `token(a, b)` of values: the Murmur3 token of the partition key they form.
+    Token(Vec<Expr>),
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +137,9 @@ impl ModifyPlan {
 pub struct Binder {
     pub table: Arc<TableSchema>,
     pub specs: Vec<ColumnSpec>,
+    /// The first column the selection names up to the selector being resolved: Cassandra's
+    /// "x cannot be cast to T" names it (`defs.get(0)` in Selectable.WithCast).
+    first_selected: Option<String>,
 }
 
 /// Cassandra's refusal of a statement that leaves parts of a key unnamed; `what` is
@@ -153,13 +158,60 @@ fn require_all<T>(t: &TableSchema, restrictions: &[Option<T>], columns: &[usize]
     }
 }
 
+/// Cassandra's Operator.toString.
+fn op_text(op: Op) -> &'static str {
+    match op {
+        Op::Eq => "=",
+        Op::Ne => "!=",
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::In => "IN",
+        Op::Contains => "CONTAINS",
+        Op::ContainsKey => "CONTAINS KEY",
+    }
+}
+
+/// A term as Cassandra prints it in messages (Term.Raw.getText).
+pub fn term_text(t: &Term) -> String {
+    let list = |v: &[Term]| v.iter().map(term_text).collect::<Vec<_>>().join(", ");
+    match t {
+        Term::Lit(Literal::Str(s)) => format!("'{}'", s.replace('\'', "''")),
+        Term::Lit(l) => super::value::literal_text(l),
+        Term::Bind(None) => "?".into(),
+        Term::Bind(Some(n)) => format!(":{n}"),
+        Term::List(v) => format!("[{}]", list(v)),
+        Term::Set(v) => format!("{{{}}}", list(v)),
+        Term::Map(m) => format!("{{{}}}", m.iter().map(|(k, v)| format!("{}: {}", term_text(k), term_text(v))).collect::<Vec<_>>().join(", ")),
+        Term::Tuple(v) => format!("({})", list(v)),
+        Term::Func(n, a) => format!("{n}({})", list(a)),
+        Term::Cast(inner, ty) => format!("({}){}", super::value::type_name(ty, false), term_text(inner)),
+    }
+}
+
+/// The first column a selector names, left to right (the order Cassandra collects them in).
+fn first_column(s: &Selector) -> Option<String> {
+    match s {
+        Selector::Column(n) | Selector::Count(n) | Selector::WriteTime(n) | Selector::Ttl(n) => Some(n.clone()),
+        Selector::Token(cols) => cols.first().cloned(),
+        Selector::Func(_, args) => args.iter().find_map(first_column),
+        Selector::Cast(inner, ..) => first_column(inner),
+        Selector::Star | Selector::CountStar => None,
+    }
+}
+
 fn undefined(t: &TableSchema, name: &str) -> CqlError {
     CqlError::invalid(format!("Undefined column name {name} in table {}", t.qualified()))
 }
 
 impl Binder {
     pub fn new(table: Arc<TableSchema>) -> Self {
-        Binder { table, specs: Vec::new() }
+        Binder {
+            table,
+            specs: Vec::new(),
+            first_selected: None,
+        }
     }
 
     fn spec(&mut self, name: String, ty: ColumnType) -> usize {
@@ -193,6 +245,18 @@ impl Binder {
                 }
                 let (f, ty) = resolve(name, &types).ok_or_else(|| CqlError::invalid(format!("Unknown function '{name}'")))??;
                 Ok((SelExpr::Call(f, exprs), ty, format!("system.{name}({})", names.join(", "))))
+            }
+            Selector::Cast(inner, to, varchar) => {
+                use super::cast::{Resolved, resolve};
+                let (e, from, n) = self.sel_expr(inner)?;
+                let first = self.first_selected.clone().or_else(|| first_column(inner));
+                match resolve(&from, to, *varchar, first.as_deref())? {
+                    Resolved::Identity => Ok((e, from, n)),
+                    Resolved::Call(c) => {
+                        let tname = if *varchar { "varchar".to_string() } else { super::value::type_name(to, false) };
+                        Ok((SelExpr::Call(super::scalar::Scalar::Cast(c), vec![e]), to.clone(), format!("cast({n} as {tname})")))
+                    }
+                }
             }
             _ => Err(CqlError::invalid("Only columns and native scalar functions may be arguments of a function here")),
         }
@@ -310,8 +374,58 @@ impl Binder {
                     _ => Expr::ToUnixTimestamp(Box::new(inner)),
                 }
             }
+            "token" => {
+                // TokenFct: one argument per partition-key column, of its type; a bigint.
+                let t = self.table.clone();
+                argc(t.pk.len())?;
+                want(matches!(ty, ColumnType::Bigint), "bigint")?;
+                let mut parts = Vec::with_capacity(args.len());
+                for (i, (a, c)) in args.iter().zip(&t.pk).enumerate() {
+                    parts.push(self.term(a, &format!("arg{i}(system.token)"), &t.columns[*c].ty.clone())?);
+                }
+                Expr::Token(parts)
+            }
             _ => return Err(CqlError::invalid(format!("Unknown function '{name}'"))),
         })
+    }
+
+    /// `token(cols) op value`, checked as Cassandra's TokenRelation does (operator first, then
+    /// the columns: all of the partition key, no duplicates, nothing else, in order).
+    fn token_relation(&mut self, cols: &[String], r: &Relation) -> CqlResult<Expr> {
+        let t = self.table.clone();
+        let text = || format!("token({}) {} {}", cols.join(", "), op_text(r.op), r.rhs.iter().map(term_text).collect::<Vec<_>>().join(", "));
+        match r.op {
+            Op::Ne => return Err(CqlError::invalid(format!("Unsupported \"!=\" relation: {}", text()))),
+            Op::In | Op::Contains | Op::ContainsKey => {
+                return Err(CqlError::invalid(format!("{} cannot be used with the token function", op_text(r.op))));
+            }
+            _ => {}
+        }
+        let mut idx = Vec::with_capacity(cols.len());
+        for c in cols {
+            idx.push(self.col(c)?);
+        }
+        if idx != t.pk {
+            let msg = if !t.pk.iter().all(|p| idx.contains(p)) {
+                "The token() function must be applied to all partition key components or none of them".to_string()
+            } else if (1..idx.len()).any(|i| idx[..i].contains(&idx[i])) {
+                "The token() function contains duplicate partition key components".to_string()
+            } else if idx.iter().any(|i| !t.pk.contains(i)) {
+                "The token() function must contains only partition key components".to_string()
+            } else {
+                let want: Vec<&str> = t.pk.iter().map(|i| t.columns[*i].name.as_str()).collect();
+                format!("The token function arguments must be in the partition key order: {}", want.join(", "))
+            };
+            return Err(CqlError::invalid(msg));
+        }
+        match &r.rhs[0] {
+            Term::Bind(n) => {
+                let n = n.clone().unwrap_or_else(|| "partition key token".into());
+                let i = self.spec(n.clone(), ColumnType::Bigint);
+                Ok(Expr::Bind(i, ColumnType::Bigint, n))
+            }
+            other => self.term(other, "partition key token", &ColumnType::Bigint),
+        }
     }
 
     fn restr(&mut self, r: &Relation, col: usize) -> CqlResult<KeyRestr> {
@@ -842,11 +956,18 @@ impl Binder {
                     aggregate = true;
                     (Sel::Agg(kind, col), format!("system.{name}({})", c.name), c.ty.clone())
                 }
-                Selector::Func(..) => {
+                Selector::Func(..) | Selector::Cast(..) => {
                     let (e, ty, name) = self.sel_expr(&item.selector)?;
-                    (Sel::Expr(e), name, ty)
+                    match e {
+                        // A cast to the column's own type selects the column itself.
+                        super::scalar::SelExpr::Col(i) => (Sel::Col(i), name, ty),
+                        e => (Sel::Expr(e), name, ty),
+                    }
                 }
             };
+            if self.first_selected.is_none() {
+                self.first_selected = first_column(&item.selector);
+            }
             sels.push(sel);
             columns.push(spec(item.alias.clone().unwrap_or(name), ty));
         }
@@ -862,24 +983,26 @@ impl Binder {
         for r in &s.where_ {
             match &r.lhs {
                 Lhs::Token(cols) => {
-                    let want: Vec<&str> = t.pk.iter().map(|i| t.columns[*i].name.as_str()).collect();
-                    if cols.iter().map(|c| c.as_str()).collect::<Vec<_>>() != want {
+                    let e = self.token_relation(cols, r)?;
+                    // TokenRestriction.mergeWith: the restriction already there merges the new one.
+                    let names = cols.join(", ");
+                    let has = |b: &[Op]| token_bounds.iter().any(|(o, _)| b.contains(o));
+                    if has(&[Op::Eq]) {
                         return Err(CqlError::invalid(format!(
-                            "The token function arguments must be in the partition key order: {}",
-                            want.join(", ")
+                            "{names} cannot be restricted by more than one relation if it includes an Equal"
                         )));
                     }
-                    if matches!(r.op, Op::In | Op::Ne | Op::Contains | Op::ContainsKey) {
-                        return Err(CqlError::invalid("Only EQ, <, <=, > and >= relations are supported on token()"));
+                    if !token_bounds.is_empty() && r.op == Op::Eq {
+                        return Err(CqlError::invalid(format!(
+                            "Columns \"{names}\" cannot be restricted by both an equality and an inequality relation"
+                        )));
                     }
-                    let e = match &r.rhs[0] {
-                        Term::Bind(n) => {
-                            let n = n.clone().unwrap_or_else(|| "partition key token".into());
-                            let i = self.spec(n.clone(), ColumnType::Bigint);
-                            Expr::Bind(i, ColumnType::Bigint, n)
-                        }
-                        other => self.term(other, "partition key token", &ColumnType::Bigint)?,
-                    };
+                    if matches!(r.op, Op::Gt | Op::Ge) && has(&[Op::Gt, Op::Ge]) {
+                        return Err(CqlError::invalid(format!("More than one restriction was found for the start bound on {names}")));
+                    }
+                    if matches!(r.op, Op::Lt | Op::Le) && has(&[Op::Lt, Op::Le]) {
+                        return Err(CqlError::invalid(format!("More than one restriction was found for the end bound on {names}")));
+                    }
                     token_bounds.push((r.op, e));
                 }
                 Lhs::Tuple(cols) => {
@@ -920,7 +1043,7 @@ impl Binder {
                 Lhs::Element(..) => return Err(CqlError::invalid("Map-entry relations are not supported in SELECT by this node")),
                 Lhs::Column(n) => {
                     if r.op == Op::Ne {
-                        return Err(CqlError::invalid(format!("Unsupported \"!=\" relation: {n} != ?")));
+                        return Err(CqlError::invalid(format!("Unsupported \"!=\" relation: {n} != {}", term_text(&r.rhs[0]))));
                     }
                     let col = self.col(n)?;
                     let c = &t.columns[col];
@@ -1001,11 +1124,8 @@ impl Binder {
         if pk_other {
             needs_filtering = true;
         }
-        if pk_full && !token_bounds.is_empty() {
-            return Err(CqlError::invalid(
-                "Columns \"token\" cannot be restricted by both a normal relation and a token relation",
-            ));
-        }
+        // A token relation with `=`/`IN` on the whole partition key filters those partitions
+        // (Cassandra 4.1's TokenFilter); `select.rs` drops the keys outside the token range.
         // Clustering: = / IN on a prefix, then at most one slice; nothing after a gap.
         let mut ck_eq = Vec::new();
         let mut prefix_eq = true;

@@ -292,6 +292,10 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     if let Bound::Included(i64::MIN) | Bound::Excluded(i64::MIN) = hi {
         hi = Bound::Unbounded;
     }
+    // `token(k) > x AND k IN (...)`: the token relation filters the named partitions.
+    if explicit && !plan.token_bounds.is_empty() {
+        keys.retain(|(tok, _)| std::ops::RangeBounds::contains(&(lo, hi), tok));
+    }
 
     let mut out_rows: Vec<Vec<Option<Bytes>>> = Vec::new();
     let mut out_cks: Vec<Vec<Bytes>> = Vec::new();
