@@ -1,6 +1,9 @@
 //! SELECT restrictions Cassandra 4.1 accepts and how it refuses the others, through the scylla
 //! driver: token relations with literals, `token(...)` values and bind markers
-//! (`cql3/TokenRelation`, `restrictions/TokenRestriction`, `TokenFilter`).
+//! (`cql3/TokenRelation`, `restrictions/TokenRestriction`, `TokenFilter`); multi-column
+//! clustering relations after an equality, as equality and as tuple IN, and their merging with
+//! single-column ones (`MultiColumnRelation`, `MultiColumnRestriction`,
+//! `ClusteringColumnRestrictions`).
 
 mod support;
 
@@ -97,6 +100,60 @@ async fn token_relations_cassandra_refuses() {
         ("SELECT * FROM t WHERE token(k) > 'x'", "Invalid STRING constant (x) for \"partition key token\" of type bigint"),
     ] {
         assert_eq!(refused(&s, q).await, (DbError::Invalid, msg.to_owned()), "{q}");
+    }
+    n.stop().await;
+}
+
+async fn clusterings(s: &Session, q: &str) -> Vec<(i32, i32, i32)> {
+    let rows = s.query_unpaged(q, ()).await.expect(q).into_rows_result().expect("rows");
+    rows.rows::<(i32, i32, i32)>().expect("three ints").map(|r| r.expect("row")).collect()
+}
+
+#[tokio::test]
+async fn multi_column_relations_after_an_equality_as_equality_and_as_tuple_in() {
+    let (n, s) = setup().await;
+    let q = |w: &str| format!("SELECT c1, c2, c3 FROM t WHERE k = 1 AND {w}");
+    assert_eq!(clusterings(&s, &q("c1 = 0 AND (c2, c3) > (0, 0)")).await, [(0, 0, 1), (0, 1, 0), (0, 1, 1)]);
+    assert_eq!(clusterings(&s, &q("c1 = 1 AND (c2, c3) <= (0, 1)")).await, [(1, 0, 0), (1, 0, 1)]);
+    assert_eq!(clusterings(&s, &q("(c1, c2) = (0, 1)")).await, [(0, 1, 0), (0, 1, 1)]);
+    assert_eq!(clusterings(&s, &q("(c1, c2) = (0, 1) AND c3 = 1")).await, [(0, 1, 1)]);
+    assert_eq!(clusterings(&s, &q("(c1, c2) IN ((1, 0), (0, 1), (5, 5))")).await, [(0, 1, 0), (0, 1, 1), (1, 0, 0), (1, 0, 1)]);
+    assert_eq!(clusterings(&s, &q("c1 = 1 AND (c2, c3) IN ((1, 1), (0, 0))")).await, [(1, 0, 0), (1, 1, 1)]);
+    // A slice on the first column of a tuple slice merges with it (both bounds kept).
+    assert_eq!(clusterings(&s, &q("(c1, c2, c3) > (0, 1, 0) AND c1 < 1")).await, [(0, 1, 1)]);
+    assert_eq!(clusterings(&s, &q("(c1, c2) >= (0, 1) AND (c1, c2) < (1, 1)")).await, [(0, 1, 0), (0, 1, 1), (1, 0, 0), (1, 0, 1)]);
+    // Bind markers inside the tuples.
+    let p = s.prepare("SELECT c1, c2, c3 FROM t WHERE k = ? AND (c1, c2) IN ((?, ?), (?, ?)) AND c3 = ?").await.unwrap();
+    let rows = s.execute_unpaged(&p, (2, 1, 1, 0, 0, 1)).await.unwrap().into_rows_result().unwrap();
+    let got: Vec<(i32, i32, i32)> = rows.rows().unwrap().map(|r| r.unwrap()).collect();
+    assert_eq!(got, [(0, 0, 1), (1, 1, 1)]);
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn multi_column_relations_cassandra_refuses() {
+    let (n, s) = setup().await;
+    for (w, msg) in [
+        ("(k, c1) = (1, 0)", "Multi-column relations can only be applied to clustering columns but was applied to: k"),
+        ("(c2, c1) = (0, 0)", "Clustering columns must appear in the PRIMARY KEY order in multi-column relations: (c2, c1) = (0, 0)"),
+        ("(c1, c3) = (0, 0)", "Clustering columns must appear in the PRIMARY KEY order in multi-column relations: (c1, c3) = (0, 0)"),
+        ("(c1, c1) = (0, 0)", "Column \"c1\" appeared twice in a relation: (c1, c1) = (0, 0)"),
+        ("(c1, c2) = (0, 0, 1)", "Expected 2 elements in value tuple, but got 3: (0, 0, 1)"),
+        ("(c1, c2) IN ((0, 0), (1))", "Expected 2 elements in value tuple, but got 1: (1)"),
+        ("(c1, c2) != (0, 0)", "Unsupported \"!=\" relation: (c1, c2) != (0, 0)"),
+        ("c1 = (0, 0)", "Invalid tuple type literal for c1 of type int"),
+        ("(c2, c3) = (0, 0)", "PRIMARY KEY column \"c2\" cannot be restricted as preceding column \"c1\" is not restricted"),
+        ("c1 > 0 AND (c2, c3) > (0, 0)", "Clustering column \"c2\" cannot be restricted (preceding column \"c1\" is restricted by a non-EQ relation)"),
+        ("(c2, c3) > (0, 0) AND c1 > 0", "PRIMARY KEY column \"c2\" cannot be restricted (preceding column \"c1\" is restricted by a non-EQ relation)"),
+        ("(c1, c2) > (0, 0) AND c2 < 1", "Column \"c2\" cannot be restricted by two inequalities not starting with the same column"),
+        ("(c1, c2) > (0, 0) AND (c1) > (1)", "More than one restriction was found for the start bound on c1"),
+        ("(c1, c2) > (0, 0) AND (c1, c2) = (1, 1)", "Column \"c1\" cannot be restricted by an equality relation and an inequality relation"),
+        ("c1 > 0 AND (c1, c2) = (1, 1)", "Column \"c1\" cannot be restricted by both an equality and an inequality relation"),
+        ("(c1, c2) = (0, 0) AND c1 = 1", "c1 cannot be restricted by more than one relation if it includes an Equal"),
+        ("c1 IN (0, 1) AND (c1, c2) = (0, 0)", "c1 cannot be restricted by more than one relation if it includes a IN"),
+    ] {
+        let q = format!("SELECT * FROM t WHERE k = 1 AND {w}");
+        assert_eq!(refused(&s, &q).await, (DbError::Invalid, msg.to_owned()), "{q}");
     }
     n.stop().await;
 }

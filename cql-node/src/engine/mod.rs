@@ -18,6 +18,7 @@
 mod ast;
 mod bignum;
 mod cast;
+mod ck_restrictions;
 pub mod clock;
 mod core;
 mod ddl;

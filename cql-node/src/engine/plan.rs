@@ -82,7 +82,8 @@ pub struct SelectPlan {
     /// Leading clustering columns restricted by `=` (used to narrow the row scan).
     pub ck_eq: Vec<Expr>,
     pub filters: Vec<Filter>,
-    /// Multi-column clustering slices `(c1, c2) > (x, y)`.
+    /// Multi-column clustering relations `(c1, c2) > (x, y)`, `= (x, y)`, `IN ((x, y), ...)`:
+    /// the columns, the operator and the tuples (one, or one per IN element), flattened.
     pub tuple_filters: Vec<(Vec<usize>, Op, Vec<Expr>)>,
     pub limit: Option<Expr>,
     pub per_partition_limit: Option<Expr>,
@@ -312,7 +313,7 @@ impl Binder {
                 ),
                 _ => {
                     return Err(CqlError::invalid(format!(
-                        "Invalid tuple literal for {recv} of type {}",
+                        "Invalid tuple type literal for {recv} of type {}",
                         type_name(ty, false)
                     )));
                 }
@@ -387,6 +388,73 @@ impl Binder {
             }
             _ => return Err(CqlError::invalid(format!("Unknown function '{name}'"))),
         })
+    }
+
+    /// `(c1, c2) op (x, y)` or `(c1, c2) IN ((x, y), ...)`, checked as MultiColumnRelation
+    /// does; returns the columns and the values (all IN tuples one after the other).
+    fn multi_column_relation(&mut self, cols: &[String], r: &Relation) -> CqlResult<(Vec<usize>, Vec<Expr>)> {
+        let t = self.table.clone();
+        let lhs = format!("({})", cols.join(", "));
+        let text = || format!("{lhs} {} {}", op_text(r.op), r.rhs.iter().map(term_text).collect::<Vec<_>>().join(", "));
+        match r.op {
+            Op::Ne => return Err(CqlError::invalid(format!("Unsupported \"!=\" relation: {}", text()))),
+            Op::Contains | Op::ContainsKey => {
+                return Err(CqlError::invalid(format!("{} cannot be used for multi-column relations", op_text(r.op))));
+            }
+            _ => {}
+        }
+        let mut idx: Vec<usize> = Vec::with_capacity(cols.len());
+        let mut previous: Option<i32> = None;
+        for n in cols {
+            let col = self.col(n)?;
+            let c = &t.columns[col];
+            if c.kind != Kind::Clustering {
+                return Err(CqlError::invalid(format!(
+                    "Multi-column relations can only be applied to clustering columns but was applied to: {n}"
+                )));
+            }
+            if idx.contains(&col) {
+                return Err(CqlError::invalid(format!("Column \"{n}\" appeared twice in a relation: {}", text())));
+            }
+            if previous.is_some_and(|p| c.position != p + 1) {
+                return Err(CqlError::invalid(format!(
+                    "Clustering columns must appear in the PRIMARY KEY order in multi-column relations: {}",
+                    text()
+                )));
+            }
+            previous = Some(c.position);
+            idx.push(col);
+        }
+        if r.in_marker {
+            return Err(CqlError::invalid(format!("A single bind marker for a multi-column IN is not supported by this node: {}", text())));
+        }
+        let tuples: Vec<&Term> = if r.op == Op::In { r.rhs.iter().collect() } else { r.rhs.iter().take(1).collect() };
+        let mut vals = Vec::with_capacity(tuples.len() * idx.len());
+        for tuple in tuples {
+            let items = match tuple {
+                Term::Tuple(vs) => vs,
+                other => {
+                    return Err(CqlError::invalid(format!(
+                        "Invalid {} for a multi-column relation {lhs}: expected a tuple of values",
+                        term_text(other)
+                    )));
+                }
+            };
+            if items.len() != idx.len() {
+                return Err(CqlError::invalid(format!(
+                    "Expected {} elements in value tuple, but got {}: {}",
+                    idx.len(),
+                    items.len(),
+                    term_text(tuple)
+                )));
+            }
+            for (v, ci) in items.iter().zip(idx.iter()) {
+                let c = &t.columns[*ci];
+                let (n, ty) = (c.name.clone(), c.ty.clone());
+                vals.push(self.term(v, &n, &ty)?);
+            }
+        }
+        Ok((idx, vals))
     }
 
     /// `token(cols) op value`, checked as Cassandra's TokenRelation does (operator first, then
@@ -977,7 +1045,7 @@ impl Binder {
         let mut token_bounds = Vec::new();
         let mut filters = Vec::new();
         let mut tuple_filters = Vec::new();
-        let mut ck_kinds: Vec<Option<Op>> = vec![None; t.ck.len()];
+        let mut cks = super::ck_restrictions::CkSet::new(t.ck.len());
         let mut needs_filtering = false;
         let mut regular_restricted = false;
         for r in &s.where_ {
@@ -1006,38 +1074,9 @@ impl Binder {
                     token_bounds.push((r.op, e));
                 }
                 Lhs::Tuple(cols) => {
-                    let mut idx = Vec::new();
-                    for (i, n) in cols.iter().enumerate() {
-                        let col = self.col(n)?;
-                        let c = &t.columns[col];
-                        if c.kind != Kind::Clustering || c.position as usize != i {
-                            return Err(CqlError::invalid(format!(
-                                "Multi-column relations can only be applied to clustering columns but was applied to: {n}"
-                            )));
-                        }
-                        idx.push(col);
-                    }
-                    if matches!(r.op, Op::In | Op::Ne | Op::Contains | Op::ContainsKey) {
-                        return Err(CqlError::invalid(
-                            "Only =, <, <=, > and >= are supported on multi-column relations by this node",
-                        ));
-                    }
-                    let vals = match r.rhs.first() {
-                        Some(Term::Tuple(vs)) if vs.len() == idx.len() => vs
-                            .iter()
-                            .zip(idx.iter())
-                            .map(|(v, ci)| {
-                                let c = &t.columns[*ci];
-                                let (n, ty) = (c.name.clone(), c.ty.clone());
-                                self.term(v, &n, &ty)
-                            })
-                            .collect::<CqlResult<Vec<_>>>()?,
-                        _ => return Err(CqlError::invalid("Expected a tuple of values for a multi-column relation")),
-                    };
-                    // The tuple is one slice starting at its first clustering column.
-                    if let Some(k) = ck_kinds.first_mut() {
-                        *k = Some(if r.op == Op::Eq { Op::Eq } else { Op::Gt });
-                    }
+                    let (idx, vals) = self.multi_column_relation(cols, r)?;
+                    let first = t.columns[idx[0]].position as usize;
+                    cks.add(&t, first, first + idx.len() - 1, true, r.op, s.allow_filtering)?;
                     tuple_filters.push((idx, r.op, vals));
                 }
                 Lhs::Element(..) => return Err(CqlError::invalid("Map-entry relations are not supported in SELECT by this node")),
@@ -1082,14 +1121,8 @@ impl Binder {
                             let pos = c.position as usize;
                             if matches!(r.op, Op::Ne | Op::Contains | Op::ContainsKey) {
                                 needs_filtering = true;
-                            } else if ck_kinds[pos].is_some_and(|k| k == Op::Eq || k == Op::In)
-                                || (ck_kinds[pos].is_some() && matches!(r.op, Op::Eq | Op::In))
-                            {
-                                return Err(CqlError::invalid(format!(
-                                    "{n} cannot be restricted by more than one relation if it includes an Equal"
-                                )));
                             } else {
-                                ck_kinds[pos] = Some(r.op);
+                                cks.add(&t, pos, pos, false, r.op, s.allow_filtering)?;
                             }
                             filters.push(Filter {
                                 col,
@@ -1126,37 +1159,17 @@ impl Binder {
         }
         // A token relation with `=`/`IN` on the whole partition key filters those partitions
         // (Cassandra 4.1's TokenFilter); `select.rs` drops the keys outside the token range.
-        // Clustering: = / IN on a prefix, then at most one slice; nothing after a gap.
-        let mut ck_eq = Vec::new();
-        let mut prefix_eq = true;
-        let mut ended = false;
-        for (i, k) in ck_kinds.iter().enumerate() {
-            match k {
-                None => ended = true,
-                Some(op) => {
-                    if ended {
-                        if !s.allow_filtering {
-                            let prev = &t.columns[t.ck[i - 1]].name;
-                            return Err(CqlError::invalid(format!(
-                                "PRIMARY KEY column \"{}\" cannot be restricted as preceding column \"{prev}\" is not restricted",
-                                t.columns[t.ck[i]].name
-                            )));
-                        }
-                        needs_filtering = true;
-                    }
-                    if *op == Op::Eq && prefix_eq && !ended {
-                        // Collected below from the filters.
-                    } else {
-                        prefix_eq = false;
-                        if !matches!(op, Op::In) {
-                            ended = true;
-                        }
-                    }
-                }
+        // Clustering: a gap (or anything after a slice) needs filtering, and without ALLOW
+        // FILTERING is refused naming the first column out of place.
+        if cks.needs_filtering() {
+            if !s.allow_filtering
+                && let Some(e) = cks.gap_error(&t)
+            {
+                return Err(e);
             }
+            needs_filtering = true;
         }
-        let ck_any = ck_kinds.iter().any(|k| k.is_some());
-        if ck_any && !pk_full {
+        if !cks.is_empty() && !pk_full {
             needs_filtering = true;
         }
         if regular_restricted {
@@ -1167,15 +1180,19 @@ impl Binder {
                 "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING",
             ));
         }
-        // Leading `=` clustering values for narrowing.
-        for (i, &ci) in t.ck.iter().enumerate() {
-            let f = filters.iter().find(|f| f.col == ci && f.op == Op::Eq);
-            match (f, ck_kinds[i]) {
-                (Some(f), Some(Op::Eq)) => {
-                    if let KeyRestr::Eq(e) = &f.rhs {
-                        ck_eq.push(e.clone());
-                    }
+        // Leading `=` clustering values for narrowing (single `c = x` or `(c1, c2) = (x, y)`).
+        let mut ck_eq = Vec::new();
+        for e in cks.eq_prefix() {
+            if e.multi {
+                let first = t.ck[e.first];
+                if let Some((_, _, vals)) = tuple_filters.iter().find(|(cols, op, _)| *op == Op::Eq && cols[0] == first) {
+                    ck_eq.extend(vals.iter().cloned());
+                    continue;
                 }
+                break;
+            }
+            match filters.iter().find(|f| f.col == t.ck[e.first] && f.op == Op::Eq).map(|f| &f.rhs) {
+                Some(KeyRestr::Eq(x)) => ck_eq.push(x.clone()),
                 _ => break,
             }
         }

@@ -162,10 +162,12 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         .map(|(cols, op, es)| {
             let vals = es
                 .iter()
-                .map(|e| {
-                    eval(e, env)?
-                        .bytes()
-                        .ok_or_else(|| CqlError::invalid("Invalid null value in condition for a multi-column relation"))
+                .enumerate()
+                .map(|(i, e)| {
+                    eval(e, env)?.bytes().ok_or_else(|| {
+                        let name = &t.columns[cols[i % cols.len()]].name;
+                        CqlError::invalid(format!("Invalid null value in condition for column {name}"))
+                    })
                 })
                 .collect::<CqlResult<Vec<_>>>()?;
             Ok((&cols[..], *op, vals))
@@ -328,16 +330,24 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             for (cols, op, vals) in &tuple_filters {
                 let Some(r) = row else { return false };
                 // Tuple relations compare by value (each type's natural order), whatever the
-                // clustering order (CASSANDRA-7281).
-                let n = cols.len().min(r.ck.len()).min(vals.len());
-                let mut o = Ordering::Equal;
-                for k in 0..n {
-                    o = compare(&t.columns[t.ck[k]].ty, &r.ck[k], &vals[k]);
-                    if o != Ordering::Equal {
-                        break;
+                // clustering order (CASSANDRA-7281); an IN matches any of its tuples.
+                let first = t.columns[cols[0]].position as usize;
+                let cmp = |tuple: &[Bytes]| {
+                    let mut o = Ordering::Equal;
+                    for (k, v) in tuple.iter().enumerate() {
+                        let Some(cur) = r.ck.get(first + k) else { break };
+                        o = compare(&t.columns[cols[k]].ty, cur, v);
+                        if o != Ordering::Equal {
+                            break;
+                        }
                     }
-                }
-                if !op_matches(o, *op) {
+                    o
+                };
+                let ok = match op {
+                    Op::In => vals.chunks(cols.len()).any(|tuple| cmp(tuple) == Ordering::Equal),
+                    _ => op_matches(cmp(vals), *op),
+                };
+                if !ok {
                     return false;
                 }
             }
