@@ -198,6 +198,11 @@ impl CkSet {
         })
     }
 
+    /// Is the column at `pos` restricted by `=` (alone or in a tuple)?
+    pub fn is_restricted_by_eq(&self, pos: usize) -> bool {
+        self.by_pos.get(pos).copied().flatten().is_some_and(|i| self.entries[i].kind == Kind::Eq)
+    }
+
     /// The entries of the leading run of `=` restrictions (the rows to narrow the scan to).
     pub fn eq_prefix(&self) -> Vec<&Entry> {
         let mut out = Vec::new();

@@ -953,6 +953,16 @@ impl Parser {
         if self.eat_kw("where") {
             where_ = self.relations()?;
         }
+        let mut group_by = Vec::new();
+        if self.eat_kw("group") {
+            self.kw("by")?;
+            loop {
+                group_by.push(self.ident()?);
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
         let mut order_by = Vec::new();
         if self.eat_kw("order") {
             self.kw("by")?;
@@ -992,6 +1002,7 @@ impl Parser {
             json,
             items,
             where_,
+            group_by,
             order_by,
             per_partition_limit,
             limit,

@@ -92,6 +92,8 @@ pub struct SelectPlan {
     pub ordered: bool,
     pub aggregate: bool,
     pub distinct: bool,
+    /// GROUP BY: how many clustering columns the groups are made of (0: whole partitions).
+    pub group_by: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -455,6 +457,53 @@ impl Binder {
             }
         }
         Ok((idx, vals))
+    }
+
+    /// GROUP BY, checked as SelectStatement.getAggregationSpecification: primary-key columns
+    /// in their declared order, any column skipped restricted by `=`, the whole partition key;
+    /// returns the number of clustering columns in the groups.
+    fn group_by(&self, s: &Select, pk: &[Option<KeyRestr>], cks: &super::ck_restrictions::CkSet) -> CqlResult<Option<usize>> {
+        if s.group_by.is_empty() {
+            return Ok(None);
+        }
+        let t = &self.table;
+        let order = || CqlError::invalid("Group by currently only support groups of columns following their declared order in the PRIMARY KEY");
+        let key_columns: Vec<usize> = t.pk.iter().chain(t.ck.iter()).copied().collect();
+        let mut next = 0usize;
+        let mut prefix = 0usize;
+        for name in &s.group_by {
+            let col = self.col(name)?;
+            if !t.columns[col].is_key() {
+                return Err(CqlError::invalid(format!(
+                    "Group by is currently only supported on the columns of the PRIMARY KEY, got {name}"
+                )));
+            }
+            loop {
+                let Some(&kc) = key_columns.get(next) else { return Err(order()) };
+                next += 1;
+                let c = &t.columns[kc];
+                if c.kind == Kind::Clustering {
+                    prefix += 1;
+                }
+                if kc == col {
+                    break;
+                }
+                let by_eq = match c.kind {
+                    Kind::PartitionKey => matches!(pk[c.position as usize], Some(KeyRestr::Eq(_))),
+                    _ => cks.is_restricted_by_eq(c.position as usize),
+                };
+                if !by_eq {
+                    return Err(order());
+                }
+            }
+        }
+        if key_columns.get(next).is_some_and(|c| t.columns[*c].kind == Kind::PartitionKey) {
+            return Err(CqlError::invalid("Group by is not supported on only a part of the partition key"));
+        }
+        if prefix > 0 && s.distinct {
+            return Err(CqlError::invalid("Grouping on clustering columns is not allowed for SELECT DISTINCT queries"));
+        }
+        Ok(Some(prefix))
     }
 
     /// `token(cols) op value`, checked as Cassandra's TokenRelation does (operator first, then
@@ -1261,6 +1310,7 @@ impl Binder {
                 }
             }
         }
+        let group_by = self.group_by(s, &pk, &cks)?;
         Ok(SelectPlan {
             table: t.clone(),
             sels,
@@ -1276,6 +1326,7 @@ impl Binder {
             ordered: !s.order_by.is_empty(),
             aggregate,
             distinct: s.distinct,
+            group_by,
         })
     }
 }
