@@ -595,15 +595,69 @@ impl Binder {
         &mut self,
         where_: &[Relation],
         allow_ck_slice: bool,
+        deleting: bool,
     ) -> CqlResult<(Vec<KeyRestr>, Vec<KeyRestr>, Vec<(usize, Op, Expr)>)> {
         let t = self.table.clone();
         let mut pk: Vec<Option<KeyRestr>> = vec![None; t.pk.len()];
         let mut ck: Vec<Option<KeyRestr>> = vec![None; t.ck.len()];
         let mut slices = Vec::new();
+        let what = if allow_ck_slice || deleting { "DELETE" } else { "UPDATE" };
         for r in where_ {
             let name = match &r.lhs {
                 Lhs::Column(n) => n,
-                _ => {
+                Lhs::Token(_) => {
+                    return Err(CqlError::invalid(format!(
+                        "The token function cannot be used in WHERE clauses for {what} statements"
+                    )));
+                }
+                Lhs::Tuple(cols) => {
+                    // ModificationStatement takes `(c1, c2) = (x, y)` and `(c) IN ((x), (y))`
+                    // like the single-column relations they stand for.
+                    let (idx, vals) = self.multi_column_relation(cols, r)?;
+                    match r.op {
+                        Op::Eq => {
+                            for (ci, v) in idx.iter().zip(vals) {
+                                let c = &t.columns[*ci];
+                                let slot = &mut ck[c.position as usize];
+                                if slot.is_some() {
+                                    return Err(CqlError::invalid(format!(
+                                        "{} cannot be restricted by more than one relation if it includes an Equal",
+                                        c.name
+                                    )));
+                                }
+                                *slot = Some(KeyRestr::Eq(v));
+                            }
+                        }
+                        Op::In if idx.len() == 1 => {
+                            let c = &t.columns[idx[0]];
+                            let slot = &mut ck[c.position as usize];
+                            if slot.is_some() {
+                                return Err(CqlError::invalid(format!(
+                                    "{} cannot be restricted by more than one relation if it includes a IN",
+                                    c.name
+                                )));
+                            }
+                            *slot = Some(KeyRestr::In(vals));
+                        }
+                        Op::In => {
+                            return Err(CqlError::invalid(format!(
+                                "A multi-column IN in the WHERE clause of {what} statements is not supported by this node"
+                            )));
+                        }
+                        _ if what == "UPDATE" => {
+                            return Err(CqlError::invalid(
+                                "Slice restrictions are not supported on the clustering columns in UPDATE statements",
+                            ));
+                        }
+                        _ => {
+                            return Err(CqlError::invalid(
+                                "A multi-column slice in the WHERE clause of DELETE statements is not supported by this node",
+                            ));
+                        }
+                    }
+                    continue;
+                }
+                Lhs::Element(..) => {
                     return Err(CqlError::invalid(
                         "Only simple column restrictions are supported in the WHERE clause of writes",
                     ));
@@ -631,9 +685,17 @@ impl Binder {
                             slices.push((pos, r.op, e));
                         }
                         _ if c.kind == Kind::PartitionKey => {
-                            return Err(CqlError::invalid(format!(
-                                "Only EQ and IN relation are supported on the partition key (unless you use the token() function)"
-                            )));
+                            return Err(CqlError::invalid(
+                                "Only EQ and IN relation are supported on the partition key (unless you use the token() function)",
+                            ));
+                        }
+                        Op::Lt | Op::Le | Op::Gt | Op::Ge if what == "UPDATE" => {
+                            return Err(CqlError::invalid(
+                                "Slice restrictions are not supported on the clustering columns in UPDATE statements",
+                            ));
+                        }
+                        Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+                            return Err(CqlError::invalid("Range deletions are not supported for specific columns"));
                         }
                         _ => {
                             return Err(CqlError::invalid(format!(
@@ -859,7 +921,7 @@ impl Binder {
         if t.is_counter && ttl.is_some() {
             return Err(CqlError::invalid("Cannot provide custom TTL for counter updates"));
         }
-        let (pk, ck, _) = self.write_keys(&up.where_, false)?;
+        let (pk, ck, _) = self.write_keys(&up.where_, false, false)?;
         if ck.len() < t.ck.len() && !(only_static && ck.is_empty()) {
             let missing: Vec<&str> = t.ck[ck.len()..].iter().map(|i| t.columns[*i].name.as_str()).collect();
             return Err(CqlError::invalid(format!(
@@ -930,7 +992,7 @@ impl Binder {
                 }
             });
         }
-        let (pk, ck, slices) = self.write_keys(&del.where_, del.columns.is_empty())?;
+        let (pk, ck, slices) = self.write_keys(&del.where_, del.columns.is_empty(), true)?;
         let delete_row = del.columns.is_empty();
         if !delete_row && ck.len() < t.ck.len() && !(only_static && ck.is_empty()) {
             let missing: Vec<&str> = t.ck[ck.len()..].iter().map(|i| t.columns[*i].name.as_str()).collect();
@@ -1297,6 +1359,12 @@ impl Binder {
             Some(t) => Some(self.term(t, "[per_partition_limit]", &ColumnType::Int)?),
             None => None,
         };
+        if s.distinct && (!cks.is_empty() || filters.iter().any(|f| matches!(t.columns[f.col].kind, Kind::Clustering | Kind::Regular))) {
+            // SelectStatement.validateDistinctSelection.
+            return Err(CqlError::invalid(
+                "SELECT DISTINCT with WHERE clause only supports restriction by partition key and/or static columns.",
+            ));
+        }
         if s.distinct {
             for sel in &sels {
                 match sel {
