@@ -127,6 +127,12 @@ async fn multi_column_relations_after_an_equality_as_equality_and_as_tuple_in() 
     let rows = s.execute_unpaged(&p, (2, 1, 1, 0, 0, 1)).await.unwrap().into_rows_result().unwrap();
     let got: Vec<(i32, i32, i32)> = rows.rows().unwrap().map(|r| r.unwrap()).collect();
     assert_eq!(got, [(0, 0, 1), (1, 1, 1)]);
+    // One marker for the whole list of tuples, named as Tuples.makeInReceiver names it.
+    let p = s.prepare("SELECT c1, c2, c3 FROM t WHERE k = 2 AND (c1, c2) IN ? AND c3 = 0").await.unwrap();
+    assert_eq!(p.get_variable_col_specs().get_by_index(0).unwrap().name(), "in(c1,c2)");
+    let rows = s.execute_unpaged(&p, (vec![(1, 0), (0, 1), (7, 7)],)).await.unwrap().into_rows_result().unwrap();
+    let got: Vec<(i32, i32, i32)> = rows.rows().unwrap().map(|r| r.unwrap()).collect();
+    assert_eq!(got, [(0, 1, 0), (1, 0, 0)]);
     n.stop().await;
 }
 

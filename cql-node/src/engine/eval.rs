@@ -150,6 +150,7 @@ pub fn eval(e: &Expr, env: &Env<'_>) -> CqlResult<Val> {
             }
             other => other,
         },
+        Expr::TupleList(inner) => eval(inner, env)?,
         Expr::Token(parts) => {
             let mut vals = Vec::with_capacity(parts.len());
             for p in parts {

@@ -30,6 +30,8 @@ pub enum Expr {
     ToDate(Box<Expr>),
     /// `token(a, b)` of values: the Murmur3 token of the partition key they form.
     Token(Vec<Expr>),
+    /// `(c1, c2) IN ?`: the bound list of tuples (evaluates to the list's bytes).
+    TupleList(Box<Expr>),
 }
 
 #[derive(Debug, Clone)]
@@ -428,7 +430,14 @@ impl Binder {
             idx.push(col);
         }
         if r.in_marker {
-            return Err(CqlError::invalid(format!("A single bind marker for a multi-column IN is not supported by this node: {}", text())));
+            // Tuples.makeInReceiver: a list of tuples named `in(c1,c2)`.
+            let n = match &r.rhs[0] {
+                Term::Bind(Some(n)) => n.clone(),
+                _ => format!("in({})", cols.join(",")),
+            };
+            let ty = ColumnType::List(Box::new(ColumnType::Tuple(idx.iter().map(|i| t.columns[*i].ty.clone()).collect())));
+            let i = self.spec(n.clone(), ty.clone());
+            return Ok((idx, vec![Expr::TupleList(Box::new(Expr::Bind(i, ty, n)))]));
         }
         let tuples: Vec<&Term> = if r.op == Op::In { r.rhs.iter().collect() } else { r.rhs.iter().take(1).collect() };
         let mut vals = Vec::with_capacity(tuples.len() * idx.len());
@@ -615,6 +624,11 @@ impl Binder {
                     // like the single-column relations they stand for.
                     let (idx, vals) = self.multi_column_relation(cols, r)?;
                     match r.op {
+                        Op::In if r.in_marker => {
+                            return Err(CqlError::invalid(format!(
+                                "A multi-column IN ? in the WHERE clause of {what} statements is not supported by this node"
+                            )));
+                        }
                         Op::Eq => {
                             for (ci, v) in idx.iter().zip(vals) {
                                 let c = &t.columns[*ci];

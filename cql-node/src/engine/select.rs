@@ -160,6 +160,9 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         .tuple_filters
         .iter()
         .map(|(cols, op, es)| {
+            if let [super::plan::Expr::TupleList(list)] = es.as_slice() {
+                return Ok((&cols[..], *op, tuple_list(t, cols, &eval(list, env)?)?));
+            }
             let vals = es
                 .iter()
                 .enumerate()
@@ -718,6 +721,30 @@ fn eval_sel(e: &SelExpr, col: &dyn Fn(usize) -> Option<Bytes>, now_micros: i64) 
             scalar::call(f, &vals, now_micros)
         }
     }
+}
+
+/// The values of `(c1, c2) IN ?`: the bound list of tuples, flattened; a null anywhere is
+/// refused naming its column, as for literal tuples.
+fn tuple_list(t: &TableSchema, cols: &[usize], list: &Val) -> CqlResult<Vec<Bytes>> {
+    let null = |k: usize| CqlError::invalid(format!("Invalid null value in condition for column {}", t.columns[cols[k % cols.len()]].name));
+    let Val::V(b) = list else { return Err(null(0)) };
+    let items = decode_collection(b).ok_or_else(|| CqlError::invalid("Invalid list of tuples for a multi-column IN"))?;
+    let mut out = Vec::with_capacity(items.len() * cols.len());
+    for item in items {
+        let item = item.ok_or_else(|| null(0))?;
+        let mut pos = 0;
+        for k in 0..cols.len() {
+            let len = item.get(pos..pos + 4).map(|l| i32::from_be_bytes([l[0], l[1], l[2], l[3]])).ok_or_else(|| null(k))?;
+            pos += 4;
+            if len < 0 {
+                return Err(null(k));
+            }
+            let v = item.get(pos..pos + len as usize).ok_or_else(|| CqlError::invalid("Invalid tuple value"))?;
+            out.push(item.slice_ref(v));
+            pos += len as usize;
+        }
+    }
+    Ok(out)
 }
 
 /// One GROUP BY group while it is read.
