@@ -1088,9 +1088,7 @@ impl Parser {
                     if self.eat_sym("+") {
                         let c2 = self.ident()?;
                         if c2 != c {
-                            return Err(CqlError::invalid(format!(
-                                "Only expressions of the form X = <value> + X are supported."
-                            )));
+                            return Err(CqlError::invalid("Only expressions of the form X = <value> + X are supported."));
                         }
                         assignments.push(Assignment::Prepend(c, t));
                     } else {

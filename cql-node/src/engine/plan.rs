@@ -138,6 +138,9 @@ impl ModifyPlan {
     }
 }
 
+/// A write's key restrictions: partition key, clustering prefix, clustering slices (DELETE).
+type WriteKeys = (Vec<KeyRestr>, Vec<KeyRestr>, Vec<(usize, Op, Expr)>);
+
 /// Collects bind-marker metadata while resolving one statement.
 pub struct Binder {
     pub table: Arc<TableSchema>,
@@ -605,7 +608,7 @@ impl Binder {
         where_: &[Relation],
         allow_ck_slice: bool,
         deleting: bool,
-    ) -> CqlResult<(Vec<KeyRestr>, Vec<KeyRestr>, Vec<(usize, Op, Expr)>)> {
+    ) -> CqlResult<WriteKeys> {
         let t = self.table.clone();
         let mut pk: Vec<Option<KeyRestr>> = vec![None; t.pk.len()];
         let mut ck: Vec<Option<KeyRestr>> = vec![None; t.ck.len()];
@@ -1349,7 +1352,7 @@ impl Binder {
                 }
                 let this = *desc != c.desc;
                 if rev.is_some_and(|r| r != this) {
-                    return Err(CqlError::invalid(format!("Unsupported order by relation")));
+                    return Err(CqlError::invalid("Unsupported order by relation"));
                 }
                 rev = Some(this);
             }
