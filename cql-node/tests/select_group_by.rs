@@ -64,29 +64,41 @@ async fn groups_aggregate_and_keep_their_first_row() {
     n.stop().await;
 }
 
+/// Every page of `q` at `page_size`: the page sizes and all rows.
+async fn paged(s: &Session, q: &str, page_size: i32) -> (Vec<usize>, Vec<(i32, i32, i64, i32)>) {
+    let stmt = Statement::new(q).with_page_size(page_size);
+    let mut state = PagingState::start();
+    let mut all = Vec::new();
+    let mut sizes = Vec::new();
+    loop {
+        let (result, paging) = s.query_single_page(stmt.clone(), (), state).await.unwrap();
+        let page: Vec<(i32, i32, i64, i32)> = result.into_rows_result().unwrap().rows().unwrap().map(|r| r.unwrap()).collect();
+        sizes.push(page.len());
+        all.extend(page);
+        match paging {
+            PagingStateResponse::HasMorePages { state: next } => state = next,
+            PagingStateResponse::NoMorePages => return (sizes, all),
+        }
+        assert!(sizes.len() < 20, "paging never ends");
+    }
+}
+
 #[tokio::test]
 async fn pages_hold_page_size_groups() {
     let (n, s) = setup().await;
     let q = "SELECT k, c1, count(*), max(v) FROM t GROUP BY k, c1";
     let all = rows(&s, q).await;
     assert_eq!(all.len(), 9);
-    let stmt = Statement::new(q).with_page_size(2);
-    let mut state = PagingState::start();
-    let mut paged = Vec::new();
-    let mut sizes = Vec::new();
-    loop {
-        let (result, paging) = s.query_single_page(stmt.clone(), (), state).await.unwrap();
-        let page: Vec<(i32, i32, i64, i32)> = result.into_rows_result().unwrap().rows().unwrap().map(|r| r.unwrap()).collect();
-        sizes.push(page.len());
-        paged.extend(page);
-        match paging {
-            PagingStateResponse::HasMorePages { state: next } => state = next,
-            PagingStateResponse::NoMorePages => break,
-        }
-        assert!(sizes.len() < 20, "paging never ends");
-    }
+    let (sizes, got) = paged(&s, q, 2).await;
     assert_eq!(sizes, [2, 2, 2, 2, 1]);
-    assert_eq!(paged, all, "every group once, whole, in order");
+    assert_eq!(got, all, "every group once, whole, in order");
+    // Groups that exactly fill the last page: it is full, the next one is empty (as rows do).
+    let (sizes, got) = paged(&s, q, 3).await;
+    assert_eq!(sizes, [3, 3, 3, 0]);
+    assert_eq!(got, all);
+    // LIMIT used up ends paging.
+    let (sizes, _) = paged(&s, &format!("{q} LIMIT 4"), 2).await;
+    assert_eq!(sizes, [2, 2]);
     n.stop().await;
 }
 

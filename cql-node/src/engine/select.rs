@@ -593,10 +593,15 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     if let Some(e) = failure {
         return Err(e);
     }
-    // The last group read is complete when the read ends.
+    // The last group read is complete when the read ends. A page it fills is full, as
+    // CQLGroupByLimits counts it (counted == page size is not exhausted): a paging state, and
+    // the next page is empty.
     if let Some(g) = group.take() {
         last_pos = Some(g.last_pos.clone());
         out_rows.push(g.finish(plan, t));
+        if page_full.is_none() && page_size.is_some_and(|ps| out_rows.len() >= ps) {
+            page_full = Some(false);
+        }
     }
     if whole_aggregate {
         let mut row = first_row.unwrap_or_else(|| vec![None; plan.sels.len()]);
