@@ -165,9 +165,7 @@ fn low_bits(b: &BigInt) -> i64 {
 
 impl JNum {
     /// Number.longValue(): integers wrap, floating values saturate (NaN is 0), decimals
-    /// truncate toward zero then keep the low bits. `as i32/i16/i8` of it is intValue and
-    /// the narrower ones (Java narrows a float through int, which `as` on the long matches
-    /// only after saturating at int: see `int_value`).
+    /// truncate toward zero then keep the low 64 bits.
     fn long_value(&self) -> i64 {
         match self {
             JNum::Long(x) => *x,
@@ -177,7 +175,8 @@ impl JNum {
             JNum::Big(b) => low_bits(b),
         }
     }
-    /// Number.intValue(); byteValue/shortValue are `(byte)/(short) intValue()` in Java.
+    /// Number.intValue(): a float or double saturates at int (not at long), the others wrap;
+    /// byteValue/shortValue are `(byte)/(short) intValue()` in Java, hence `as i8/i16` of it.
     fn int_value(&self) -> i32 {
         match self {
             JNum::Float(f) => *f as i32,
