@@ -144,3 +144,110 @@ fn num_of(b: &[u8]) -> i128 {
     buf[16 - b.len()..].copy_from_slice(b);
     i128::from_be_bytes(buf)
 }
+
+/// CAST(x AS type) as Cassandra 4.1 runs it (CastFcts): Java's numeric conversions, the
+/// serializers' text, `cast(x as t)` column names, the cast to the column's own type dropped,
+/// and null for a null argument.
+#[tokio::test]
+async fn casts_convert_like_cassandra() {
+    let (n, s) = setup().await;
+    s.query_unpaged(
+        "CREATE TABLE c (k int PRIMARY KEY, i int, big bigint, f float, db double, d decimal, v varint, a ascii, ip inet, ok boolean, ts timestamp, tm time, u timeuuid)",
+        (),
+    )
+    .await
+    .unwrap();
+    s.query_unpaged(
+        format!(
+            "INSERT INTO c (k, i, big, f, db, d, v, a, ip, ok, ts, tm, u) VALUES (1, 300, 5000000000, 2.5, 3.9e10, -7.95, 100000000000000000005, 'hi', '::1', true, {MS}, '01:02:03.000000004', 50554d6e-29bb-11e5-b345-feff819cdc9f)"
+        ),
+        (),
+    )
+    .await
+    .unwrap();
+    s.query_unpaged("INSERT INTO c (k) VALUES (2)", ()).await.unwrap();
+    let (names, rows) = select(
+        &s,
+        "SELECT CAST(i AS tinyint), CAST(big AS int), CAST(db AS int), CAST(d AS bigint), CAST(v AS bigint), CAST(i AS decimal), CAST(f AS double), CAST(i AS int), CAST(a AS text) FROM c WHERE k = 1",
+    )
+    .await;
+    assert_eq!(
+        names,
+        ["cast(i as tinyint)", "cast(big as int)", "cast(db as int)", "cast(d as bigint)", "cast(v as bigint)", "cast(i as decimal)", "cast(f as double)", "i", "cast(a as text)"]
+    );
+    let decimal_of_300 = match &rows[0][5] {
+        Some(CqlValue::Decimal(x)) => {
+            let (b, scale) = x.as_signed_be_bytes_slice_and_exponent();
+            (num_of(b), scale)
+        }
+        other => panic!("not a decimal: {other:?}"),
+    };
+    assert_eq!(
+        rows[0][..5],
+        [
+            Some(CqlValue::TinyInt(44)),             // (byte) 300
+            Some(CqlValue::Int(705_032_704)),        // (int) 5000000000
+            Some(CqlValue::Int(i32::MAX)),           // (int) 3.9e10 saturates
+            Some(CqlValue::BigInt(-7)),              // BigDecimal.longValue truncates
+            Some(CqlValue::BigInt(7_766_279_631_452_241_925)), // low 64 bits
+        ]
+    );
+    assert_eq!(decimal_of_300, (3000, 1), "BigDecimal.valueOf(300.0) is 300.0");
+    assert_eq!(rows[0][6], Some(CqlValue::Double(2.5)));
+    assert_eq!(rows[0][7], Some(CqlValue::Int(300)));
+    assert_eq!(rows[0][8], Some(CqlValue::Text("hi".into())));
+
+    let (_, rows) = select(
+        &s,
+        "SELECT CAST(db AS text), CAST(d AS text), CAST(ip AS text), CAST(ok AS ascii), CAST(ts AS text), CAST(tm AS text), CAST(u AS text), CAST(u AS timestamp), CAST(ts AS date) FROM c WHERE k = 1",
+    )
+    .await;
+    let text = |v: &Option<CqlValue>| match v {
+        Some(CqlValue::Text(s)) | Some(CqlValue::Ascii(s)) => s.clone(),
+        other => panic!("not text: {other:?}"),
+    };
+    assert_eq!(
+        rows[0][..7].iter().map(text).collect::<Vec<_>>(),
+        ["3.9E10", "-7.95", "0:0:0:0:0:0:0:1", "true", "2024-03-01T12:00:00.000Z", "01:02:03.000000004", "50554d6e-29bb-11e5-b345-feff819cdc9f"]
+    );
+    assert_eq!(rows[0][7], Some(CqlValue::Timestamp(CqlTimestamp(1_436_832_018_805))));
+    assert_eq!(rows[0][8], Some(CqlValue::Date(CqlDate(DAY))));
+
+    let (_, rows) = select(&s, "SELECT CAST(i AS text), CAST(d AS double), CAST(u AS date) FROM c WHERE k = 2").await;
+    assert_eq!(rows[0], vec![None, None, None]);
+    n.stop().await;
+}
+
+/// What Cassandra 4.1 refuses: no castAs function for the target (naming the first selected
+/// column, as Selectable.WithCast does), no overload for the argument, an ambiguous weak match,
+/// and (grammar) a target that is not a native type.
+#[tokio::test]
+async fn casts_cassandra_refuses() {
+    let (n, s) = setup().await;
+    for (q, kind, msg) in [
+        ("SELECT k, CAST(i AS blob) FROM f", DbError::Invalid, "k cannot be cast to blob"),
+        ("SELECT CAST(i AS varchar) FROM f", DbError::Invalid, "i cannot be cast to varchar"),
+        ("SELECT CAST(t AS uuid) FROM f", DbError::Invalid, "t cannot be cast to uuid"),
+        (
+            "SELECT CAST(b AS date) FROM f",
+            DbError::Invalid,
+            "Invalid call to function system.castAsDate, none of its type signatures match (known type signatures: system.castAsDate : (timeuuid) -> date, system.castAsDate : (timestamp) -> date)",
+        ),
+        (
+            "SELECT CAST(t AS int) FROM f",
+            DbError::Invalid,
+            "Ambiguous call to function system.castAsInt (can be matched by following signatures: system.castAsInt : (bigint) -> int, system.castAsInt : (varint) -> int): use type casts to disambiguate",
+        ),
+    ] {
+        let e = s.query_unpaged(q, ()).await.expect_err(q);
+        assert_eq!(db_error(&e).map(|(e, m)| (e.clone(), m.to_owned())), Some((kind, msg.to_owned())), "{q}");
+    }
+    for q in ["SELECT CAST(i AS list<int>) FROM f", "SELECT CAST(i AS frozen<int>) FROM f", "SELECT CAST(i int) FROM f"] {
+        let e = s.query_unpaged(q, ()).await.expect_err(q);
+        assert_eq!(db_error(&e).map(|(e, _)| e.clone()), Some(DbError::SyntaxError), "{q}: {e}");
+    }
+    // A timestamp reads as a bigint through castAsBigint(varint), its only weak match.
+    let (_, rows) = select(&s, "SELECT CAST(t AS bigint) FROM f WHERE k = 1").await;
+    assert_eq!(rows[0][0], Some(CqlValue::BigInt(MS)));
+    n.stop().await;
+}

@@ -113,3 +113,33 @@ async fn inserting_static_columns_alone_writes_the_static_row() {
     s.query_unpaged("BEGIN BATCH APPLY BATCH", ()).await.expect("empty batch");
     n.stop().await;
 }
+
+/// The WHERE clause of UPDATE and DELETE (ModificationStatement, StatementRestrictions): no
+/// token relations, no clustering slices in UPDATE nor when deleting columns, and the
+/// multi-column equalities Cassandra 4.1 accepts there; SELECT DISTINCT restricted by
+/// partition-key (or static) columns only.
+#[tokio::test]
+async fn write_where_clauses_and_distinct_restrictions_as_cassandra() {
+    let (n, s) = setup().await;
+    for (q, msg) in [
+        ("UPDATE wide SET v = 1 WHERE token(k) = token(1) AND c = 1", "The token function cannot be used in WHERE clauses for UPDATE statements"),
+        ("DELETE FROM wide WHERE token(k) = 1", "The token function cannot be used in WHERE clauses for DELETE statements"),
+        ("UPDATE wide SET v = 1 WHERE k = 1 AND c > 1", "Slice restrictions are not supported on the clustering columns in UPDATE statements"),
+        ("UPDATE wide SET v = 1 WHERE k = 1 AND (c) > (1)", "Slice restrictions are not supported on the clustering columns in UPDATE statements"),
+        ("DELETE v FROM wide WHERE k = 1 AND c > 1", "Range deletions are not supported for specific columns"),
+        ("SELECT DISTINCT k FROM wide WHERE k = 1 AND c = 1", "SELECT DISTINCT with WHERE clause only supports restriction by partition key and/or static columns."),
+        ("SELECT DISTINCT k FROM wide WHERE v = 1 ALLOW FILTERING", "SELECT DISTINCT with WHERE clause only supports restriction by partition key and/or static columns."),
+    ] {
+        assert_eq!(refused(&s, q).await, (DbError::Invalid, msg.to_owned()), "{q}");
+    }
+    // Multi-column equality and single-column tuple IN in writes, as UpdateTest expects.
+    s.query_unpaged("UPDATE wide SET v = 7 WHERE k = 1 AND (c) = (1)", ()).await.unwrap();
+    s.query_unpaged("UPDATE wide SET v = 8 WHERE k = 1 AND (c) IN ((2), (3))", ()).await.unwrap();
+    s.query_unpaged("DELETE FROM wide WHERE k = 1 AND (c) = (3)", ()).await.unwrap();
+    let rows = s.query_unpaged("SELECT k, c, v, s FROM wide WHERE k = 1", ()).await.unwrap().into_rows_result().unwrap();
+    let got: Vec<WideRow> = rows.rows().unwrap().map(|r| r.unwrap()).collect();
+    assert_eq!(got, [(1, Some(1), Some(7), None), (1, Some(2), Some(8), None)]);
+    // Static-only DISTINCT restrictions stay allowed.
+    s.query_unpaged("SELECT DISTINCT k, s FROM wide WHERE s = 1 ALLOW FILTERING", ()).await.unwrap();
+    n.stop().await;
+}

@@ -79,6 +79,8 @@ pub enum Selector {
     Ttl(String),
     Token(Vec<String>),
     Func(String, Vec<Selector>),
+    /// `CAST(x AS type)`; the flag is whether the type was written `varchar`.
+    Cast(Box<Selector>, ColumnType, bool),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +96,8 @@ pub struct Select {
     pub json: bool,
     pub items: Vec<SelectItem>,
     pub where_: Vec<Relation>,
+    /// `GROUP BY c1, c2` (column names only, as Cassandra 4.1's grammar).
+    pub group_by: Vec<String>,
     pub order_by: Vec<(String, bool)>,
     pub per_partition_limit: Option<Term>,
     pub limit: Option<Term>,

@@ -130,11 +130,14 @@ pub(crate) struct State {
     pub data: HashMap<Uuid, TableData>,
 }
 
+/// A statement prepared for a keyspace (None: no USE in force).
+type PreparedIn = (Option<String>, Prepared);
+
 pub(crate) struct Inner {
     state: RwLock<State>,
     /// Prepared statements by id (EXECUTE) and by text (QUERY and re-PREPARE).
     by_id: RwLock<HashMap<Bytes, Prepared>>,
-    by_text: RwLock<HashMap<String, Vec<(Option<String>, Prepared)>>>,
+    by_text: RwLock<HashMap<String, Vec<PreparedIn>>>,
     generation: AtomicU64,
     /// The last server-side write timestamp handed out.
     last_ts: AtomicI64,

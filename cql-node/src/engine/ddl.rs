@@ -531,9 +531,9 @@ pub fn alter_table(
                     )));
                 }
                 if c.is_static && old.ck.is_empty() {
-                    return Err(CqlError::invalid(format!(
-                        "Static columns are only useful (and thus allowed) if the table has at least one clustering column"
-                    )));
+                    return Err(CqlError::invalid(
+                        "Static columns are only useful (and thus allowed) if the table has at least one clustering column",
+                    ));
                 }
                 if matches!(c.ty, ColumnType::Duration | ColumnType::Custom(_)) {
                     return Err(CqlError::invalid(format!(

@@ -150,6 +150,19 @@ pub fn eval(e: &Expr, env: &Env<'_>) -> CqlResult<Val> {
             }
             other => other,
         },
+        Expr::TupleList(inner) => eval(inner, env)?,
+        Expr::Token(parts) => {
+            let mut vals = Vec::with_capacity(parts.len());
+            for p in parts {
+                match eval(p, env)? {
+                    Val::V(b) => vals.push(b),
+                    _ => return Ok(Val::Null),
+                }
+            }
+            let refs: Vec<&[u8]> = vals.iter().map(|b| &b[..]).collect();
+            let key = super::token::serialize_partition_key(&refs);
+            Val::V(Bytes::copy_from_slice(&super::token::token_of(&key).to_be_bytes()))
+        }
     })
 }
 

@@ -165,7 +165,7 @@ pub fn tokenize(input: &str) -> CqlResult<Vec<Token>> {
                 i += 1;
             }
             let hex = &input[hs..i];
-            if hex.len() % 2 != 0 {
+            if !hex.len().is_multiple_of(2) {
                 return Err(CqlError::syntax(format!(
                     "line {line}:{col} Invalid hex blob literal 0x{hex}: odd number of digits"
                 )));

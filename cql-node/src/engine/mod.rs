@@ -17,6 +17,8 @@
 
 mod ast;
 mod bignum;
+mod cast;
+mod ck_restrictions;
 pub mod clock;
 mod core;
 mod ddl;

@@ -618,6 +618,20 @@ impl Parser {
         Ok((ty, false))
     }
 
+    /// Parser.g `native_type` (a CAST's target): a native type name only, no collection,
+    /// tuple, frozen or custom type; returns whether it was written `varchar`.
+    fn native_type(&mut self) -> CqlResult<(ColumnType, bool)> {
+        let varchar = self.is_kw("varchar");
+        let native = matches!(self.peek(), Some(Tok::Ident(s)) if !matches!(s.as_str(), "frozen" | "list" | "set" | "map" | "tuple"));
+        if !native {
+            return Err(self.err_here());
+        }
+        match self.cql_type() {
+            Ok((ty, _)) => Ok((ty, varchar)),
+            Err(_) => Err(self.err_here()),
+        }
+    }
+
     fn term(&mut self) -> CqlResult<Term> {
         let t = self.toks.get(self.pos).cloned().ok_or_else(|| self.expected("a value"))?;
         self.pos += 1;
@@ -886,6 +900,13 @@ impl Parser {
                 self.sym(")")?;
                 Ok(if lname == "ttl" { Selector::Ttl(c) } else { Selector::WriteTime(c) })
             }
+            "cast" => {
+                let inner = self.selector()?;
+                self.kw("as")?;
+                let (ty, varchar) = self.native_type()?;
+                self.sym(")")?;
+                Ok(Selector::Cast(Box::new(inner), ty, varchar))
+            }
             "token" => {
                 let mut cols = Vec::new();
                 loop {
@@ -932,6 +953,16 @@ impl Parser {
         if self.eat_kw("where") {
             where_ = self.relations()?;
         }
+        let mut group_by = Vec::new();
+        if self.eat_kw("group") {
+            self.kw("by")?;
+            loop {
+                group_by.push(self.ident()?);
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
         let mut order_by = Vec::new();
         if self.eat_kw("order") {
             self.kw("by")?;
@@ -971,6 +1002,7 @@ impl Parser {
             json,
             items,
             where_,
+            group_by,
             order_by,
             per_partition_limit,
             limit,
@@ -1056,9 +1088,7 @@ impl Parser {
                     if self.eat_sym("+") {
                         let c2 = self.ident()?;
                         if c2 != c {
-                            return Err(CqlError::invalid(format!(
-                                "Only expressions of the form X = <value> + X are supported."
-                            )));
+                            return Err(CqlError::invalid("Only expressions of the form X = <value> + X are supported."));
                         }
                         assignments.push(Assignment::Prepend(c, t));
                     } else {

@@ -28,6 +28,10 @@ pub enum Expr {
     ToTimestamp(Box<Expr>),
     ToUnixTimestamp(Box<Expr>),
     ToDate(Box<Expr>),
+    /// `token(a, b)` of values: the Murmur3 token of the partition key they form.
+    Token(Vec<Expr>),
+    /// `(c1, c2) IN ?`: the bound list of tuples (evaluates to the list's bytes).
+    TupleList(Box<Expr>),
 }
 
 #[derive(Debug, Clone)]
@@ -80,7 +84,8 @@ pub struct SelectPlan {
     /// Leading clustering columns restricted by `=` (used to narrow the row scan).
     pub ck_eq: Vec<Expr>,
     pub filters: Vec<Filter>,
-    /// Multi-column clustering slices `(c1, c2) > (x, y)`.
+    /// Multi-column clustering relations `(c1, c2) > (x, y)`, `= (x, y)`, `IN ((x, y), ...)`:
+    /// the columns, the operator and the tuples (one, or one per IN element), flattened.
     pub tuple_filters: Vec<(Vec<usize>, Op, Vec<Expr>)>,
     pub limit: Option<Expr>,
     pub per_partition_limit: Option<Expr>,
@@ -89,6 +94,8 @@ pub struct SelectPlan {
     pub ordered: bool,
     pub aggregate: bool,
     pub distinct: bool,
+    /// GROUP BY: how many clustering columns the groups are made of (0: whole partitions).
+    pub group_by: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -131,10 +138,16 @@ impl ModifyPlan {
     }
 }
 
+/// A write's key restrictions: partition key, clustering prefix, clustering slices (DELETE).
+type WriteKeys = (Vec<KeyRestr>, Vec<KeyRestr>, Vec<(usize, Op, Expr)>);
+
 /// Collects bind-marker metadata while resolving one statement.
 pub struct Binder {
     pub table: Arc<TableSchema>,
     pub specs: Vec<ColumnSpec>,
+    /// The first column the selection names up to the selector being resolved: Cassandra's
+    /// "x cannot be cast to T" names it (`defs.get(0)` in Selectable.WithCast).
+    first_selected: Option<String>,
 }
 
 /// Cassandra's refusal of a statement that leaves parts of a key unnamed; `what` is
@@ -153,13 +166,60 @@ fn require_all<T>(t: &TableSchema, restrictions: &[Option<T>], columns: &[usize]
     }
 }
 
+/// Cassandra's Operator.toString.
+fn op_text(op: Op) -> &'static str {
+    match op {
+        Op::Eq => "=",
+        Op::Ne => "!=",
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::In => "IN",
+        Op::Contains => "CONTAINS",
+        Op::ContainsKey => "CONTAINS KEY",
+    }
+}
+
+/// A term as Cassandra prints it in messages (Term.Raw.getText).
+pub fn term_text(t: &Term) -> String {
+    let list = |v: &[Term]| v.iter().map(term_text).collect::<Vec<_>>().join(", ");
+    match t {
+        Term::Lit(Literal::Str(s)) => format!("'{}'", s.replace('\'', "''")),
+        Term::Lit(l) => super::value::literal_text(l),
+        Term::Bind(None) => "?".into(),
+        Term::Bind(Some(n)) => format!(":{n}"),
+        Term::List(v) => format!("[{}]", list(v)),
+        Term::Set(v) => format!("{{{}}}", list(v)),
+        Term::Map(m) => format!("{{{}}}", m.iter().map(|(k, v)| format!("{}: {}", term_text(k), term_text(v))).collect::<Vec<_>>().join(", ")),
+        Term::Tuple(v) => format!("({})", list(v)),
+        Term::Func(n, a) => format!("{n}({})", list(a)),
+        Term::Cast(inner, ty) => format!("({}){}", super::value::type_name(ty, false), term_text(inner)),
+    }
+}
+
+/// The first column a selector names, left to right (the order Cassandra collects them in).
+fn first_column(s: &Selector) -> Option<String> {
+    match s {
+        Selector::Column(n) | Selector::Count(n) | Selector::WriteTime(n) | Selector::Ttl(n) => Some(n.clone()),
+        Selector::Token(cols) => cols.first().cloned(),
+        Selector::Func(_, args) => args.iter().find_map(first_column),
+        Selector::Cast(inner, ..) => first_column(inner),
+        Selector::Star | Selector::CountStar => None,
+    }
+}
+
 fn undefined(t: &TableSchema, name: &str) -> CqlError {
     CqlError::invalid(format!("Undefined column name {name} in table {}", t.qualified()))
 }
 
 impl Binder {
     pub fn new(table: Arc<TableSchema>) -> Self {
-        Binder { table, specs: Vec::new() }
+        Binder {
+            table,
+            specs: Vec::new(),
+            first_selected: None,
+        }
     }
 
     fn spec(&mut self, name: String, ty: ColumnType) -> usize {
@@ -193,6 +253,18 @@ impl Binder {
                 }
                 let (f, ty) = resolve(name, &types).ok_or_else(|| CqlError::invalid(format!("Unknown function '{name}'")))??;
                 Ok((SelExpr::Call(f, exprs), ty, format!("system.{name}({})", names.join(", "))))
+            }
+            Selector::Cast(inner, to, varchar) => {
+                use super::cast::{Resolved, resolve};
+                let (e, from, n) = self.sel_expr(inner)?;
+                let first = self.first_selected.clone().or_else(|| first_column(inner));
+                match resolve(&from, to, *varchar, first.as_deref())? {
+                    Resolved::Identity => Ok((e, from, n)),
+                    Resolved::Call(c) => {
+                        let tname = if *varchar { "varchar".to_string() } else { super::value::type_name(to, false) };
+                        Ok((SelExpr::Call(super::scalar::Scalar::Cast(c), vec![e]), to.clone(), format!("cast({n} as {tname})")))
+                    }
+                }
             }
             _ => Err(CqlError::invalid("Only columns and native scalar functions may be arguments of a function here")),
         }
@@ -248,7 +320,7 @@ impl Binder {
                 ),
                 _ => {
                     return Err(CqlError::invalid(format!(
-                        "Invalid tuple literal for {recv} of type {}",
+                        "Invalid tuple type literal for {recv} of type {}",
                         type_name(ty, false)
                     )));
                 }
@@ -310,8 +382,179 @@ impl Binder {
                     _ => Expr::ToUnixTimestamp(Box::new(inner)),
                 }
             }
+            "token" => {
+                // TokenFct: one argument per partition-key column, of its type; a bigint.
+                let t = self.table.clone();
+                argc(t.pk.len())?;
+                want(matches!(ty, ColumnType::Bigint), "bigint")?;
+                let mut parts = Vec::with_capacity(args.len());
+                for (i, (a, c)) in args.iter().zip(&t.pk).enumerate() {
+                    parts.push(self.term(a, &format!("arg{i}(system.token)"), &t.columns[*c].ty.clone())?);
+                }
+                Expr::Token(parts)
+            }
             _ => return Err(CqlError::invalid(format!("Unknown function '{name}'"))),
         })
+    }
+
+    /// `(c1, c2) op (x, y)` or `(c1, c2) IN ((x, y), ...)`, checked as MultiColumnRelation
+    /// does; returns the columns and the values (all IN tuples one after the other).
+    fn multi_column_relation(&mut self, cols: &[String], r: &Relation) -> CqlResult<(Vec<usize>, Vec<Expr>)> {
+        let t = self.table.clone();
+        let lhs = format!("({})", cols.join(", "));
+        let text = || format!("{lhs} {} {}", op_text(r.op), r.rhs.iter().map(term_text).collect::<Vec<_>>().join(", "));
+        match r.op {
+            Op::Ne => return Err(CqlError::invalid(format!("Unsupported \"!=\" relation: {}", text()))),
+            Op::Contains | Op::ContainsKey => {
+                return Err(CqlError::invalid(format!("{} cannot be used for multi-column relations", op_text(r.op))));
+            }
+            _ => {}
+        }
+        let mut idx: Vec<usize> = Vec::with_capacity(cols.len());
+        let mut previous: Option<i32> = None;
+        for n in cols {
+            let col = self.col(n)?;
+            let c = &t.columns[col];
+            if c.kind != Kind::Clustering {
+                return Err(CqlError::invalid(format!(
+                    "Multi-column relations can only be applied to clustering columns but was applied to: {n}"
+                )));
+            }
+            if idx.contains(&col) {
+                return Err(CqlError::invalid(format!("Column \"{n}\" appeared twice in a relation: {}", text())));
+            }
+            if previous.is_some_and(|p| c.position != p + 1) {
+                return Err(CqlError::invalid(format!(
+                    "Clustering columns must appear in the PRIMARY KEY order in multi-column relations: {}",
+                    text()
+                )));
+            }
+            previous = Some(c.position);
+            idx.push(col);
+        }
+        if r.in_marker {
+            // Tuples.makeInReceiver: a list of tuples named `in(c1,c2)`.
+            let n = match &r.rhs[0] {
+                Term::Bind(Some(n)) => n.clone(),
+                _ => format!("in({})", cols.join(",")),
+            };
+            let ty = ColumnType::List(Box::new(ColumnType::Tuple(idx.iter().map(|i| t.columns[*i].ty.clone()).collect())));
+            let i = self.spec(n.clone(), ty.clone());
+            return Ok((idx, vec![Expr::TupleList(Box::new(Expr::Bind(i, ty, n)))]));
+        }
+        let tuples: Vec<&Term> = if r.op == Op::In { r.rhs.iter().collect() } else { r.rhs.iter().take(1).collect() };
+        let mut vals = Vec::with_capacity(tuples.len() * idx.len());
+        for tuple in tuples {
+            let items = match tuple {
+                Term::Tuple(vs) => vs,
+                other => {
+                    return Err(CqlError::invalid(format!(
+                        "Invalid {} for a multi-column relation {lhs}: expected a tuple of values",
+                        term_text(other)
+                    )));
+                }
+            };
+            if items.len() != idx.len() {
+                return Err(CqlError::invalid(format!(
+                    "Expected {} elements in value tuple, but got {}: {}",
+                    idx.len(),
+                    items.len(),
+                    term_text(tuple)
+                )));
+            }
+            for (v, ci) in items.iter().zip(idx.iter()) {
+                let c = &t.columns[*ci];
+                let (n, ty) = (c.name.clone(), c.ty.clone());
+                vals.push(self.term(v, &n, &ty)?);
+            }
+        }
+        Ok((idx, vals))
+    }
+
+    /// GROUP BY, checked as SelectStatement.getAggregationSpecification: primary-key columns
+    /// in their declared order, any column skipped restricted by `=`, the whole partition key;
+    /// returns the number of clustering columns in the groups.
+    fn group_by(&self, s: &Select, pk: &[Option<KeyRestr>], cks: &super::ck_restrictions::CkSet) -> CqlResult<Option<usize>> {
+        if s.group_by.is_empty() {
+            return Ok(None);
+        }
+        let t = &self.table;
+        let order = || CqlError::invalid("Group by currently only support groups of columns following their declared order in the PRIMARY KEY");
+        let key_columns: Vec<usize> = t.pk.iter().chain(t.ck.iter()).copied().collect();
+        let mut next = 0usize;
+        let mut prefix = 0usize;
+        for name in &s.group_by {
+            let col = self.col(name)?;
+            if !t.columns[col].is_key() {
+                return Err(CqlError::invalid(format!(
+                    "Group by is currently only supported on the columns of the PRIMARY KEY, got {name}"
+                )));
+            }
+            loop {
+                let Some(&kc) = key_columns.get(next) else { return Err(order()) };
+                next += 1;
+                let c = &t.columns[kc];
+                if c.kind == Kind::Clustering {
+                    prefix += 1;
+                }
+                if kc == col {
+                    break;
+                }
+                let by_eq = match c.kind {
+                    Kind::PartitionKey => matches!(pk[c.position as usize], Some(KeyRestr::Eq(_))),
+                    _ => cks.is_restricted_by_eq(c.position as usize),
+                };
+                if !by_eq {
+                    return Err(order());
+                }
+            }
+        }
+        if key_columns.get(next).is_some_and(|c| t.columns[*c].kind == Kind::PartitionKey) {
+            return Err(CqlError::invalid("Group by is not supported on only a part of the partition key"));
+        }
+        if prefix > 0 && s.distinct {
+            return Err(CqlError::invalid("Grouping on clustering columns is not allowed for SELECT DISTINCT queries"));
+        }
+        Ok(Some(prefix))
+    }
+
+    /// `token(cols) op value`, checked as Cassandra's TokenRelation does (operator first, then
+    /// the columns: all of the partition key, no duplicates, nothing else, in order).
+    fn token_relation(&mut self, cols: &[String], r: &Relation) -> CqlResult<Expr> {
+        let t = self.table.clone();
+        let text = || format!("token({}) {} {}", cols.join(", "), op_text(r.op), r.rhs.iter().map(term_text).collect::<Vec<_>>().join(", "));
+        match r.op {
+            Op::Ne => return Err(CqlError::invalid(format!("Unsupported \"!=\" relation: {}", text()))),
+            Op::In | Op::Contains | Op::ContainsKey => {
+                return Err(CqlError::invalid(format!("{} cannot be used with the token function", op_text(r.op))));
+            }
+            _ => {}
+        }
+        let mut idx = Vec::with_capacity(cols.len());
+        for c in cols {
+            idx.push(self.col(c)?);
+        }
+        if idx != t.pk {
+            let msg = if !t.pk.iter().all(|p| idx.contains(p)) {
+                "The token() function must be applied to all partition key components or none of them".to_string()
+            } else if (1..idx.len()).any(|i| idx[..i].contains(&idx[i])) {
+                "The token() function contains duplicate partition key components".to_string()
+            } else if idx.iter().any(|i| !t.pk.contains(i)) {
+                "The token() function must contains only partition key components".to_string()
+            } else {
+                let want: Vec<&str> = t.pk.iter().map(|i| t.columns[*i].name.as_str()).collect();
+                format!("The token function arguments must be in the partition key order: {}", want.join(", "))
+            };
+            return Err(CqlError::invalid(msg));
+        }
+        match &r.rhs[0] {
+            Term::Bind(n) => {
+                let n = n.clone().unwrap_or_else(|| "partition key token".into());
+                let i = self.spec(n.clone(), ColumnType::Bigint);
+                Ok(Expr::Bind(i, ColumnType::Bigint, n))
+            }
+            other => self.term(other, "partition key token", &ColumnType::Bigint),
+        }
     }
 
     fn restr(&mut self, r: &Relation, col: usize) -> CqlResult<KeyRestr> {
@@ -364,15 +607,74 @@ impl Binder {
         &mut self,
         where_: &[Relation],
         allow_ck_slice: bool,
-    ) -> CqlResult<(Vec<KeyRestr>, Vec<KeyRestr>, Vec<(usize, Op, Expr)>)> {
+        deleting: bool,
+    ) -> CqlResult<WriteKeys> {
         let t = self.table.clone();
         let mut pk: Vec<Option<KeyRestr>> = vec![None; t.pk.len()];
         let mut ck: Vec<Option<KeyRestr>> = vec![None; t.ck.len()];
         let mut slices = Vec::new();
+        let what = if allow_ck_slice || deleting { "DELETE" } else { "UPDATE" };
         for r in where_ {
             let name = match &r.lhs {
                 Lhs::Column(n) => n,
-                _ => {
+                Lhs::Token(_) => {
+                    return Err(CqlError::invalid(format!(
+                        "The token function cannot be used in WHERE clauses for {what} statements"
+                    )));
+                }
+                Lhs::Tuple(cols) => {
+                    // ModificationStatement takes `(c1, c2) = (x, y)` and `(c) IN ((x), (y))`
+                    // like the single-column relations they stand for.
+                    let (idx, vals) = self.multi_column_relation(cols, r)?;
+                    match r.op {
+                        Op::In if r.in_marker => {
+                            return Err(CqlError::invalid(format!(
+                                "A multi-column IN ? in the WHERE clause of {what} statements is not supported by this node"
+                            )));
+                        }
+                        Op::Eq => {
+                            for (ci, v) in idx.iter().zip(vals) {
+                                let c = &t.columns[*ci];
+                                let slot = &mut ck[c.position as usize];
+                                if slot.is_some() {
+                                    return Err(CqlError::invalid(format!(
+                                        "{} cannot be restricted by more than one relation if it includes an Equal",
+                                        c.name
+                                    )));
+                                }
+                                *slot = Some(KeyRestr::Eq(v));
+                            }
+                        }
+                        Op::In if idx.len() == 1 => {
+                            let c = &t.columns[idx[0]];
+                            let slot = &mut ck[c.position as usize];
+                            if slot.is_some() {
+                                return Err(CqlError::invalid(format!(
+                                    "{} cannot be restricted by more than one relation if it includes a IN",
+                                    c.name
+                                )));
+                            }
+                            *slot = Some(KeyRestr::In(vals));
+                        }
+                        Op::In => {
+                            return Err(CqlError::invalid(format!(
+                                "A multi-column IN in the WHERE clause of {what} statements is not supported by this node"
+                            )));
+                        }
+                        _ if what == "UPDATE" => {
+                            return Err(CqlError::invalid(
+                                "Slice restrictions are not supported on the clustering columns in UPDATE statements",
+                            ));
+                        }
+                        _ => {
+                            return Err(CqlError::invalid(
+                                "A multi-column slice in the WHERE clause of DELETE statements is not supported by this node",
+                            ));
+                        }
+                    }
+                    continue;
+                }
+                Lhs::Element(..) => {
                     return Err(CqlError::invalid(
                         "Only simple column restrictions are supported in the WHERE clause of writes",
                     ));
@@ -400,9 +702,17 @@ impl Binder {
                             slices.push((pos, r.op, e));
                         }
                         _ if c.kind == Kind::PartitionKey => {
-                            return Err(CqlError::invalid(format!(
-                                "Only EQ and IN relation are supported on the partition key (unless you use the token() function)"
-                            )));
+                            return Err(CqlError::invalid(
+                                "Only EQ and IN relation are supported on the partition key (unless you use the token() function)",
+                            ));
+                        }
+                        Op::Lt | Op::Le | Op::Gt | Op::Ge if what == "UPDATE" => {
+                            return Err(CqlError::invalid(
+                                "Slice restrictions are not supported on the clustering columns in UPDATE statements",
+                            ));
+                        }
+                        Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+                            return Err(CqlError::invalid("Range deletions are not supported for specific columns"));
                         }
                         _ => {
                             return Err(CqlError::invalid(format!(
@@ -628,7 +938,7 @@ impl Binder {
         if t.is_counter && ttl.is_some() {
             return Err(CqlError::invalid("Cannot provide custom TTL for counter updates"));
         }
-        let (pk, ck, _) = self.write_keys(&up.where_, false)?;
+        let (pk, ck, _) = self.write_keys(&up.where_, false, false)?;
         if ck.len() < t.ck.len() && !(only_static && ck.is_empty()) {
             let missing: Vec<&str> = t.ck[ck.len()..].iter().map(|i| t.columns[*i].name.as_str()).collect();
             return Err(CqlError::invalid(format!(
@@ -699,7 +1009,7 @@ impl Binder {
                 }
             });
         }
-        let (pk, ck, slices) = self.write_keys(&del.where_, del.columns.is_empty())?;
+        let (pk, ck, slices) = self.write_keys(&del.where_, del.columns.is_empty(), true)?;
         let delete_row = del.columns.is_empty();
         if !delete_row && ck.len() < t.ck.len() && !(only_static && ck.is_empty()) {
             let missing: Vec<&str> = t.ck[ck.len()..].iter().map(|i| t.columns[*i].name.as_str()).collect();
@@ -842,11 +1152,18 @@ impl Binder {
                     aggregate = true;
                     (Sel::Agg(kind, col), format!("system.{name}({})", c.name), c.ty.clone())
                 }
-                Selector::Func(..) => {
+                Selector::Func(..) | Selector::Cast(..) => {
                     let (e, ty, name) = self.sel_expr(&item.selector)?;
-                    (Sel::Expr(e), name, ty)
+                    match e {
+                        // A cast to the column's own type selects the column itself.
+                        super::scalar::SelExpr::Col(i) => (Sel::Col(i), name, ty),
+                        e => (Sel::Expr(e), name, ty),
+                    }
                 }
             };
+            if self.first_selected.is_none() {
+                self.first_selected = first_column(&item.selector);
+            }
             sels.push(sel);
             columns.push(spec(item.alias.clone().unwrap_or(name), ty));
         }
@@ -856,71 +1173,44 @@ impl Binder {
         let mut token_bounds = Vec::new();
         let mut filters = Vec::new();
         let mut tuple_filters = Vec::new();
-        let mut ck_kinds: Vec<Option<Op>> = vec![None; t.ck.len()];
+        let mut cks = super::ck_restrictions::CkSet::new(t.ck.len());
         let mut needs_filtering = false;
         let mut regular_restricted = false;
         for r in &s.where_ {
             match &r.lhs {
                 Lhs::Token(cols) => {
-                    let want: Vec<&str> = t.pk.iter().map(|i| t.columns[*i].name.as_str()).collect();
-                    if cols.iter().map(|c| c.as_str()).collect::<Vec<_>>() != want {
+                    let e = self.token_relation(cols, r)?;
+                    // TokenRestriction.mergeWith: the restriction already there merges the new one.
+                    let names = cols.join(", ");
+                    let has = |b: &[Op]| token_bounds.iter().any(|(o, _)| b.contains(o));
+                    if has(&[Op::Eq]) {
                         return Err(CqlError::invalid(format!(
-                            "The token function arguments must be in the partition key order: {}",
-                            want.join(", ")
+                            "{names} cannot be restricted by more than one relation if it includes an Equal"
                         )));
                     }
-                    if matches!(r.op, Op::In | Op::Ne | Op::Contains | Op::ContainsKey) {
-                        return Err(CqlError::invalid("Only EQ, <, <=, > and >= relations are supported on token()"));
+                    if !token_bounds.is_empty() && r.op == Op::Eq {
+                        return Err(CqlError::invalid(format!(
+                            "Columns \"{names}\" cannot be restricted by both an equality and an inequality relation"
+                        )));
                     }
-                    let e = match &r.rhs[0] {
-                        Term::Bind(n) => {
-                            let n = n.clone().unwrap_or_else(|| "partition key token".into());
-                            let i = self.spec(n.clone(), ColumnType::Bigint);
-                            Expr::Bind(i, ColumnType::Bigint, n)
-                        }
-                        other => self.term(other, "partition key token", &ColumnType::Bigint)?,
-                    };
+                    if matches!(r.op, Op::Gt | Op::Ge) && has(&[Op::Gt, Op::Ge]) {
+                        return Err(CqlError::invalid(format!("More than one restriction was found for the start bound on {names}")));
+                    }
+                    if matches!(r.op, Op::Lt | Op::Le) && has(&[Op::Lt, Op::Le]) {
+                        return Err(CqlError::invalid(format!("More than one restriction was found for the end bound on {names}")));
+                    }
                     token_bounds.push((r.op, e));
                 }
                 Lhs::Tuple(cols) => {
-                    let mut idx = Vec::new();
-                    for (i, n) in cols.iter().enumerate() {
-                        let col = self.col(n)?;
-                        let c = &t.columns[col];
-                        if c.kind != Kind::Clustering || c.position as usize != i {
-                            return Err(CqlError::invalid(format!(
-                                "Multi-column relations can only be applied to clustering columns but was applied to: {n}"
-                            )));
-                        }
-                        idx.push(col);
-                    }
-                    if matches!(r.op, Op::In | Op::Ne | Op::Contains | Op::ContainsKey) {
-                        return Err(CqlError::invalid(
-                            "Only =, <, <=, > and >= are supported on multi-column relations by this node",
-                        ));
-                    }
-                    let vals = match r.rhs.first() {
-                        Some(Term::Tuple(vs)) if vs.len() == idx.len() => vs
-                            .iter()
-                            .zip(idx.iter())
-                            .map(|(v, ci)| {
-                                let c = &t.columns[*ci];
-                                let (n, ty) = (c.name.clone(), c.ty.clone());
-                                self.term(v, &n, &ty)
-                            })
-                            .collect::<CqlResult<Vec<_>>>()?,
-                        _ => return Err(CqlError::invalid("Expected a tuple of values for a multi-column relation")),
-                    };
-                    // The tuple is one slice starting at its first clustering column.
-                    if let Some(k) = ck_kinds.first_mut() {
-                        *k = Some(if r.op == Op::Eq { Op::Eq } else { Op::Gt });
-                    }
+                    let (idx, vals) = self.multi_column_relation(cols, r)?;
+                    let first = t.columns[idx[0]].position as usize;
+                    cks.add(&t, first, first + idx.len() - 1, true, r.op, s.allow_filtering)?;
                     tuple_filters.push((idx, r.op, vals));
                 }
                 Lhs::Element(..) => return Err(CqlError::invalid("Map-entry relations are not supported in SELECT by this node")),
                 Lhs::Column(n) => {
                     if r.op == Op::Ne {
-                        return Err(CqlError::invalid(format!("Unsupported \"!=\" relation: {n} != ?")));
+                        return Err(CqlError::invalid(format!("Unsupported \"!=\" relation: {n} != {}", term_text(&r.rhs[0]))));
                     }
                     let col = self.col(n)?;
                     let c = &t.columns[col];
@@ -959,14 +1249,8 @@ impl Binder {
                             let pos = c.position as usize;
                             if matches!(r.op, Op::Ne | Op::Contains | Op::ContainsKey) {
                                 needs_filtering = true;
-                            } else if ck_kinds[pos].is_some_and(|k| k == Op::Eq || k == Op::In)
-                                || (ck_kinds[pos].is_some() && matches!(r.op, Op::Eq | Op::In))
-                            {
-                                return Err(CqlError::invalid(format!(
-                                    "{n} cannot be restricted by more than one relation if it includes an Equal"
-                                )));
                             } else {
-                                ck_kinds[pos] = Some(r.op);
+                                cks.add(&t, pos, pos, false, r.op, s.allow_filtering)?;
                             }
                             filters.push(Filter {
                                 col,
@@ -1001,42 +1285,19 @@ impl Binder {
         if pk_other {
             needs_filtering = true;
         }
-        if pk_full && !token_bounds.is_empty() {
-            return Err(CqlError::invalid(
-                "Columns \"token\" cannot be restricted by both a normal relation and a token relation",
-            ));
-        }
-        // Clustering: = / IN on a prefix, then at most one slice; nothing after a gap.
-        let mut ck_eq = Vec::new();
-        let mut prefix_eq = true;
-        let mut ended = false;
-        for (i, k) in ck_kinds.iter().enumerate() {
-            match k {
-                None => ended = true,
-                Some(op) => {
-                    if ended {
-                        if !s.allow_filtering {
-                            let prev = &t.columns[t.ck[i - 1]].name;
-                            return Err(CqlError::invalid(format!(
-                                "PRIMARY KEY column \"{}\" cannot be restricted as preceding column \"{prev}\" is not restricted",
-                                t.columns[t.ck[i]].name
-                            )));
-                        }
-                        needs_filtering = true;
-                    }
-                    if *op == Op::Eq && prefix_eq && !ended {
-                        // Collected below from the filters.
-                    } else {
-                        prefix_eq = false;
-                        if !matches!(op, Op::In) {
-                            ended = true;
-                        }
-                    }
-                }
+        // A token relation with `=`/`IN` on the whole partition key filters those partitions
+        // (Cassandra 4.1's TokenFilter); `select.rs` drops the keys outside the token range.
+        // Clustering: a gap (or anything after a slice) needs filtering, and without ALLOW
+        // FILTERING is refused naming the first column out of place.
+        if cks.needs_filtering() {
+            if !s.allow_filtering
+                && let Some(e) = cks.gap_error(&t)
+            {
+                return Err(e);
             }
+            needs_filtering = true;
         }
-        let ck_any = ck_kinds.iter().any(|k| k.is_some());
-        if ck_any && !pk_full {
+        if !cks.is_empty() && !pk_full {
             needs_filtering = true;
         }
         if regular_restricted {
@@ -1047,15 +1308,19 @@ impl Binder {
                 "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING",
             ));
         }
-        // Leading `=` clustering values for narrowing.
-        for (i, &ci) in t.ck.iter().enumerate() {
-            let f = filters.iter().find(|f| f.col == ci && f.op == Op::Eq);
-            match (f, ck_kinds[i]) {
-                (Some(f), Some(Op::Eq)) => {
-                    if let KeyRestr::Eq(e) = &f.rhs {
-                        ck_eq.push(e.clone());
-                    }
+        // Leading `=` clustering values for narrowing (single `c = x` or `(c1, c2) = (x, y)`).
+        let mut ck_eq = Vec::new();
+        for e in cks.eq_prefix() {
+            if e.multi {
+                let first = t.ck[e.first];
+                if let Some((_, _, vals)) = tuple_filters.iter().find(|(cols, op, _)| *op == Op::Eq && cols[0] == first) {
+                    ck_eq.extend(vals.iter().cloned());
+                    continue;
                 }
+                break;
+            }
+            match filters.iter().find(|f| f.col == t.ck[e.first] && f.op == Op::Eq).map(|f| &f.rhs) {
+                Some(KeyRestr::Eq(x)) => ck_eq.push(x.clone()),
                 _ => break,
             }
         }
@@ -1087,7 +1352,7 @@ impl Binder {
                 }
                 let this = *desc != c.desc;
                 if rev.is_some_and(|r| r != this) {
-                    return Err(CqlError::invalid(format!("Unsupported order by relation")));
+                    return Err(CqlError::invalid("Unsupported order by relation"));
                 }
                 rev = Some(this);
             }
@@ -1111,6 +1376,12 @@ impl Binder {
             Some(t) => Some(self.term(t, "[per_partition_limit]", &ColumnType::Int)?),
             None => None,
         };
+        if s.distinct && (!cks.is_empty() || filters.iter().any(|f| matches!(t.columns[f.col].kind, Kind::Clustering | Kind::Regular))) {
+            // SelectStatement.validateDistinctSelection.
+            return Err(CqlError::invalid(
+                "SELECT DISTINCT with WHERE clause only supports restriction by partition key and/or static columns.",
+            ));
+        }
         if s.distinct {
             for sel in &sels {
                 match sel {
@@ -1124,6 +1395,7 @@ impl Binder {
                 }
             }
         }
+        let group_by = self.group_by(s, &pk, &cks)?;
         Ok(SelectPlan {
             table: t.clone(),
             sels,
@@ -1139,6 +1411,7 @@ impl Binder {
             ordered: !s.order_by.is_empty(),
             aggregate,
             distinct: s.distinct,
+            group_by,
         })
     }
 }

@@ -34,6 +34,8 @@ pub enum Scalar {
     AsBlob,
     /// `blobAs<type>`: the bytes checked against the type.
     BlobAs(ColumnType),
+    /// `CAST(x AS type)`: a `castAs<Type>` overload (`cast.rs`).
+    Cast(super::cast::Cast),
 }
 
 const DAY_MS: i64 = 86_400_000;
@@ -192,6 +194,7 @@ pub fn call(f: &Scalar, args: &[Option<Bytes>], now_micros: i64) -> CqlResult<Op
             .and_then(|v| millis_of(&ColumnType::Timestamp, &v))
             .map(|ms| bound_timeuuid(ms, *f == Scalar::MaxTimeuuid)),
         Scalar::AsBlob => arg,
+        Scalar::Cast(c) => return super::cast::apply(c, arg, now_micros),
         Scalar::BlobAs(ty) => match arg {
             None => None,
             Some(v) => {

@@ -160,12 +160,17 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         .tuple_filters
         .iter()
         .map(|(cols, op, es)| {
+            if let [super::plan::Expr::TupleList(list)] = es.as_slice() {
+                return Ok((&cols[..], *op, tuple_list(t, cols, &eval(list, env)?)?));
+            }
             let vals = es
                 .iter()
-                .map(|e| {
-                    eval(e, env)?
-                        .bytes()
-                        .ok_or_else(|| CqlError::invalid("Invalid null value in condition for a multi-column relation"))
+                .enumerate()
+                .map(|(i, e)| {
+                    eval(e, env)?.bytes().ok_or_else(|| {
+                        let name = &t.columns[cols[i % cols.len()]].name;
+                        CqlError::invalid(format!("Invalid null value in condition for column {name}"))
+                    })
                 })
                 .collect::<CqlResult<Vec<_>>>()?;
             Ok((&cols[..], *op, vals))
@@ -201,12 +206,15 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         Some(e) => int_of(e, "PER PARTITION LIMIT")?,
         None => None,
     };
+    // Aggregates without GROUP BY answer one row for the whole read; GROUP BY answers one row
+    // per group and pages and limits by groups (Cassandra's CQLGroupByLimits).
+    let whole_aggregate = plan.aggregate && plan.group_by.is_none();
     let paging = match &params.paging_state {
-        Some(b) if !b.is_empty() && !plan.aggregate => Some(PagingState::decode(b)?),
+        Some(b) if !b.is_empty() && !whole_aggregate => Some(PagingState::decode(b)?),
         _ => None,
     };
     let page_size = match params.page_size {
-        Some(n) if n > 0 && !plan.aggregate => Some(n as usize),
+        Some(n) if n > 0 && !whole_aggregate => Some(n as usize),
         _ => None,
     };
     let remaining_ppl = paging.as_ref().and_then(|p| p.partition_remaining);
@@ -250,7 +258,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     let pk_in = plan.pk.as_ref().is_some_and(|v| v.iter().any(|r| !matches!(r, super::plan::KeyRestr::Eq(_))));
     if plan.ordered
         && pk_in
-        && !plan.aggregate
+        && !whole_aggregate
         && let Some(ps) = page_size
         && limit.is_none_or(|l| l as usize > ps)
     {
@@ -258,9 +266,9 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             "Cannot page queries with both ORDER BY and a IN restriction on the partition key; you must either remove the ORDER BY or the IN and sort client side, or disable paging for this query",
         ));
     }
-    let merge = plan.ordered && keys.len() > 1 && !plan.aggregate;
+    let merge = plan.ordered && keys.len() > 1 && !plan.aggregate && plan.group_by.is_none();
     // LIMIT bounds the rows returned; an aggregate returns one row, so it counts them all.
-    let remaining = if plan.aggregate || merge {
+    let remaining = if whole_aggregate || merge {
         None
     } else {
         paging
@@ -292,11 +300,17 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     if let Bound::Included(i64::MIN) | Bound::Excluded(i64::MIN) = hi {
         hi = Bound::Unbounded;
     }
+    // `token(k) > x AND k IN (...)`: the token relation filters the named partitions.
+    if explicit && !plan.token_bounds.is_empty() {
+        keys.retain(|(tok, _)| std::ops::RangeBounds::contains(&(lo, hi), tok));
+    }
 
     let mut out_rows: Vec<Vec<Option<Bytes>>> = Vec::new();
     let mut out_cks: Vec<Vec<Bytes>> = Vec::new();
     let mut accs: Vec<Acc> = plan.sels.iter().map(|_| Acc::default()).collect();
     let mut first_row: Option<Vec<Option<Bytes>>> = None;
+    // GROUP BY: the group being read (its key, first row, accumulators, last row's position).
+    let mut group: Option<Group> = None;
     let mut last_pos: Option<(i64, Bytes, Vec<Bytes>, Option<usize>)> = None;
     let mut page_full: Option<bool> = None;
     // A function refusing a row's value (blobAsInt of 3 bytes) fails the whole read.
@@ -324,16 +338,24 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             for (cols, op, vals) in &tuple_filters {
                 let Some(r) = row else { return false };
                 // Tuple relations compare by value (each type's natural order), whatever the
-                // clustering order (CASSANDRA-7281).
-                let n = cols.len().min(r.ck.len()).min(vals.len());
-                let mut o = Ordering::Equal;
-                for k in 0..n {
-                    o = compare(&t.columns[t.ck[k]].ty, &r.ck[k], &vals[k]);
-                    if o != Ordering::Equal {
-                        break;
+                // clustering order (CASSANDRA-7281); an IN matches any of its tuples.
+                let first = t.columns[cols[0]].position as usize;
+                let cmp = |tuple: &[Bytes]| {
+                    let mut o = Ordering::Equal;
+                    for (k, v) in tuple.iter().enumerate() {
+                        let Some(cur) = r.ck.get(first + k) else { break };
+                        o = compare(&t.columns[cols[k]].ty, cur, v);
+                        if o != Ordering::Equal {
+                            break;
+                        }
                     }
-                }
-                if !op_matches(o, *op) {
+                    o
+                };
+                let ok = match op {
+                    Op::In => vals.chunks(cols.len()).any(|tuple| cmp(tuple) == Ordering::Equal),
+                    _ => op_matches(cmp(vals), *op),
+                };
+                if !ok {
                     return false;
                 }
             }
@@ -341,6 +363,50 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         };
         // Emits a row; returns false when the scan must stop.
         let mut emit = |row: Option<&Row>, ck: &[Bytes], in_part: &mut usize| -> bool {
+            if let Some(prefix) = plan.group_by {
+                let gck = &ck[..prefix.min(ck.len())];
+                let same = group.as_ref().is_some_and(|g| g.key == p.key && g.ck == gck);
+                if !same {
+                    // A new group: PER PARTITION LIMIT and LIMIT count groups, a page holds
+                    // page-size groups; the group before it is complete now.
+                    if ppl_cap.is_some_and(|cap| *in_part >= cap) {
+                        return true;
+                    }
+                    if let Some(g) = group.take() {
+                        last_pos = Some(g.last_pos.clone());
+                        out_rows.push(g.finish(plan, t));
+                        if page_size.is_some_and(|ps| out_rows.len() >= ps) {
+                            page_full = Some(false);
+                            return false;
+                        }
+                    }
+                    if remaining.is_some_and(|r| emitted >= r) {
+                        return false;
+                    }
+                    *in_part += 1;
+                    emitted += 1;
+                    match project(plan, t, &pk_parts, p, row, token, now_secs, env.now_micros) {
+                        Ok(first) => {
+                            group = Some(Group {
+                                key: p.key.clone(),
+                                ck: gck.to_vec(),
+                                row: first,
+                                accs: plan.sels.iter().map(|_| Acc::default()).collect(),
+                                last_pos: (token, p.key.clone(), ck.to_vec(), None),
+                            })
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            return false;
+                        }
+                    }
+                }
+                if let Some(g) = group.as_mut() {
+                    accumulate(plan, t, &mut g.accs, &pk_parts, p, row, now_secs);
+                    g.last_pos = (token, p.key.clone(), ck.to_vec(), ppl_cap.map(|c| c - *in_part));
+                }
+                return true;
+            }
             if let Some(cap) = ppl_cap
                 && *in_part >= cap
             {
@@ -354,22 +420,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             *in_part += 1;
             emitted += 1;
             if plan.aggregate {
-                for (s, acc) in plan.sels.iter().zip(accs.iter_mut()) {
-                    match s {
-                        Sel::CountStar => acc.add_count(),
-                        Sel::Count(c) => {
-                            if column_value(t, *c, &pk_parts, p, row, now_secs).is_some() {
-                                acc.add_count();
-                            }
-                        }
-                        Sel::Agg(kind, c) => {
-                            if let Some(v) = column_value(t, *c, &pk_parts, p, row, now_secs) {
-                                acc.add(*kind, &t.columns[*c].ty, v);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
+                accumulate(plan, t, &mut accs, &pk_parts, p, row, now_secs);
                 if first_row.is_none() {
                     match project(plan, t, &pk_parts, p, row, token, now_secs, env.now_micros) {
                         Ok(r) => first_row = Some(r),
@@ -542,15 +593,19 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     if let Some(e) = failure {
         return Err(e);
     }
-    if plan.aggregate {
-        let mut row = first_row.unwrap_or_else(|| vec![None; plan.sels.len()]);
-        for (i, (s, acc)) in plan.sels.iter().zip(accs.iter()).enumerate() {
-            match s {
-                Sel::CountStar | Sel::Count(_) => row[i] = Some(Bytes::copy_from_slice(&acc.count.to_be_bytes())),
-                Sel::Agg(kind, c) => row[i] = acc.result(*kind, &t.columns[*c].ty),
-                _ => {}
-            }
+    // The last group read is complete when the read ends. A page it fills is full, as
+    // CQLGroupByLimits counts it (counted == page size is not exhausted): a paging state, and
+    // the next page is empty.
+    if let Some(g) = group.take() {
+        last_pos = Some(g.last_pos.clone());
+        out_rows.push(g.finish(plan, t));
+        if page_full.is_none() && page_size.is_some_and(|ps| out_rows.len() >= ps) {
+            page_full = Some(false);
         }
+    }
+    if whole_aggregate {
+        let mut row = first_row.unwrap_or_else(|| vec![None; plan.sels.len()]);
+        fill_aggregates(plan, t, &mut row, &accs);
         return Ok(Rows {
             columns: plan.columns.clone(),
             rows: vec![row],
@@ -669,6 +724,74 @@ fn eval_sel(e: &SelExpr, col: &dyn Fn(usize) -> Option<Bytes>, now_micros: i64) 
         SelExpr::Call(f, args) => {
             let vals = args.iter().map(|a| eval_sel(a, col, now_micros)).collect::<CqlResult<Vec<_>>>()?;
             scalar::call(f, &vals, now_micros)
+        }
+    }
+}
+
+/// The values of `(c1, c2) IN ?`: the bound list of tuples, flattened; a null anywhere is
+/// refused naming its column, as for literal tuples.
+fn tuple_list(t: &TableSchema, cols: &[usize], list: &Val) -> CqlResult<Vec<Bytes>> {
+    let null = |k: usize| CqlError::invalid(format!("Invalid null value in condition for column {}", t.columns[cols[k % cols.len()]].name));
+    let Val::V(b) = list else { return Err(null(0)) };
+    let items = decode_collection(b).ok_or_else(|| CqlError::invalid("Invalid list of tuples for a multi-column IN"))?;
+    let mut out = Vec::with_capacity(items.len() * cols.len());
+    for item in items {
+        let item = item.ok_or_else(|| null(0))?;
+        let mut pos = 0;
+        for k in 0..cols.len() {
+            let len = item.get(pos..pos + 4).map(|l| i32::from_be_bytes([l[0], l[1], l[2], l[3]])).ok_or_else(|| null(k))?;
+            pos += 4;
+            if len < 0 {
+                return Err(null(k));
+            }
+            let v = item.get(pos..pos + len as usize).ok_or_else(|| CqlError::invalid("Invalid tuple value"))?;
+            out.push(item.slice_ref(v));
+            pos += len as usize;
+        }
+    }
+    Ok(out)
+}
+
+/// One GROUP BY group while it is read.
+struct Group {
+    key: Bytes,
+    ck: Vec<Bytes>,
+    row: Vec<Option<Bytes>>,
+    accs: Vec<Acc>,
+    last_pos: (i64, Bytes, Vec<Bytes>, Option<usize>),
+}
+
+impl Group {
+    /// The group's row: its first row's values, its aggregates over all its rows.
+    fn finish(mut self, plan: &SelectPlan, t: &TableSchema) -> Vec<Option<Bytes>> {
+        fill_aggregates(plan, t, &mut self.row, &self.accs);
+        self.row
+    }
+}
+
+/// Adds one row to the aggregate selectors' accumulators.
+fn accumulate(plan: &SelectPlan, t: &TableSchema, accs: &mut [Acc], pk: &[&[u8]], p: &Partition, row: Option<&Row>, now: i64) {
+    for (s, acc) in plan.sels.iter().zip(accs.iter_mut()) {
+        match s {
+            Sel::CountStar => acc.add_count(),
+            Sel::Count(c) if column_value(t, *c, pk, p, row, now).is_some() => acc.add_count(),
+            Sel::Agg(kind, c) => {
+                if let Some(v) = column_value(t, *c, pk, p, row, now) {
+                    acc.add(*kind, &t.columns[*c].ty, v);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Writes the aggregates' results into a row built from the first row read.
+fn fill_aggregates(plan: &SelectPlan, t: &TableSchema, row: &mut [Option<Bytes>], accs: &[Acc]) {
+    for (i, (s, acc)) in plan.sels.iter().zip(accs.iter()).enumerate() {
+        match s {
+            Sel::CountStar | Sel::Count(_) => row[i] = Some(Bytes::copy_from_slice(&acc.count.to_be_bytes())),
+            Sel::Agg(kind, c) => row[i] = acc.result(*kind, &t.columns[*c].ty),
+            _ => {}
         }
     }
 }

@@ -117,7 +117,10 @@ const TABLE_OPTION_COLUMNS: &[(&str, &str, Kind)] = &[
     ("speculative_retry", "text", R),
 ];
 
-fn schema_tables() -> Vec<(&'static str, SystemTable, Vec<(&'static str, &'static str, Kind)>)> {
+/// A system_schema table: its name, its handle and its columns (name, CQL type, kind).
+type SchemaTable = (&'static str, SystemTable, Vec<(&'static str, &'static str, Kind)>);
+
+fn schema_tables() -> Vec<SchemaTable> {
     let mut tables = vec![
         ("keyspace_name", "text", P),
         ("table_name", "text", C),

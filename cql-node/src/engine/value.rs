@@ -71,7 +71,7 @@ fn literal_kind(l: &Literal) -> &'static str {
     }
 }
 
-fn literal_text(l: &Literal) -> String {
+pub fn literal_text(l: &Literal) -> String {
     match l {
         Literal::Str(s) | Literal::Int(s) | Literal::Float(s) => s.clone(),
         Literal::NaN => "NaN".into(),
