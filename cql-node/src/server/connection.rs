@@ -25,7 +25,7 @@ use crate::error::{CqlError, CqlResult, ErrorKind};
 use crate::protocol::frame::{self, Header, ReadFrame, flag};
 use crate::protocol::request::{BatchFrame, BatchStatement, Request, strip_custom_payload};
 use crate::protocol::response;
-use crate::replication::{Admission, Apply, Replay, StatusChange};
+use crate::replication::{Admission, Apply, Replay};
 
 /// Above this many queued bytes the writer stops gathering and writes.
 const WRITE_BATCH: usize = 256 * 1024;
@@ -197,13 +197,13 @@ where
                     if schema && !registered_schema {
                         registered_schema = true;
                         let events = conn.shared.engine.schema_events();
-                        conn.shared.tracker.spawn(forward_schema_events(conn.clone(), events, reading.clone()));
+                        conn.shared.tracker.spawn(forward_events(conn.clone(), events, reading.clone(), response::schema_event));
                     }
                     // Only a cluster's nodes change status; a lone node has nothing to push.
                     if let (true, false, Some(seat)) = (status, registered_status, &conn.shared.replicas) {
                         registered_status = true;
                         let events = seat.replicas.subscribe();
-                        conn.shared.tracker.spawn(forward_status_events(conn.clone(), events, reading.clone()));
+                        conn.shared.tracker.spawn(forward_events(conn.clone(), events, reading.clone(), crate::replication::status_event));
                     }
                     let mut out = BytesMut::new();
                     response::ready(&mut out, stream);
@@ -292,29 +292,13 @@ fn check_events(events: &[String]) -> CqlResult<(bool, bool)> {
     Ok((schema, status))
 }
 
-/// Pushes the cluster's STATUS_CHANGE events (a node known down, or back up).
-async fn forward_status_events(conn: Arc<Conn>, mut events: broadcast::Receiver<StatusChange>, reading: CancellationToken) {
-    loop {
-        let change = tokio::select! {
-            _ = reading.cancelled() => return,
-            c = events.recv() => c,
-        };
-        match change {
-            Ok(change) => {
-                let mut out = BytesMut::new();
-                crate::replication::status_event(&mut out, &change);
-                conn.send(out);
-            }
-            Err(broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(broadcast::error::RecvError::Closed) => return,
-        }
-    }
-}
-
-async fn forward_schema_events(
+/// Pushes one kind of server event (SCHEMA_CHANGE, or STATUS_CHANGE: a node known down or
+/// back up) to a connection that REGISTERed for it, until the connection stops reading.
+async fn forward_events<T: Clone>(
     conn: Arc<Conn>,
-    mut events: broadcast::Receiver<crate::engine::SchemaChange>,
+    mut events: broadcast::Receiver<T>,
     reading: CancellationToken,
+    encode: fn(&mut BytesMut, &T),
 ) {
     loop {
         let change = tokio::select! {
@@ -324,10 +308,10 @@ async fn forward_schema_events(
         match change {
             Ok(change) => {
                 let mut out = BytesMut::new();
-                response::schema_event(&mut out, &change);
+                encode(&mut out, &change);
                 conn.send(out);
             }
-            // A slow client missed some events; drivers re-read the schema on the next one.
+            // A slow client missed some events; drivers re-read the schema or topology on the next one.
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
         }
