@@ -15,7 +15,11 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 pub const MIN_KEY_BYTES: usize = 32;
 
 #[derive(Clone, PartialEq, Eq)]
-pub struct CursorKey(Arc<[u8]>);
+pub struct CursorKey {
+    bytes: Arc<[u8]>,
+    /// `id()`, derived once: the cached list names the key on every request.
+    id: Arc<str>,
+}
 
 impl fmt::Debug for CursorKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -39,7 +43,7 @@ impl CursorKey {
         if bytes.len() < MIN_KEY_BYTES {
             return Err(format!("decodes to {} bytes; at least {MIN_KEY_BYTES} are needed", bytes.len()));
         }
-        Ok(CursorKey(bytes.into()))
+        Ok(CursorKey::new(bytes))
     }
 
     /// This process's random key, the same for every `Db` of the process (so the create and
@@ -49,7 +53,7 @@ impl CursorKey {
         KEY.get_or_init(|| {
             let mut bytes = [0u8; MIN_KEY_BYTES];
             getrandom::fill(&mut bytes).expect("the operating system's random source");
-            CursorKey(bytes.to_vec().into())
+            CursorKey::new(bytes.to_vec())
         })
         .clone()
     }
@@ -68,15 +72,19 @@ impl CursorKey {
 
     /// A name for the key that reveals nothing of it (a digest): what is cached with cursors
     /// in it is kept apart per key, since only this key verifies those cursors.
-    pub fn id(&self) -> String {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn new(bytes: Vec<u8>) -> Self {
         use sha2::{Digest, Sha256};
-        let digest = Sha256::new().chain_update(b"store-manager cursor key id\0").chain_update(&self.0).finalize();
-        hex::encode(&digest[..8])
+        let digest = Sha256::new().chain_update(b"store-manager cursor key id\0").chain_update(&bytes).finalize();
+        CursorKey { id: hex::encode(&digest[..8]).into(), bytes: bytes.into() }
     }
 
     /// The raw key, for the MAC only.
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.0
+        &self.bytes
     }
 }
 
