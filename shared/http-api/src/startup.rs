@@ -131,14 +131,26 @@ pub async fn init_cache(name: &'static str, db: &Db) -> Option<PageCache> {
 }
 
 /// Serves invocations until the runtime stops: with EMF, each invocation's metrics are
-/// flushed to stdout after it answers.
-pub async fn run<H, F>(telemetry: &Telemetry, handler: H) -> Result<(), Error>
+/// flushed to stdout once its answer is ready (as the collector's own Lambda layer did, which
+/// this replaces so the zips need none of its dependencies).
+pub async fn run<H, F>(telemetry: &Telemetry, mut handler: H) -> Result<(), Error>
 where
     H: FnMut(Request) -> F,
     F: Future<Output = Result<Response<Body>, Error>> + Send,
 {
     match telemetry {
-        Telemetry::Emf(collector) => metrics_cloudwatch_embedded::lambda::handler::run_http(collector, handler).await,
+        Telemetry::Emf(collector) => {
+            let collector: &'static metrics_cloudwatch_embedded::Collector = collector;
+            lambda_http::run(service_fn(move |req| {
+                let answer = handler(req);
+                async move {
+                    let answer = answer.await;
+                    crate::telemetry::flush_emf(collector);
+                    answer
+                }
+            }))
+            .await
+        }
         _ => lambda_http::run(service_fn(handler)).await,
     }
 }

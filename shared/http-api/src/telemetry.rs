@@ -94,6 +94,14 @@ pub fn request_answered(route: &'static str, status: u16, took: Duration) {
     metrics::histogram!(names::HTTP_DURATION, "route" => route).record(took.as_secs_f64());
 }
 
+/// Writes what the EMF collector holds to stdout, where Lambda sends it to CloudWatch Logs.
+/// A failed write loses these metrics, never the answer.
+pub fn flush_emf(collector: &metrics_cloudwatch_embedded::Collector) {
+    if let Err(e) = collector.flush(std::io::stdout().lock()) {
+        tracing::warn!(error = %e, "could not write the invocation's metrics");
+    }
+}
+
 /// The init of this container, once.
 pub fn cold_start(took: Duration) {
     metrics::counter!(names::COLD_STARTS).increment(1);
