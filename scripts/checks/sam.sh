@@ -35,6 +35,15 @@ manifest="$PWD/Cargo.toml"
 (cd "$(mktemp -d)" && cargo run --quiet --manifest-path "$manifest" -p store-schema -- --print) \
   | python3 scripts/checks/template_tables.py template.yaml
 
+echo "-- the functions link no AWS credential chain (issue 11)"
+# sam build selects the whole workspace, and Cargo unifies features over it: a tool's feature
+# must not bring aws-config (its HTTPS client, a second TLS stack) into the Lambda zips.
+if cargo tree --workspace --target aarch64-unknown-linux-gnu -e normal -i aws-config 2>/dev/null \
+  | grep -E '(create-product|list-products) v'; then
+  echo "aws-config reaches a Lambda function in the workspace build (cargo tree -i aws-config)" >&2
+  exit 1
+fi
+
 echo "-- sam build"
 # rust-cargolambda is a beta build method in the SAM CLI (also set in samconfig.toml).
 sam build --beta-features --build-dir .aws-sam/build
@@ -50,5 +59,8 @@ target=${CARGO_TARGET_DIR:-target}
 for bin in create-product list-products; do
   zip="$target/lambda/$bin/bootstrap.zip"
   test -s "$zip" || { echo "no $zip" >&2; exit 1; }
-  echo "$bin: $(stat -c %s "$zip") bytes zipped"
+  size=$(stat -c %s "$zip")
+  echo "$bin: $size bytes zipped"
+  # Issue 11: each arm64 zip at most 3 MB (README, "Cold start and size").
+  test "$size" -le 3000000 || { echo "$zip is $size bytes, over the 3,000,000 allowed" >&2; exit 1; }
 done

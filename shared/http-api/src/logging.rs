@@ -8,20 +8,36 @@ use std::time::Instant;
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the global subscriber once; later calls are ignored (tests call it repeatedly).
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let _ = if in_lambda {
-        // Lambda adds its own timestamp; JSON with the current span's fields flattened in.
-        builder.json().flatten_event(true).without_time().try_init()
+    if in_lambda {
+        let _ = lambda_subscriber(filter, std::io::stdout).try_init();
     } else {
-        builder.compact().try_init()
-    };
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).compact().try_init();
+    }
+}
+
+/// The Lambda format: Lambda adds its own timestamp; JSON with the event's fields at the top
+/// level and the current span (the runtime's, with the request id) once: the span list would
+/// repeat it in every line, a third of each request line's bytes (issue 11).
+fn lambda_subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .json()
+        .flatten_event(true)
+        .with_span_list(false)
+        .without_time()
+        .with_writer(writer)
+        .finish()
 }
 
 /// Runs `handle` and logs one line for the request.
@@ -80,11 +96,7 @@ mod tests {
     fn one_json_line_per_request_with_id_status_and_latency_but_no_body() {
         let captured = Captured::default();
         let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_writer(move || writer.clone())
-            .finish();
+        let subscriber = lambda_subscriber(EnvFilter::new("info"), move || writer.clone());
         let mut context = Context::default();
         context.request_id = "req-123".into();
         let req = http::Request::builder()
@@ -96,6 +108,8 @@ mod tests {
             .with_lambda_context(context)
             .with_request_context(crate::identity::authorized_context("POST", &[("sub", "emp-42")], None));
         tracing::subscriber::with_default(subscriber, || {
+            // What lambda_runtime wraps every invocation in.
+            let _invocation = tracing::info_span!("Lambda runtime invoke", requestId = "req-123").entered();
             let rt = tokio::runtime::Builder::new_current_thread()
                 .build()
                 .unwrap();
@@ -113,6 +127,8 @@ mod tests {
         assert_eq!(line["path"], "/products");
         assert_eq!(line["status"], 201);
         assert!(line["latency_ms"].is_number());
+        assert_eq!(line["span"]["requestId"], "req-123", "{text}");
+        assert!(line.get("spans").is_none(), "the span list repeats the span: {text}");
         assert!(!text.contains("hunter2") && !text.contains("top-secret"));
     }
 }

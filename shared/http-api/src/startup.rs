@@ -9,7 +9,6 @@ use keyspaces::{CredentialSource, RefreshingCredentials};
 use page_cache::{CacheConfig, PageCache};
 use scylla::client::session_builder::SessionBuilder;
 use store::{Config, Db, SessionHook};
-use tokio::sync::OnceCell;
 
 use crate::lambda_http::{self, Body, Error, Request, Response, service_fn};
 use crate::telemetry::Telemetry;
@@ -71,18 +70,13 @@ fn keyspaces_hook(ks: keyspaces::KeyspacesConfig, source: CredentialSource) -> S
     let widened = Arc::new(keyspaces::KeyspacesConfig { hosts: keyspaces::PooledHosts::All, ..ks.clone() });
     let ks = Arc::new(ks);
     let builds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let credentials: Arc<OnceCell<Arc<RefreshingCredentials>>> = Arc::new(OnceCell::new());
+    let credentials: Arc<RefreshingCredentials> = Arc::new(source.open(ks.connect_timeout));
     Arc::new(move |_store_builder: SessionBuilder| {
         let first = builds.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0;
         let ks = if first { ks.clone() } else { widened.clone() };
-        let (source, credentials) = (source.clone(), credentials.clone());
+        let credentials = credentials.clone();
         Box::pin(async move {
-            let creds = credentials
-                .get_or_try_init(|| async { source.open(&ks.region, ks.connect_timeout).await.map(Arc::new) })
-                .await
-                .map_err(|e| e.to_string())?
-                .clone();
-            keyspaces::configure_with_credentials(SessionBuilder::new(), &ks, creds).await.map_err(|e| e.to_string())
+            keyspaces::configure_with_credentials(SessionBuilder::new(), &ks, credentials).await.map_err(|e| e.to_string())
         })
     })
 }
@@ -137,14 +131,26 @@ pub async fn init_cache(name: &'static str, db: &Db) -> Option<PageCache> {
 }
 
 /// Serves invocations until the runtime stops: with EMF, each invocation's metrics are
-/// flushed to stdout after it answers.
-pub async fn run<H, F>(telemetry: &Telemetry, handler: H) -> Result<(), Error>
+/// flushed to stdout once its answer is ready (as the collector's own Lambda layer did, which
+/// this replaces so the zips need none of its dependencies).
+pub async fn run<H, F>(telemetry: &Telemetry, mut handler: H) -> Result<(), Error>
 where
     H: FnMut(Request) -> F,
     F: Future<Output = Result<Response<Body>, Error>> + Send,
 {
     match telemetry {
-        Telemetry::Emf(collector) => metrics_cloudwatch_embedded::lambda::handler::run_http(collector, handler).await,
+        Telemetry::Emf(collector) => {
+            let collector: &'static metrics_cloudwatch_embedded::Collector = collector;
+            lambda_http::run(service_fn(move |req| {
+                let answer = handler(req);
+                async move {
+                    let answer = answer.await;
+                    crate::telemetry::flush_emf(collector);
+                    answer
+                }
+            }))
+            .await
+        }
         _ => lambda_http::run(service_fn(handler)).await,
     }
 }

@@ -94,6 +94,18 @@ pub fn request_answered(route: &'static str, status: u16, took: Duration) {
     metrics::histogram!(names::HTTP_DURATION, "route" => route).record(took.as_secs_f64());
 }
 
+/// Writes what the EMF collector holds to stdout, where Lambda sends it to CloudWatch Logs,
+/// in one write (the collector writes a document at a time: a system call each). A failed
+/// write loses these metrics, never the answer.
+pub fn flush_emf(collector: &metrics_cloudwatch_embedded::Collector) {
+    use std::io::Write;
+    let mut documents = Vec::with_capacity(1024);
+    let written = collector.flush(&mut documents).and_then(|()| std::io::stdout().lock().write_all(&documents));
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "could not write the invocation's metrics");
+    }
+}
+
 /// The init of this container, once.
 pub fn cold_start(took: Duration) {
     metrics::counter!(names::COLD_STARTS).increment(1);

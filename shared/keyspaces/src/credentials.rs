@@ -1,8 +1,13 @@
 //! AWS credentials for signing, from the function's environment (the Lambda role's key, secret
-//! and session token: `environment.rs`) or, with the `default-chain` feature, the standard
-//! chain (environment, profile, SSO, container, IMDS), kept in memory and fetched again a few
-//! minutes before they expire so a connection opened late in a role session never signs with
-//! a dying key.
+//! and session token: `environment.rs`) or any provider the caller holds (the tools run by
+//! people pass aws-config's standard chain: environment, profile, SSO, container, IMDS), kept
+//! in memory and fetched again a few minutes before they expire so a connection opened late in
+//! a role session never signs with a dying key.
+//!
+//! This crate does not depend on aws-config, not even behind a feature: Cargo unifies features
+//! over every package a build selects, and `sam build` / `cargo lambda build --bin ...` select
+//! the whole workspace, so a tool turning the chain on put its HTTPS client and second TLS
+//! stack into both Lambda zips (issue 11: 5.75 MB where 3 were wanted).
 //!
 //! aws-config leaves caching to the SDK clients' identity cache, which is not usable outside
 //! an SDK client: this is the few lines of it the CQL authenticator needs.
@@ -32,28 +37,21 @@ pub struct RefreshingCredentials {
 }
 
 /// Where a Keyspaces session gets its AWS credentials: the variables Lambda sets (the
-/// functions), the standard chain (tools run by people, with the `default-chain` feature), or
-/// a given provider (tests, or callers that already hold one).
+/// functions) or a given provider (tests, and tools that load the standard chain themselves).
 #[derive(Debug, Clone)]
 pub enum CredentialSource {
     LambdaEnvironment,
-    #[cfg(feature = "default-chain")]
-    DefaultChain,
     Provider(SharedCredentialsProvider),
 }
 
 impl CredentialSource {
-    /// The cache over this source for `region`, each fetch bounded by `fetch_timeout`.
-    // `region` only matters to the standard chain.
-    #[cfg_attr(not(feature = "default-chain"), allow(unused_variables))]
-    pub async fn open(&self, region: &str, fetch_timeout: Duration) -> Result<RefreshingCredentials, KeyspacesError> {
+    /// The cache over this source, each fetch bounded by `fetch_timeout`.
+    pub fn open(&self, fetch_timeout: Duration) -> RefreshingCredentials {
         let creds = match self {
             CredentialSource::LambdaEnvironment => RefreshingCredentials::new(crate::environment::EnvironmentCredentials::from_process()),
-            #[cfg(feature = "default-chain")]
-            CredentialSource::DefaultChain => RefreshingCredentials::from_default_chain(region).await?,
             CredentialSource::Provider(p) => RefreshingCredentials::new(p.clone()),
         };
-        Ok(creds.with_fetch_timeout(fetch_timeout))
+        creds.with_fetch_timeout(fetch_timeout)
     }
 }
 
@@ -77,17 +75,6 @@ impl RefreshingCredentials {
     pub fn with_fetch_timeout(mut self, timeout: Duration) -> Self {
         self.fetch_timeout = timeout;
         self
-    }
-
-    /// The default AWS credential chain for `region`.
-    #[cfg(feature = "default-chain")]
-    pub async fn from_default_chain(region: &str) -> Result<Self, KeyspacesError> {
-        use aws_config::{BehaviorVersion, Region};
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned())).load().await;
-        let provider = sdk
-            .credentials_provider()
-            .ok_or_else(|| KeyspacesError::Credentials("the AWS default chain has no credentials provider".into()))?;
-        Ok(RefreshingCredentials::new(provider))
     }
 
     /// Current credentials, fetched anew when absent or expiring within `REFRESH_AHEAD`.

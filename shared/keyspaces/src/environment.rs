@@ -2,8 +2,8 @@
 //! `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`. On `provided.al2023` (no SnapStart for
 //! custom runtimes) that is where a function's credentials always are, so the functions need
 //! none of the standard chain's network sources (container endpoint, IMDS, STS), whose HTTPS
-//! client and second TLS stack were about half of each binary. Tools run by people keep the
-//! whole chain (the `default-chain` feature).
+//! client and second TLS stack were about half of each binary. Tools run by people load the
+//! whole chain themselves (aws-config) and pass it as a `CredentialSource::Provider`.
 
 use std::sync::Arc;
 

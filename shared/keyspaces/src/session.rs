@@ -26,17 +26,9 @@ use crate::credentials::RefreshingCredentials;
 use crate::error::KeyspacesError;
 use crate::tls;
 
-/// Configures `builder` for Keyspaces with credentials from the standard AWS chain, each
-/// fetch bounded by `cfg.connect_timeout`. Fails, with the reason, when no credentials can be
-/// obtained in time.
-#[cfg(feature = "default-chain")]
-pub async fn configure(builder: SessionBuilder, cfg: &KeyspacesConfig) -> Result<SessionBuilder, KeyspacesError> {
-    let credentials =
-        Arc::new(RefreshingCredentials::from_default_chain(&cfg.region).await?.with_fetch_timeout(cfg.connect_timeout));
-    configure_with_credentials(builder, cfg, credentials).await
-}
-
-/// `configure` with a given credentials source (tests, or callers that already hold one).
+/// Configures `builder` for Keyspaces: verified TLS, SigV4 with `credentials` (the Lambda
+/// environment's in the functions, the standard chain's in the tools, a test's own), the
+/// settings above. Fails, with the reason, when no credentials can be obtained in time.
 pub async fn configure_with_credentials(
     builder: SessionBuilder,
     cfg: &KeyspacesConfig,

@@ -72,6 +72,7 @@ pub async fn run(api: &Arc<RuntimeApi>, spec: Spec<'_>) -> Result<ColdStart, Str
     let pid = child.id().ok_or("the function exited at once")?;
     let result = drive(api, &spec, pid, started, &mut child).await;
     let _ = child.kill().await;
+    let result = result.and_then(|cold| emf_flushed_per_invocation(spec.log, spec.warm + 1).map(|()| cold));
     result.map_err(|e| {
         let tail = std::fs::read_to_string(spec.log).unwrap_or_default();
         let tail: Vec<&str> = tail.lines().rev().take(10).collect();
@@ -111,6 +112,20 @@ async fn drive(api: &RuntimeApi, spec: &Spec<'_>, pid: u32, started: Instant, ch
         peak_rss_kb,
         sockets_after_init,
     })
+}
+
+/// The metrics are part of what a warm invocation costs: a run whose log holds fewer EMF
+/// documents than invocations (the per-invocation flush lost) is no figure.
+fn emf_flushed_per_invocation(log: &Path, invocations: usize) -> Result<(), String> {
+    let text = std::fs::read_to_string(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let documents = text
+        .lines()
+        .filter(|line| serde_json::from_str::<serde_json::Value>(line).is_ok_and(|doc| doc.get("_aws").is_some()))
+        .count();
+    if documents < invocations {
+        return Err(format!("{documents} EMF documents in the log for {invocations} invocations: metrics were not flushed per invocation"));
+    }
+    Ok(())
 }
 
 async fn next(api: &RuntimeApi, child: &mut Child) -> Result<NextArrived, String> {

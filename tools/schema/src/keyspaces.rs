@@ -162,7 +162,15 @@ pub async fn apply_sdk(config: &store::Config, wait: Duration) -> Result<(), Str
 /// `--target keyspaces-cql`: CQL with the Keyspaces connection settings (`KEYSPACES_*`).
 pub async fn apply_cql(config: &store::Config, wait: Duration) -> Result<(), String> {
     let cfg = ::keyspaces::KeyspacesConfig::from_env().map_err(|e| e.to_string())?;
-    let builder = ::keyspaces::configure(scylla::client::session_builder::SessionBuilder::new(), &cfg)
+    // The standard chain is loaded here, not in the `keyspaces` crate, so the Lambda functions
+    // (which share that crate) never link aws-config.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(cfg.region.clone()))
+        .load()
+        .await;
+    let provider = sdk.credentials_provider().ok_or("the AWS default chain has no credentials provider")?;
+    let credentials = std::sync::Arc::new(::keyspaces::CredentialSource::Provider(provider).open(cfg.connect_timeout));
+    let builder = ::keyspaces::configure_with_credentials(scylla::client::session_builder::SessionBuilder::new(), &cfg, credentials)
         .await
         .map_err(|e| e.to_string())?;
     let session = builder.build().await.map_err(|e| format!("cannot connect to Keyspaces at {}: {e}", cfg.contact_point()))?;
