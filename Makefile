@@ -4,8 +4,10 @@ run:
 	bash scripts/run-local.sh
 test:
 	bash scripts/test.sh
+# The CQL node's own benchmark, in the node profile (optimised at opt-level 3 without LTO):
+# the release profile is tuned for the Lambda zips' size (opt-level "s").
 bench:
-	cargo run --release -p cql-node --example bench
+	cargo run --profile node -p cql-node --example bench
 # Each function's release binary under a stand-in of the Lambda Runtime API, against the CQL
 # node's Cassandra and Keyspaces profiles: init, latency, CPU, RSS (README, "Cold start").
 bench-functions:
