@@ -8,13 +8,12 @@ use std::process::Stdio;
 use cql_node::cluster::Cluster;
 use cql_node::keyspaces::{AwsCredential, KeyspacesConfig, KeyspacesProfile};
 
-#[path = "support/tools.rs"]
-mod tools;
+use crate::support::tools;
 
 const REGION: &str = "us-west-2";
 
 fn script() -> String {
-    format!("{}/tests/keyspaces_common/aws_python_plugin_check.py", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/tests/node/keyspaces_common/aws_python_plugin_check.py", env!("CARGO_MANIFEST_DIR"))
 }
 
 async fn run(args: &[&str]) -> String {

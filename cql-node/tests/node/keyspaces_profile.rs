@@ -1,7 +1,7 @@
 //! The Keyspaces profile's behaviour toward a real scylla driver: consistency rules, statements
 //! Keyspaces does not support, Keyspaces-shaped system tables, and CREATING before ACTIVE.
 
-mod keyspaces_common;
+use crate::keyspaces_common;
 
 use std::net::IpAddr;
 use std::path::PathBuf;

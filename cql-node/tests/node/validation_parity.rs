@@ -2,7 +2,7 @@
 //! its grammar, Parser.g, has no rule for them; Invalid where a cql3/statements class checks
 //! them), through the scylla driver; and what it accepts at those edges is accepted.
 
-mod support;
+use crate::support;
 
 use scylla::client::session::Session;
 use scylla::errors::DbError;

@@ -3,7 +3,7 @@
 //! finds them by binary search rather than by stepping through the partition, and this pins
 //! that the search keeps every row the filter would (bounds between, on and beyond the rows).
 
-mod support;
+use crate::support;
 
 use scylla::client::session::Session;
 use support::{keyspace, node, session};

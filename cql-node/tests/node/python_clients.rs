@@ -1,7 +1,7 @@
 //! The Python cassandra-driver and cqlsh from PyPI, unchanged and with default settings,
 //! against a node started here. Both must be on PATH (scripts/install-test-deps.sh).
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use cql_node::server::Node;
 use support::*;
 
 fn script() -> String {
-    format!("{}/tests/clients/python_driver_check.py", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/tests/node/clients/python_driver_check.py", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[tokio::test]

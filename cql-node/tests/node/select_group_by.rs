@@ -3,7 +3,7 @@
 //! clustering-prefix values, aggregates over the group, plain columns from its first row;
 //! LIMIT, PER PARTITION LIMIT and page size count groups; no groups, no rows; and its refusals.
 
-mod support;
+use crate::support;
 
 use scylla::client::session::Session;
 use scylla::errors::DbError;

@@ -1,6 +1,6 @@
 //! PasswordAuthenticator through the real driver, and the request hook's three actions.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The Keyspaces profile's front door, through the real scylla driver over rustls: TLS with the
 //! generated CA and hostname verification on, and every SigV4 acceptance and refusal case.
 
-mod keyspaces_common;
+use crate::keyspaces_common;
 
 use std::path::PathBuf;
 use std::sync::Arc;

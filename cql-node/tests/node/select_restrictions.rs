@@ -5,7 +5,7 @@
 //! single-column ones (`MultiColumnRelation`, `MultiColumnRestriction`,
 //! `ClusteringColumnRestrictions`).
 
-mod support;
+use crate::support;
 
 use cql_node::engine::token::token_of;
 use scylla::client::session::Session;

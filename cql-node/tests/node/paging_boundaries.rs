@@ -3,7 +3,7 @@
 //! except when LIMIT is used up, or when a single-partition (or the last IN partition's) read
 //! is known to be done: no clustering columns, only statics, PER PARTITION LIMIT reached.
 
-mod support;
+use crate::support;
 
 use scylla::client::session::Session;
 use scylla::response::{PagingState, PagingStateResponse};

@@ -3,7 +3,7 @@
 //! statement the node refused, every table reads exactly as before it, and the node reopened
 //! on its data directory holds exactly what it held (so no refused write reached the journal).
 
-mod support;
+use crate::support;
 
 use std::fmt::Write as _;
 use std::path::Path;

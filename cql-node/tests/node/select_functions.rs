@@ -2,7 +2,7 @@
 //! TimeFcts, UuidFcts, BytesConversionFcts): result types and column names, null for a null
 //! argument, Invalid for a call no signature matches or bytes a blobAs* type refuses.
 
-mod support;
+use crate::support;
 
 use scylla::client::session::Session;
 use scylla::errors::DbError;

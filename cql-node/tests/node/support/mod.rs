@@ -14,7 +14,7 @@ use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-mod tools;
+pub mod tools;
 
 /// Upper bound for anything a test waits on; never a synchronisation sleep.
 pub const WAIT: Duration = Duration::from_secs(30);

@@ -1,7 +1,7 @@
 //! Three nodes on 127.0.0.1-3 sharing one store: the scylla driver discovers all of them, and
 //! keeps reading and writing while one is stopped and after it comes back.
 
-mod keyspaces_common;
+use crate::keyspaces_common;
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;

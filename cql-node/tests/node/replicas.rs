@@ -4,8 +4,8 @@
 //! quorums; NetworkTopologyStrategy per data center; STATUS_CHANGE events. Detection is
 //! driven by the engine's clock (the delay is far longer than any test runs), never a sleep.
 
-mod keyspaces_common;
-mod support;
+use crate::keyspaces_common;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! so the driver reports exactly what the node answered), latency as the driver's own client
 //! timeout, and dropped connections as the driver reconnecting.
 
-mod keyspaces_common;
+use crate::keyspaces_common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! verification ON, against the CA the node wrote), a SigV4 authenticator for the scylla
 //! driver that signs as AWS's plugins do (and can be told to misbehave for refusal tests),
 //! and small waiting/error helpers.
-#![allow(dead_code)] // each test binary uses a different part
+#![allow(dead_code)] // shared by many modules, each using a part
 
 use std::future::Future;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The `cql-node` binary in the Keyspaces profile: three TLS endpoints on 127.0.0.1-3, the CA
 //! written where asked, SigV4 with credentials given on the command line.
 
-mod keyspaces_common;
+use crate::keyspaces_common;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The wire protocol seen from raw TCP: version negotiation as Cassandra 4.1 answers it,
 //! malformed frames closing only their own connection, and the handshake's messages.
 
-mod support;
+use crate::support;
 
 use support::*;
 use tokio::io::AsyncWriteExt;

@@ -1,7 +1,7 @@
 //! Faults driven from outside the process: the admin HTTP API with a real HTTP client, the
 //! effect observed by the real scylla driver.
 
-mod keyspaces_common;
+use crate::keyspaces_common;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! The real scylla driver 1.x, default session config (schema metadata fetching on), against
 //! the node over the real protocol.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! hold the answer or drop the connection; a WriteTimeout on a conditional statement carries
 //! write type CAS and the serial consistency, as Cassandra's StorageProxy.cas reports it.
 
-mod keyspaces_common;
+use crate::keyspaces_common;
 
 use std::sync::Arc;
 use std::time::Duration;

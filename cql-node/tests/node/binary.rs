@@ -1,7 +1,7 @@
 //! The `cql-node` binary as documented: `--help`, serving on the port it logs, clean exit on
 //! SIGTERM.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::process::Stdio;

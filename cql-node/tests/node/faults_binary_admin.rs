@@ -1,7 +1,7 @@
 //! The `cql-node` binary's fault admin API, driven from outside its process: a real HTTP
 //! client injects, the real scylla driver observes.
 
-mod keyspaces_common;
+use crate::keyspaces_common;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
