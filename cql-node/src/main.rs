@@ -15,6 +15,9 @@ use cql_node::keyspaces::cli::TestDoubleArgs;
 use cql_node::server::Node;
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A small CQL native-protocol v4 node for local runs and tests. It is a test double for
 /// Cassandra / Amazon Keyspaces, never a database to keep data in.
 #[derive(Parser, Debug)]
