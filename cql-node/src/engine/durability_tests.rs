@@ -23,6 +23,7 @@ fn run(e: &Engine, q: &str) -> CqlResult<Outcome> {
     let ctx = ExecContext {
         keyspace: Some("ks"),
         node: &n,
+        copies: None,
     };
     let st = e.prepare(q, Some("ks"))?;
     e.execute(&ctx, &st, &params(vec![]))
@@ -45,6 +46,7 @@ fn writer(dir: &Path) -> ! {
     let ctx = ExecContext {
         keyspace: Some("ks"),
         node: &n,
+        copies: None,
     };
     let ins = e.prepare("INSERT INTO ks.t (k, c, v) VALUES (?, ?, ?)", None).expect("prepare");
     let upd = e.prepare("UPDATE ks.t SET v = ? WHERE k = ? AND c = ?", None).expect("prepare");
