@@ -119,3 +119,43 @@ pub(crate) fn repair(copies: &mut [HashMap<Uuid, TableData>], schema: &TableSche
     }
     repaired
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::store::{Cell, NO_DELETION};
+
+    fn cell(ts: i64, v: &str) -> Option<Cell> {
+        Some(Cell { ts, expire: 0, ttl: 0, value: Some(Bytes::from(v.to_string())) })
+    }
+
+    fn partition(cells: Vec<Option<Cell>>, deleted_at: i64) -> Partition {
+        let mut p = Partition::new(Bytes::from_static(b"k"), 1);
+        p.deleted_at = deleted_at;
+        p.rows.push(Row { ck: Box::new([]), marker: None, deleted_at: NO_DELETION, cells });
+        p
+    }
+
+    #[test]
+    fn the_newest_cell_wins_and_a_partition_tombstone_shadows_older_cells() {
+        use crate::engine::schema::{ColumnDecl, Kind, TableDecl, TableSchema};
+        let column = |name: &str, kind| ColumnDecl { name: name.into(), ty: "text".into(), kind, desc: false, slot: None };
+        let decl = TableDecl {
+            id: Uuid::nil(),
+            keyspace: "ks".into(),
+            name: "kv".into(),
+            columns: vec![column("k", Kind::PartitionKey), column("v", Kind::Regular)],
+            options: Default::default(),
+        };
+        let schema = TableSchema::build(&decl, None).expect("a key-value table");
+        let mut a = partition(vec![cell(10, "old")], NO_DELETION);
+        merge_partition(&schema, &mut a, &partition(vec![cell(20, "new")], NO_DELETION));
+        assert_eq!(a.rows[0].cells[0], cell(20, "new"));
+        merge_partition(&schema, &mut a, &partition(vec![cell(15, "older")], NO_DELETION));
+        assert_eq!(a.rows[0].cells[0], cell(20, "new"), "an older copy changes nothing");
+        let mut deleted = Partition::new(Bytes::from_static(b"k"), 1);
+        deleted.delete(30);
+        merge_partition(&schema, &mut a, &deleted);
+        assert!(a.rows.iter().all(|r| r.cells.iter().all(Option::is_none)), "shadowed by the tombstone");
+    }
+}

@@ -68,3 +68,42 @@ impl Reach {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replication::consistency::need;
+    use crate::replication::ring::Place;
+    use crate::types::Consistency;
+
+    fn ring() -> Arc<Ring> {
+        let place = |t: i64| Place { data_center: "dc1".into(), rack: "r1".into(), tokens: vec![t] };
+        Arc::new(Ring::new(vec![place(-100), place(0), place(100)]))
+    }
+
+    fn reach(coordinator: usize, states: Vec<State>, cl: Consistency) -> Reach {
+        let s = Strategy::Simple(3);
+        let n = need(cl, &s, "dc1");
+        Reach::new(ring(), coordinator, states, Some((s, n)))
+    }
+
+    #[test]
+    fn a_read_contacts_the_coordinator_first_then_ring_order() {
+        let up = vec![State::Up; 3];
+        // Token 50's ring order is 2, 0, 1.
+        assert_eq!(reach(1, up.clone(), Consistency::One).read_from(50), [1]);
+        assert_eq!(reach(1, up.clone(), Consistency::Quorum).read_from(50), [1, 2]);
+        assert_eq!(reach(1, up.clone(), Consistency::All).read_from(50), [1, 2, 0]);
+        let one_down = vec![State::Up, State::Down, State::Unnoticed { since_micros: 0 }];
+        assert_eq!(reach(1, one_down, Consistency::One).read_from(50), [0], "only replicas that answer");
+        assert!(reach(1, up.clone(), Consistency::Quorum).repair && !reach(1, up, Consistency::One).repair);
+    }
+
+    #[test]
+    fn a_write_reaches_the_replicas_that_answer_and_hints_the_others() {
+        let mut r = reach(0, vec![State::Up, State::Down, State::Unnoticed { since_micros: 0 }], Consistency::One);
+        r.add_replicas(&[2, 0, 1]);
+        r.add_replicas(&[0, 1, 2]);
+        assert_eq!((r.write, r.hint), (vec![0], vec![2, 1]));
+    }
+}
