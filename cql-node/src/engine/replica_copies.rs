@@ -24,7 +24,7 @@ pub(crate) fn merge_partition(schema: &TableSchema, into: &mut Partition, from: 
     merge_row(&mut into.statics, &from.statics, pdel);
     for r in &from.rows {
         // A row wholly shadowed by the partition's deletion adds nothing.
-        if r.deleted_at <= pdel && !r.marker.as_ref().is_some_and(|m| m.ts > pdel) && !r.cells.iter().flatten().any(|c| c.ts > pdel) {
+        if r.deleted_at <= pdel && r.marker.as_ref().is_none_or(|m| m.ts <= pdel) && r.cells.iter().flatten().all(|c| c.ts <= pdel) {
             continue;
         }
         merge_row(into.row_mut(schema, &r.ck), r, pdel);
@@ -38,10 +38,8 @@ fn merge_row(into: &mut Row, from: &Row, pdel: i64) {
     if let Some(m) = &from.marker {
         into.write_marker(m.clone(), pdel);
     }
-    for (slot, c) in from.cells.iter().enumerate() {
-        if let Some(c) = c {
-            into.write_cell(slot, c.clone(), pdel);
-        }
+    for (slot, c) in from.cells.iter().enumerate().filter_map(|(slot, c)| Some((slot, c.as_ref()?))) {
+        into.write_cell(slot, c.clone(), pdel);
     }
 }
 
