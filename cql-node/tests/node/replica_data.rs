@@ -168,6 +168,23 @@ async fn a_hint_is_delivered_once_and_never_overwrites_a_newer_write() {
     cluster.stop().await;
 }
 
+/// A node stopped longer than `max_hint_window` (3 h) gets no hints: it stays stale for the
+/// writes it missed (Cassandra needs a repair then), and QUORUM still sees them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_hints_for_a_node_down_longer_than_the_hint_window() {
+    let (mut cluster, session) = cluster(3).await;
+    let (n0, n1) = (cluster.node_addr(0), cluster.node_addr(1));
+    cluster.stop_node_cleanly(1).await;
+    cluster.advance_clock(Duration::from_secs(3 * 3600 + 1));
+    on(&session, n0, "INSERT INTO r.kv (k, v) VALUES ('a', 'missed')", Consistency::One).await.expect("written");
+    assert_eq!(cluster.replicas().unwrap().hints_len(), 0);
+    restart(&mut cluster, &session, 1).await;
+    cluster.advance_clock(HINT_DELAY);
+    assert_eq!(on(&session, n1, SELECT, Consistency::One).await, Ok(vec![]), "never delivered");
+    assert_eq!(on(&session, n1, SELECT, Consistency::Quorum).await, Ok(vec!["missed".to_string()]));
+    cluster.stop().await;
+}
+
 /// A node killed and not yet noticed: a write at ONE through node 0 reaches the two others,
 /// the coordinator keeps a hint for the silent one; a list (a range read) at ONE from the
 /// returned node misses the row, at QUORUM finds it, and a lightweight transaction (a quorum
