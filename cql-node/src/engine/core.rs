@@ -901,9 +901,7 @@ impl Inner {
             Some(&node) => &st.copies[node],
             None => &st.data,
         };
-        if let Some(j) = &self.journal
-            && !touched.is_empty()
-        {
+        if let Some(j) = &self.journal {
             let schemas: HashMap<Uuid, Arc<TableSchema>> = items.iter().map(|(p, _)| (p.table.id, p.table.clone())).collect();
             j.write(journaled, &touched, &|id| schemas.get(id).cloned())?;
         }
