@@ -538,22 +538,8 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
             let after = consult_hook(conn, ks, call).await?;
             let outcome = match &conn.shared.replicas {
                 None => guarded_async(engine.serve_batch(&ctx, &request)).await?,
-                Some(seat) => {
-                    let admission = guarded(|| Ok(coordinator::batch(seat, engine, &request)))?;
-                    let is_lwt = request.statements.iter().any(|(p, _)| p.is_lwt);
-                    let (reach, timeout) = admit(conn, seat, ks, admission, || Replay::Batch(request.clone())).await?;
-                    let mut request = request;
-                    let stamp = needs_stamp(&reach, is_lwt, request.timestamp).then(|| engine.next_timestamp());
-                    if stamp.is_some() {
-                        request.timestamp = stamp;
-                    }
-                    let read = |t: i64| reach.as_ref().map_or_else(Vec::new, |r| r.read_from(t));
-                    let copies = reach.as_ref().map(|r| Copies { write: &r.write, read: &read, repair: r.repair });
-                    let ctx = ExecContext { copies: copies.as_ref(), ..ctx };
-                    let outcome = guarded_async(engine.serve_batch(&ctx, &request)).await;
-                    let replay = || Replay::Batch(request.clone());
-                    finish(conn, seat, ks, reach.as_ref(), timeout, is_lwt, outcome, replay).await?
-                }
+                // Boxed: one node's request future stays as small as it was.
+                Some(seat) => Box::pin(coordinated_batch(conn, seat, ctx, request)).await?,
             };
             after_run(conn, after).await?;
             response::result(out, stream, &outcome, false);
@@ -587,23 +573,10 @@ async fn execute(
     };
     let after = consult_hook(conn, ks, call).await?;
     let ctx = ExecContext { keyspace: ks, node: &conn.shared.info, copies: None };
-    let engine = &conn.shared.engine;
     let outcome = match &conn.shared.replicas {
-        None => guarded_async(engine.serve(&ctx, prepared, params)).await?,
-        Some(seat) => {
-            let admission = guarded(|| Ok(coordinator::statement(seat, engine, prepared, params)))?;
-            let (reach, timeout) = admit(conn, seat, ks, admission, || Replay::Statement(prepared.clone(), params.clone())).await?;
-            let mut params = std::borrow::Cow::Borrowed(params);
-            if prepared.kind.is_write() && needs_stamp(&reach, prepared.is_lwt, params.timestamp) {
-                params.to_mut().timestamp = Some(engine.next_timestamp());
-            }
-            let read = |t: i64| reach.as_ref().map_or_else(Vec::new, |r| r.read_from(t));
-            let copies = reach.as_ref().map(|r| Copies { write: &r.write, read: &read, repair: r.repair });
-            let ctx = ExecContext { copies: copies.as_ref(), ..ctx };
-            let outcome = guarded_async(engine.serve(&ctx, prepared, &params)).await;
-            let replay = || Replay::Statement(prepared.clone(), params.clone().into_owned());
-            finish(conn, seat, ks, reach.as_ref(), timeout, prepared.is_lwt, outcome, replay).await?
-        }
+        None => guarded_async(conn.shared.engine.serve(&ctx, prepared, params)).await?,
+        // Boxed: one node's request future stays as small as it was.
+        Some(seat) => Box::pin(coordinated(conn, seat, ctx, prepared, params)).await?,
     };
     if let Outcome::SetKeyspace(k) = &outcome {
         *conn.keyspace.lock() = Some(Arc::from(k.as_str()));
@@ -611,6 +584,47 @@ async fn execute(
     after_run(conn, after).await?;
     response::result(out, stream, &outcome, skip_metadata);
     Ok(())
+}
+
+/// A QUERY/EXECUTE in a multi-node cluster: admitted by the replica layer, run on the replicas
+/// it reaches, hinted to the others.
+async fn coordinated(
+    conn: &Conn,
+    seat: &super::ReplicaSeat,
+    ctx: ExecContext<'_>,
+    prepared: &Prepared,
+    params: &QueryParams,
+) -> Result<Outcome, Interrupted> {
+    let (engine, ks) = (&conn.shared.engine, ctx.keyspace);
+    let admission = guarded(|| Ok(coordinator::statement(seat, engine, prepared, params)))?;
+    let (reach, timeout) = admit(conn, seat, ks, admission, || Replay::Statement(prepared.clone(), params.clone())).await?;
+    let mut params = std::borrow::Cow::Borrowed(params);
+    if prepared.kind.is_write() && needs_stamp(&reach, prepared.is_lwt, params.timestamp) {
+        params.to_mut().timestamp = Some(engine.next_timestamp());
+    }
+    let read = |t: i64| reach.as_ref().map_or_else(Vec::new, |r| r.read_from(t));
+    let copies = reach.as_ref().map(|r| Copies { write: &r.write, read: &read, repair: r.repair });
+    let ctx = ExecContext { copies: copies.as_ref(), ..ctx };
+    let outcome = guarded_async(engine.serve(&ctx, prepared, &params)).await;
+    let replay = || Replay::Statement(prepared.clone(), params.clone().into_owned());
+    finish(conn, seat, ks, reach.as_ref(), timeout, prepared.is_lwt, outcome, replay).await
+}
+
+/// The same for a BATCH.
+async fn coordinated_batch(conn: &Conn, seat: &super::ReplicaSeat, ctx: ExecContext<'_>, mut request: BatchRequest) -> Result<Outcome, Interrupted> {
+    let (engine, ks) = (&conn.shared.engine, ctx.keyspace);
+    let admission = guarded(|| Ok(coordinator::batch(seat, engine, &request)))?;
+    let is_lwt = request.statements.iter().any(|(p, _)| p.is_lwt);
+    let (reach, timeout) = admit(conn, seat, ks, admission, || Replay::Batch(request.clone())).await?;
+    if needs_stamp(&reach, is_lwt, request.timestamp) {
+        request.timestamp = Some(engine.next_timestamp());
+    }
+    let read = |t: i64| reach.as_ref().map_or_else(Vec::new, |r| r.read_from(t));
+    let copies = reach.as_ref().map(|r| Copies { write: &r.write, read: &read, repair: r.repair });
+    let ctx = ExecContext { copies: copies.as_ref(), ..ctx };
+    let outcome = guarded_async(engine.serve_batch(&ctx, &request)).await;
+    let replay = || Replay::Batch(request.clone());
+    finish(conn, seat, ks, reach.as_ref(), timeout, is_lwt, outcome, replay).await
 }
 
 /// A timeout to answer once the replicas that answer have applied the write.
