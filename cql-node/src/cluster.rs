@@ -2,8 +2,10 @@
 //! serving one shared engine, each listing the others in `system.peers` with evenly spread
 //! tokens. A driver discovers them all and routes by token.
 //!
-//! With the Cassandra profile and more than one node, requests go through a replica layer
-//! (`crate::replication`, docs/REPLICATION.md): each keyspace's replicas come from its
+//! With the Cassandra profile and more than one node, each node holds its own copy of the data
+//! and requests go through a replica layer (`crate::replication`, docs/REPLICATION.md): a
+//! write reaches the running replicas and is hinted to the others (delivered `hint_delay` after
+//! they are back), a read merges the copies it contacts; each keyspace's replicas come from its
 //! replication (SimpleStrategy, NetworkTopologyStrategy over the nodes' data centers and
 //! racks, see `placement`), consistency levels are checked against the replicas believed
 //! alive, a node stopped abruptly (`stop_node`) goes unnoticed for the detection delay on the
@@ -149,6 +151,14 @@ impl ClusterBuilder {
     /// then needs an address translation to reach the peers. One entry per node.
     pub fn advertise(mut self, addresses: Vec<SocketAddr>) -> Self {
         self.advertise = addresses;
+        self
+    }
+
+    /// How long after a node is seen up again the hints for the writes it missed are
+    /// delivered, on the engine's clock; default 10 s (Cassandra's hint dispatch period).
+    /// Until then a read it serves alone can be stale. `Cluster::deliver_hints` skips it.
+    pub fn hint_delay(mut self, delay: Duration) -> Self {
+        self.replication.hint_delay = delay;
         self
     }
 
@@ -374,7 +384,13 @@ impl Cluster {
         self.m.state(index)
     }
 
-    /// The replica layer, if any (timeouts, batch log).
+    /// Delivers now the hints of every node that is up (each to that node's copy of the
+    /// data), without waiting for the hint delay; returns how many. 0 without a replica layer.
+    pub fn deliver_hints(&self) -> usize {
+        self.m.replicas.as_ref().map_or(0, |r| r.deliver_hints())
+    }
+
+    /// The replica layer, if any (timeouts, batch log, hints).
     pub fn replicas(&self) -> Option<&Arc<Replicas>> {
         self.m.replicas.as_ref()
     }
@@ -510,6 +526,8 @@ pub struct NodeStatus {
     /// What the other nodes believe: "up", "unnoticed" (stopped, not yet detected), "down";
     /// "up" when there is no replica layer and it runs.
     pub state: &'static str,
+    /// Hints waiting for it: writes it missed, not yet delivered.
+    pub hints: usize,
 }
 
 impl NodeControl {
@@ -538,7 +556,13 @@ impl NodeControl {
             rack: info.rack.clone(),
             running,
             state,
+            hints: self.0.replicas.as_ref().map_or(0, |r| r.hints_for(index)),
         }
+    }
+
+    /// `Cluster::deliver_hints`.
+    pub fn deliver_hints(&self) -> usize {
+        self.0.replicas.as_ref().map_or(0, |r| r.deliver_hints())
     }
 
     /// `Cluster::stop_node` (abrupt) or `stop_node_cleanly`.

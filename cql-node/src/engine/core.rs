@@ -21,10 +21,11 @@ use super::mutation;
 use super::plan::{Binder, ModifyPlan, SelectPlan, pk_bind_indexes};
 use super::schema::{Catalog, SystemTable, TableSchema};
 use super::select::{SelectInput, run_select};
+use super::replica_copies;
 use super::store::TableData;
 use super::virtual_table::{self, VirtualTable};
 use super::{
-    BatchRequest, BatchType, BoundValue, BoundValues, ChangeType, ColumnSpec, EngineConfig, ExecContext, Outcome, Prepared, QueryParams,
+    BatchRequest, BatchType, BoundValue, BoundValues, ChangeType, ColumnSpec, Copies, EngineConfig, ExecContext, Outcome, Prepared, QueryParams,
     SchemaChange, SchemaTarget, StatementKind, ddl, parser, system,
 };
 use crate::error::{CqlError, CqlResult, ErrorKind};
@@ -127,7 +128,26 @@ pub(crate) struct PlanBox {
 
 pub(crate) struct State {
     pub catalog: Catalog,
+    /// The shared store. With per-node copies (`copies` not empty) it keeps one empty
+    /// `TableData` per table, so the checks for a table's existence stay where they were.
     pub data: HashMap<Uuid, TableData>,
+    /// Per-node copies of the data in a multi-node cluster (`Engine::hold_copies`), by node
+    /// index; empty for one node, which pays nothing for them.
+    pub copies: Vec<HashMap<Uuid, TableData>>,
+}
+
+impl State {
+    /// The store the journal writes down: the shared one, or with per-node copies the first
+    /// node's (a write reaching any copy is journaled from the first it reached, see
+    /// `run_writes`; a restart from the data directory starts every copy from the journal).
+    fn journaled(&self) -> &HashMap<Uuid, TableData> {
+        self.copies.first().unwrap_or(&self.data)
+    }
+
+    /// Every store a schema change reaches: the shared one and each node's copy.
+    fn stores_mut(&mut self) -> impl Iterator<Item = &mut HashMap<Uuid, TableData>> {
+        std::iter::once(&mut self.data).chain(self.copies.iter_mut())
+    }
 }
 
 /// A statement prepared for a keyspace (None: no USE in force).
@@ -233,7 +253,7 @@ impl Inner {
         catalog.version = Uuid::new_v4();
         let (events, _) = broadcast::channel(1024);
         Ok(Inner {
-            state: RwLock::new(State { catalog, data }),
+            state: RwLock::new(State { catalog, data, copies: Vec::new() }),
             by_id: RwLock::new(HashMap::new()),
             by_text: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(1),
@@ -286,6 +306,18 @@ impl Inner {
         match &stmt.plan.downcast_ref::<PlanBox>()?.plan {
             Plan::Select(p) if p.table.system.is_none() => Some(p.table.id),
             _ => None,
+        }
+    }
+
+    /// Gives each of `nodes` nodes its own copy of what the shared store holds now.
+    pub fn hold_copies(&self, nodes: usize) {
+        let mut st = self.state.write();
+        if !st.copies.is_empty() {
+            return;
+        }
+        st.copies = vec![st.data.clone(); nodes];
+        for td in st.data.values_mut() {
+            *td = TableData::default();
         }
     }
 
@@ -614,7 +646,7 @@ impl Inner {
                     drop(st);
                     return self.retry_stale(ctx, stmt, pb, params, mode);
                 }
-                self.run_writes(&mut st, &[(mp, &binds[..])], BatchType::Unlogged, None, ts, false, mode)
+                self.run_writes(&mut st, ctx, &[(mp, &binds[..])], BatchType::Unlogged, None, ts, false, mode)
             }
             Plan::Batch { kind, timestamp, stmts } => {
                 let mut st = self.state.write();
@@ -633,7 +665,7 @@ impl Inner {
                         .and_then(|b| b[..].try_into().ok().map(i64::from_be_bytes)),
                     None => None,
                 };
-                self.run_writes(&mut st, &items, *kind, bts, params.timestamp, true, mode)
+                self.run_writes(&mut st, ctx, &items, *kind, bts, params.timestamp, true, mode)
             }
             Plan::Use(ks) => {
                 let st = self.state.read();
@@ -652,7 +684,9 @@ impl Inner {
                         format!("{} keyspace is not user-modifiable.", t.keyspace),
                     ));
                 }
-                st.data.insert(t.id, TableData::default());
+                for store in st.stores_mut() {
+                    store.insert(t.id, TableData::default());
+                }
                 if let Some(j) = &self.journal {
                     j.clear_table(&t.id)?;
                 }
@@ -711,6 +745,31 @@ impl Inner {
             drop(st);
             return self.retry_stale(ctx, stmt, pb, params, CasMode::Whole);
         };
+        if !st.copies.is_empty() {
+            // Per-node copies: the contacted replicas' answers, merged (every copy for a read
+            // no coordinator placed).
+            let nodes = st.copies.len();
+            let every = move |_: i64| (0..nodes).collect::<Vec<usize>>();
+            let all = Copies { write: &[], read: &every, repair: false };
+            let copies = ctx.copies.unwrap_or(&all);
+            let tokens = sp.pk.as_ref().and_then(|_| super::routing::select_tokens(sp, &env));
+            let merged = replica_copies::gather(&st.copies, &sp.table, tokens.as_deref(), copies.read);
+            drop(st);
+            if copies.repair {
+                let repaired = replica_copies::repair(&mut self.state.write().copies, &sp.table, &merged, copies.read);
+                if repaired > 0 {
+                    tracing::debug!(table = %sp.table.qualified(), repaired, "blocking read repair");
+                }
+            }
+            let rows = run_select(SelectInput {
+                plan: sp,
+                data: &merged,
+                env: &env,
+                params,
+                now_secs,
+            })?;
+            return Ok(Outcome::Rows(rows));
+        }
         let rows = run_select(SelectInput {
             plan: sp,
             data,
@@ -728,6 +787,7 @@ impl Inner {
     fn run_writes(
         &self,
         st: &mut State,
+        ctx: &ExecContext<'_>,
         items: &[(&ModifyPlan, &[BoundValue])],
         kind: BatchType,
         batch_ts: Option<i64>,
@@ -781,7 +841,8 @@ impl Inner {
             // A commit's conditions were decided when its round read the partition.
             let decided = matches!(mode, CasMode::Commit { .. });
             for ((p, _), env) in items.iter().zip(envs.iter()).filter(|_| !decided) {
-                let data = st.data.get(&p.table.id).ok_or_else(|| unconfigured(&p.table.name))?;
+                let view = Self::write_view(st, ctx, p, env)?;
+                let data = view.as_ref().map_or_else(|| st.data.get(&p.table.id), Some).ok_or_else(|| unconfigured(&p.table.name))?;
                 if let Some(rows) = modify::check_condition(data, p, env, now_secs)? {
                     if !is_batch {
                         return Ok(Outcome::Rows(rows));
@@ -790,9 +851,10 @@ impl Inner {
                 }
             }
             if failed {
-                let data = st
-                    .data
-                    .get(&items[0].0.table.id)
+                let view = Self::write_view(st, ctx, items[0].0, &envs[0])?;
+                let data = view
+                    .as_ref()
+                    .map_or_else(|| st.data.get(&items[0].0.table.id), Some)
                     .ok_or_else(|| unconfigured(&items[0].0.table.name))?;
                 let pairs: Vec<(&ModifyPlan, &Env)> = items.iter().map(|(p, _)| *p).zip(envs.iter()).collect();
                 return Ok(Outcome::Rows(modify::batch_failure(data, &pairs, now_secs)?));
@@ -803,7 +865,8 @@ impl Inner {
         let mut mutations = Vec::with_capacity(items.len());
         for (p, b) in items {
             let env = Env { binds: b, now_micros: now };
-            let data = st.data.get(&p.table.id).ok_or_else(|| unconfigured(&p.table.name))?;
+            let view = Self::write_view(st, ctx, p, &env)?;
+            let data = view.as_ref().map_or_else(|| st.data.get(&p.table.id), Some).ok_or_else(|| unconfigured(&p.table.name))?;
             mutations.push(mutation::prepare(Some(data), p, &env, default_ts, now_secs)?);
         }
         if mode == CasMode::Read {
@@ -811,20 +874,55 @@ impl Inner {
             return Ok(Outcome::Void);
         }
         let mut touched: Vec<Touched> = Vec::new();
-        for m in &mutations {
-            let id = m.table_id();
-            let data = st.data.get_mut(&id).ok_or_else(|| CqlError::server("table vanished under the write lock"))?;
-            mutation::apply(data, m, now_secs, &mut touched);
+        // Per-node copies: the write reaches the copies its coordinator names, each applying
+        // the same mutations (same timestamps); the journal follows the first of them.
+        // A request no coordinator placed (the engine used directly) reaches every copy.
+        let every: Vec<usize> = (0..st.copies.len()).collect();
+        let targets: &[usize] = ctx.copies.map_or(&every, |c| c.write);
+        if st.copies.is_empty() {
+            for m in &mutations {
+                let id = m.table_id();
+                let data = st.data.get_mut(&id).ok_or_else(|| CqlError::server("table vanished under the write lock"))?;
+                mutation::apply(data, m, now_secs, &mut touched);
+            }
+        } else {
+            let mut ignored = Vec::new();
+            for (i, &node) in targets.iter().enumerate() {
+                let store = st.copies.get_mut(node).ok_or_else(|| CqlError::server(format!("no copy for node {node}")))?;
+                for m in &mutations {
+                    let id = m.table_id();
+                    let data = store.get_mut(&id).ok_or_else(|| CqlError::server("table vanished under the write lock"))?;
+                    mutation::apply(data, m, now_secs, if i == 0 { &mut touched } else { &mut ignored });
+                }
+                ignored.clear();
+            }
         }
+        let journaled = match targets.first() {
+            Some(&node) => &st.copies[node],
+            None => &st.data,
+        };
         if let Some(j) = &self.journal {
             let schemas: HashMap<Uuid, Arc<TableSchema>> = items.iter().map(|(p, _)| (p.table.id, p.table.clone())).collect();
-            j.write(&st.data, &touched, &|id| schemas.get(id).cloned())?;
+            j.write(journaled, &touched, &|id| schemas.get(id).cloned())?;
         }
         if lwt {
             let t = &items[0].0.table;
             return Ok(Outcome::Rows(modify::applied_rows(t)));
         }
         Ok(Outcome::Void)
+    }
+
+    /// What a write reads before it applies (its conditions, a list's length), with per-node
+    /// copies: the merge of the copies its coordinator contacts for the partitions it
+    /// touches. `None`: the shared store is the view.
+    fn write_view(st: &State, ctx: &ExecContext<'_>, p: &ModifyPlan, env: &Env<'_>) -> CqlResult<Option<TableData>> {
+        if st.copies.is_empty() {
+            return Ok(None);
+        }
+        let tokens: Vec<i64> = modify::targets(p, env)?.iter().map(|t| t.token).collect();
+        let every = |_: i64| (0..st.copies.len()).collect::<Vec<usize>>();
+        let read = ctx.copies.map_or(&every as &(dyn Fn(i64) -> Vec<usize> + Sync), |c| c.read);
+        Ok(Some(replica_copies::gather(&st.copies, &p.table, Some(&tokens), read)))
     }
 
     /// The write type Cassandra reports when this non-conditional write times out
@@ -916,7 +1014,7 @@ impl Inner {
                 }
             }
         }
-        self.run_writes(&mut st, &items, batch.batch_type, None, batch.timestamp, true, mode)
+        self.run_writes(&mut st, ctx, &items, batch.batch_type, None, batch.timestamp, true, mode)
     }
 
     fn run_ddl(&self, ddl: &Statement, keyspace: Option<&str>) -> CqlResult<Outcome> {
@@ -941,7 +1039,9 @@ impl Inner {
                 let ks = ct.name.keyspace.as_deref().or(keyspace).ok_or_else(no_keyspace)?.to_string();
                 match ddl::create_table(&mut st.catalog.keyspaces, &ks, ct, self.dialect())? {
                     Some(t) => {
-                        st.data.insert(t.id, TableData::default());
+                        for store in st.stores_mut() {
+                            store.insert(t.id, TableData::default());
+                        }
                         Some(SchemaChange {
                             change: ChangeType::Created,
                             target: SchemaTarget::Table {
@@ -958,9 +1058,12 @@ impl Inner {
                 match ddl::alter_table(&mut st.catalog.keyspaces, &ks, &name.name, change, self.dialect())? {
                     Some((t, slots)) => {
                         altered = Some(t.id);
-                        if !slots.is_empty()
-                            && let Some(td) = st.data.get_mut(&t.id)
-                        {
+                        // The store the journal follows: its touched rows are written down.
+                        let journaled = usize::from(!st.copies.is_empty());
+                        for (i, td) in st.stores_mut().enumerate().filter_map(|(i, s)| Some((i, s.get_mut(&t.id)?))) {
+                            if slots.is_empty() {
+                                break;
+                            }
                             // A dropped column's data goes with it (a column added later under
                             // the same name starts empty, as in Cassandra).
                             for ((token, key), p) in td.partitions.iter_mut() {
@@ -968,6 +1071,16 @@ impl Inner {
                                     if let Some(c) = p.statics.cells.get_mut(*slot) {
                                         *c = None;
                                     }
+                                }
+                                if i != journaled {
+                                    for r in p.rows.iter_mut() {
+                                        for slot in &slots {
+                                            if let Some(c) = r.cells.get_mut(*slot) {
+                                                *c = None;
+                                            }
+                                        }
+                                    }
+                                    continue;
                                 }
                                 touched.push(Touched {
                                     table: t.id,
@@ -1022,7 +1135,9 @@ impl Inner {
         };
         let Some(change) = change else { return Ok(Outcome::Void) };
         for id in &dropped {
-            st.data.remove(id);
+            for store in st.stores_mut() {
+                store.remove(id);
+            }
         }
         st.catalog.version = Uuid::new_v4();
         self.generation.fetch_add(1, AtomicOrdering::AcqRel);
@@ -1047,7 +1162,7 @@ impl Inner {
             }
             if let Some(schema) = &altered_schema {
                 let schema = schema.clone();
-                j.write(&st.data, &touched, &move |_| Some(schema.clone()))?;
+                j.write(st.journaled(), &touched, &move |_| Some(schema.clone()))?;
             }
         }
         drop(st);

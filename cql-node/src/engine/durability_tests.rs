@@ -23,6 +23,7 @@ fn run(e: &Engine, q: &str) -> CqlResult<Outcome> {
     let ctx = ExecContext {
         keyspace: Some("ks"),
         node: &n,
+        copies: None,
     };
     let st = e.prepare(q, Some("ks"))?;
     e.execute(&ctx, &st, &params(vec![]))
@@ -45,6 +46,7 @@ fn writer(dir: &Path) -> ! {
     let ctx = ExecContext {
         keyspace: Some("ks"),
         node: &n,
+        copies: None,
     };
     let ins = e.prepare("INSERT INTO ks.t (k, c, v) VALUES (?, ?, ?)", None).expect("prepare");
     let upd = e.prepare("UPDATE ks.t SET v = ? WHERE k = ? AND c = ?", None).expect("prepare");
@@ -262,6 +264,44 @@ fn restart_keeps_schema_deletions_and_latest_versions() {
     }
     assert_eq!(got, want);
     assert_eq!(run(&e, "SELECT * FROM ks.gone").unwrap_err().message, "unconfigured table gone");
+    drop(e);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Per-node copies (a multi-node cluster): a write that reached only some copies is
+/// journaled from the first it reached, and a restart from the data directory starts every
+/// copy from the journal.
+#[test]
+fn a_write_that_reached_some_copies_survives_a_restart_in_every_copy() {
+    let dir = std::env::temp_dir().join(format!("cql-node-copies-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
+    let open = || Engine::open(EngineConfig { data_dir: Some(dir.clone()), ..Default::default() }).unwrap();
+    let read_from = |e: &Engine, copy: usize| {
+        let n = node();
+        let read = move |_: i64| vec![copy];
+        let copies = Copies { write: &[], read: &read, repair: false };
+        let ctx = ExecContext { keyspace: Some("ks"), node: &n, copies: Some(&copies) };
+        let st = e.prepare("SELECT v FROM ks.t WHERE k = 1", Some("ks")).unwrap();
+        match e.execute(&ctx, &st, &params(vec![])).unwrap() {
+            Outcome::Rows(r) => r.rows.len(),
+            _ => panic!("rows"),
+        }
+    };
+    {
+        let e = open();
+        run(&e, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}").unwrap();
+        run(&e, "CREATE TABLE ks.t (k int PRIMARY KEY, v int)").unwrap();
+        e.hold_copies(3);
+        let n = node();
+        let read = |_: i64| vec![1];
+        let copies = Copies { write: &[1, 2], read: &read, repair: false };
+        let ctx = ExecContext { keyspace: Some("ks"), node: &n, copies: Some(&copies) };
+        let st = e.prepare("INSERT INTO ks.t (k, v) VALUES (1, 1)", Some("ks")).unwrap();
+        e.execute(&ctx, &st, &params(vec![])).unwrap();
+        assert_eq!((read_from(&e, 0), read_from(&e, 1), read_from(&e, 2)), (0, 1, 1), "copy 0 missed it");
+    }
+    let e = open();
+    e.hold_copies(3);
+    assert_eq!((read_from(&e, 0), read_from(&e, 1), read_from(&e, 2)), (1, 1, 1));
     drop(e);
     let _ = std::fs::remove_dir_all(&dir);
 }

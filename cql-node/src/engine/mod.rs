@@ -31,6 +31,7 @@ mod paging;
 mod parser;
 pub mod paxos;
 mod plan;
+mod replica_copies;
 pub mod routing;
 mod scalar;
 mod schema;
@@ -88,11 +89,34 @@ pub struct PeerInfo {
     pub tokens: Vec<i64>,
 }
 
-/// Per-request context: the connection's current keyspace (USE) and the node answering.
+/// Per-request context: the connection's current keyspace (USE), the node answering and, in
+/// a multi-node cluster with per-replica data, which nodes' copies the request reaches.
 #[derive(Debug, Clone, Copy)]
 pub struct ExecContext<'a> {
     pub keyspace: Option<&'a str>,
     pub node: &'a NodeInfo,
+    /// `None`: the one shared store (one node, Keyspaces, or an engine used directly).
+    pub copies: Option<&'a Copies<'a>>,
+}
+
+/// Which nodes' copies of the data a coordinated request reaches, as its coordinator chose
+/// them (`crate::replication`): the engine applies writes to `write` and merges, per
+/// partition token, the copies `read` names (last write wins on cell timestamps).
+pub struct Copies<'a> {
+    /// The nodes a write is applied to (the replicas that answer).
+    pub write: &'a [usize],
+    /// The nodes whose copies a read of the partition at this token merges (the replicas it
+    /// contacts); an empty answer reads nothing there.
+    pub read: &'a (dyn Fn(i64) -> Vec<usize> + Sync),
+    /// Blocking read repair: after a merged read, the contacted copies that differ from the
+    /// merge get it, as Cassandra 4 does at a consistency level above ONE.
+    pub repair: bool,
+}
+
+impl std::fmt::Debug for Copies<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Copies").field("write", &self.write).field("repair", &self.repair).finish_non_exhaustive()
+    }
 }
 
 /// A bound value as it arrives in QUERY/EXECUTE/BATCH ([value] of §3: bytes, null or unset).
@@ -262,6 +286,17 @@ impl Engine {
         self.inner.batch(ctx, batch)
     }
 
+    /// A conditional write's commit, as a Paxos commit (or its hint) applies it: at the
+    /// ballot's timestamp, its conditions not checked again.
+    pub fn execute_committed(&self, ctx: &ExecContext<'_>, stmt: &Prepared, params: &QueryParams, ballot: i64) -> CqlResult<Outcome> {
+        self.inner.execute_as(ctx, stmt, params, core::CasMode::Commit { ballot })
+    }
+
+    /// The same for a conditional batch.
+    pub fn batch_committed(&self, ctx: &ExecContext<'_>, batch: &BatchRequest, ballot: i64) -> CqlResult<Outcome> {
+        self.inner.batch_as(ctx, batch, core::CasMode::Commit { ballot })
+    }
+
     /// `execute` as a node serves it: a conditional write runs as Paxos rounds that compete
     /// with the others on its partition (see `paxos`), and a SERIAL read first completes the
     /// proposals in progress on its table. Anything else is `execute`.
@@ -321,6 +356,19 @@ impl Engine {
     /// option, and `USING TTL` is refused on tables where TTL is not enabled.
     pub fn use_keyspaces_rules(&self) {
         self.inner.use_keyspaces_rules()
+    }
+
+    /// Gives each of `nodes` nodes its own copy of the data (each starts as a copy of what the
+    /// engine holds now); from then on requests name the copies they reach (`Copies`). Schema
+    /// stays shared, as gossip keeps it agreed. A one-node engine never calls this.
+    pub fn hold_copies(&self, nodes: usize) {
+        self.inner.hold_copies(nodes)
+    }
+
+    /// A server-side write timestamp, strictly after every one handed out before: a
+    /// coordinator stamps a write with it so that its replicas and its hints share one.
+    pub fn next_timestamp(&self) -> i64 {
+        self.inner.next_ts()
     }
 }
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use super::core::{Plan, PlanBox};
 use super::eval::{Env, eval_restr};
 use super::modify::{self, cartesian};
-use super::plan::ModifyPlan;
+use super::plan::{ModifyPlan, SelectPlan};
 use super::token::{serialize_partition_key, token_of};
 use super::{BatchRequest, BoundValues, Engine, Prepared};
 
@@ -35,20 +35,7 @@ impl Engine {
                 let replication = self.inner.replication_of(&t.keyspace)?;
                 let tokens = match &p.pk {
                     None => None,
-                    Some(pk) => {
-                        let mut comps = Vec::with_capacity(pk.len());
-                        for (i, r) in pk.iter().enumerate() {
-                            comps.push(eval_restr(r, &env, &t.columns[t.pk[i]].name).ok()?);
-                        }
-                        let tokens = cartesian(comps)
-                            .iter()
-                            .map(|parts| {
-                                let refs: Vec<&[u8]> = parts.iter().map(|b| &b[..]).collect();
-                                token_of(&serialize_partition_key(&refs))
-                            })
-                            .collect();
-                        Some(tokens)
-                    }
+                    Some(_) => Some(select_tokens(p, &env)?),
                 };
                 Some(vec![Routing { keyspace: t.keyspace.clone(), replication, tokens }])
             }
@@ -77,4 +64,23 @@ impl Engine {
         let replication = self.inner.replication_of(&p.table.keyspace)?;
         Some(Routing { keyspace: p.table.keyspace.clone(), replication, tokens: Some(tokens) })
     }
+}
+
+/// The tokens of the partitions a SELECT with a complete partition key reads; `None` when it
+/// has none (a range read) or its key does not evaluate (the select then refuses it).
+pub(crate) fn select_tokens(p: &SelectPlan, env: &Env<'_>) -> Option<Vec<i64>> {
+    let t = &p.table;
+    let pk = p.pk.as_ref()?;
+    let mut comps = Vec::with_capacity(pk.len());
+    for (i, r) in pk.iter().enumerate() {
+        comps.push(eval_restr(r, env, &t.columns[t.pk[i]].name).ok()?);
+    }
+    let tokens = cartesian(comps)
+        .iter()
+        .map(|parts| {
+            let refs: Vec<&[u8]> = parts.iter().map(|b| &b[..]).collect();
+            token_of(&serialize_partition_key(&refs))
+        })
+        .collect();
+    Some(tokens)
 }

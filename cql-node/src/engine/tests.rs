@@ -53,6 +53,7 @@ impl H {
         let ctx = ExecContext {
             keyspace: self.ks.as_deref(),
             node: &self.node,
+            copies: None,
         };
         let st = self.e.prepare(q, self.ks.as_deref())?;
         let out = self.e.execute(&ctx, &st, p)?;

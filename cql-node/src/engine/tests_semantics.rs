@@ -145,6 +145,7 @@ fn lwt_is_linearizable_under_concurrency() {
                 let ctx = ExecContext {
                     keyspace: Some("ks"),
                     node: &node,
+                    copies: None,
                 };
                 let sel = e.prepare("SELECT v FROM c WHERE k = 1", Some("ks")).unwrap();
                 let cas = e.prepare("UPDATE c SET v = ? WHERE k = 1 IF v = ?", Some("ks")).unwrap();
@@ -454,6 +455,7 @@ fn batches_apply_atomically_and_validate() {
     let ctx = ExecContext {
         keyspace: Some("ks"),
         node: &h.node,
+        copies: None,
     };
     assert!(matches!(h.e.batch(&ctx, &req).unwrap(), Outcome::Void));
     assert_eq!(h.rows("SELECT * FROM t WHERE k = 7").rows.len(), 2);
@@ -497,6 +499,7 @@ fn ddl_lifecycle_and_schema_events() {
     let ctx = ExecContext {
         keyspace: None,
         node: &node,
+        copies: None,
     };
     assert_eq!(
         h.e.execute(&ctx, &ins, &params(vec![])).unwrap_err().message,

@@ -66,6 +66,11 @@ pub struct TestDoubleArgs {
     pub write_timeout_ms: Option<u64>,
     #[arg(long, env = "CQL_NODE_READ_TIMEOUT_MS")]
     pub read_timeout_ms: Option<u64>,
+    /// Several nodes: how long after a stopped node is back the writes it missed are
+    /// delivered to it (hinted handoff), in milliseconds of the engine's clock (default
+    /// 10000). Until then a read at ONE it serves can be stale.
+    #[arg(long, env = "CQL_NODE_HINT_DELAY_MS")]
+    pub hint_delay_ms: Option<u64>,
     /// Several nodes: where each sits, `DC:RACK` per node in order (cycled), e.g.
     /// `dc1:r1,dc1:r2,dc2:r1`. Default: all in datacenter1, rack1.
     #[arg(long, env = "CQL_NODE_PLACEMENT", value_delimiter = ',', value_parser = parse_place)]
@@ -157,6 +162,9 @@ impl TestDoubleArgs {
             let write = Duration::from_millis(self.write_timeout_ms.unwrap_or(2000));
             let read = Duration::from_millis(self.read_timeout_ms.unwrap_or(5000));
             builder = builder.request_timeouts(write, read);
+        }
+        if let Some(ms) = self.hint_delay_ms {
+            builder = builder.hint_delay(Duration::from_millis(ms));
         }
         if !self.placement.is_empty() {
             builder = builder.placement(self.placement.iter().cloned());

@@ -8,8 +8,11 @@
 //! - `POST /nodes/{i}/stop`      → stops it cleanly: known down at once
 //! - `POST /nodes/{i}/start`     → starts it again, same address, identity and data
 //! - `POST /nodes/{i}/convict`   → a killed node is known down now (skips the delay)
+//! - `POST /hints/deliver`       → delivers now the hints of every node that is up (writes
+//!   it missed while stopped), instead of 10 s after it came back → `{"delivered": n}`
 //!
-//! Each POST answers the node as `GET /nodes` shows it; an unknown index is a 404.
+//! Each POST on a node answers the node as `GET /nodes` shows it (with `hints`: the hints
+//! waiting for it); an unknown index is a 404.
 
 use axum::Json;
 use axum::Router;
@@ -27,6 +30,7 @@ pub fn router(control: NodeControl) -> Router {
         .route("/nodes/{index}/stop", post(stop))
         .route("/nodes/{index}/start", post(start))
         .route("/nodes/{index}/convict", post(convict))
+        .route("/hints/deliver", post(deliver_hints))
         .with_state(control)
 }
 
@@ -70,4 +74,8 @@ async fn convict(State(control): State<NodeControl>, Path(index): Path<usize>) -
     }
     control.convict(index);
     Json(control.status(index)).into_response()
+}
+
+async fn deliver_hints(State(control): State<NodeControl>) -> Response {
+    Json(serde_json::json!({ "delivered": control.deliver_hints() })).into_response()
 }

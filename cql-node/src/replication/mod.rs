@@ -11,15 +11,18 @@
 //!    after the write timeout, and the batch is replayed later by the node that stored it.
 //! 3. When a replica it needs has stopped but is not yet known down (`liveness`), the request
 //!    waits out the timeout and answers WriteTimeout / ReadTimeout with the replicas that did
-//!    answer; a plain write still lands on those, or, when none answered, is kept as hints and
-//!    applied when one of its replicas is back.
+//!    answer; a plain write still lands on those.
 //!
-//! All nodes serve one store (the engine): a write that reaches any replica is visible to
-//! reads from all of them, so there are no stale replicas (see SUPPORTED.md).
+//! Each node holds its own copy of the data (`Engine::hold_copies`; the schema is shared): a
+//! write reaches the replicas that answer (`reach`), and the coordinator keeps a hint for each
+//! replica that did not, delivered `hint_delay` after that node is seen up again (or at once
+//! through `deliver_hints`). A read merges the copies of the replicas it contacts, so a read
+//! at ONE from a node that just came back can be stale until its hints arrive.
 
 pub mod admin;
 pub mod consistency;
 pub mod liveness;
+pub mod reach;
 pub mod ring;
 
 use std::net::SocketAddr;
@@ -31,11 +34,12 @@ use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
 use crate::engine::routing::Routing;
-use crate::engine::{BatchRequest, Engine, ExecContext, NodeInfo, Prepared, QueryParams};
+use crate::engine::{BatchRequest, Copies, Engine, ExecContext, NodeInfo, Prepared, QueryParams};
 use crate::error::{CqlError, ErrorKind};
 use crate::types::Consistency;
 use consistency::{first_short, need, received};
 use liveness::{Change, Liveness, State};
+use reach::Reach;
 use ring::{Ring, Strategy};
 
 /// Timeouts and the failure detector's delay.
@@ -47,7 +51,15 @@ pub struct ReplicationConfig {
     pub write_timeout: Duration,
     /// `read_request_timeout` (Cassandra: 5 s), also used for range reads.
     pub read_timeout: Duration,
+    /// How long after a node is seen up again its hints are delivered, on the engine's clock
+    /// (Cassandra's dispatcher runs every 10 s once the target is alive).
+    pub hint_delay: Duration,
+    /// `max_hint_window` (Cassandra: 3 h): no hints are kept for a node stopped longer.
+    pub max_hint_window: Duration,
 }
+
+/// The default `hint_delay`: Cassandra's `HintsService` schedules dispatch every 10 s.
+pub const DEFAULT_HINT_DELAY: Duration = Duration::from_secs(10);
 
 impl Default for ReplicationConfig {
     fn default() -> Self {
@@ -55,6 +67,8 @@ impl Default for ReplicationConfig {
             detection_delay: liveness::DEFAULT_DETECTION_DELAY,
             write_timeout: Duration::from_secs(2),
             read_timeout: Duration::from_secs(5),
+            hint_delay: DEFAULT_HINT_DELAY,
+            max_hint_window: Duration::from_secs(3 * 3600),
         }
     }
 }
@@ -80,10 +94,10 @@ pub enum Shape {
 }
 
 /// What the coordinator does with a request.
-#[derive(Debug)]
 pub enum Admission {
-    /// Enough replicas answer: run it.
-    Proceed,
+    /// Enough replicas answer: run it on the replicas `Reach` names (`None`: nothing routed,
+    /// such as a system table or a statement the engine will refuse).
+    Proceed(Option<Reach>),
     /// Refused before anything is sent (Unavailable).
     Refuse(CqlError),
     /// Some replicas it needs never answer: wait `after`, then answer `error`.
@@ -91,20 +105,17 @@ pub enum Admission {
 }
 
 /// What becomes of a write that timed out.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Apply {
-    /// The replicas that answered applied it.
-    Now,
+    /// The replicas that answered applied it (maybe none), the others get hints.
+    Now(Reach),
     /// Nothing was applied.
     Never,
     /// Stored in a batch log: replayed once `batchlog_replay_after` has passed.
     Later,
-    /// No replica answered: the coordinator keeps hints for these nodes, delivered (the write
-    /// applied) when the first of them is back, as Cassandra's hinted handoff does.
-    Hinted(Vec<usize>),
 }
 
 /// A write the batch log will replay (or hints deliver).
+#[derive(Clone)]
 pub enum Replay {
     Batch(BatchRequest),
     Statement(Prepared, QueryParams),
@@ -114,7 +125,7 @@ impl Replay {
     /// Fixes the write's timestamp to `now` unless the client gave one, so that applied
     /// later it does not overwrite newer writes: Cassandra's batch log and hints keep the
     /// mutation with the timestamp it had when it was coordinated.
-    fn stamped(mut self, now_micros: i64) -> Replay {
+    pub fn stamped(mut self, now_micros: i64) -> Replay {
         match &mut self {
             Replay::Batch(b) => {
                 b.timestamp.get_or_insert(now_micros);
@@ -127,14 +138,27 @@ impl Replay {
     }
 }
 
+/// A batch log entry, kept by node `coordinator`.
 struct Pending {
-    /// Batch log: replayed at this engine-clock instant.
+    /// Replayed at this engine-clock instant.
     due_micros: i64,
-    /// Hints: delivered when one of these nodes starts again (then `due_micros` is unused).
-    hinted_for: Vec<usize>,
+    coordinator: usize,
     keyspace: Option<String>,
     node: Arc<NodeInfo>,
     write: Replay,
+}
+
+/// A hint: a write node `target` missed, kept by its coordinator.
+struct Hint {
+    target: usize,
+    /// Delivered at this engine-clock instant; `None` until the target is seen up again.
+    due_micros: Option<i64>,
+    keyspace: Option<String>,
+    node: Arc<NodeInfo>,
+    write: Replay,
+    /// A lightweight transaction's commit, applied at this ballot's timestamp without its
+    /// conditions (they were decided by the Paxos round).
+    commit: Option<i64>,
 }
 
 /// A STATUS_CHANGE to push to registered connections.
@@ -145,13 +169,17 @@ pub struct StatusChange {
 }
 
 pub struct Replicas {
-    ring: Ring,
+    ring: Arc<Ring>,
     addresses: Vec<SocketAddr>,
     config: ReplicationConfig,
     engine: Engine,
     liveness: Mutex<Liveness>,
-    /// Batch log entries and hints, waiting to be applied.
+    /// When each stopped node stopped (engine clock, µs), for the hint window.
+    stopped_at: Mutex<Vec<Option<i64>>>,
+    /// Batch log entries, waiting to be replayed.
     batchlog: Mutex<Vec<Pending>>,
+    /// Hints, waiting for their nodes.
+    hints: Mutex<Vec<Hint>>,
     events: broadcast::Sender<StatusChange>,
 }
 
@@ -162,13 +190,17 @@ impl Replicas {
             .iter()
             .map(|i| ring::Place { data_center: i.data_center.clone(), rack: i.rack.clone(), tokens: i.tokens.clone() })
             .collect();
+        // Each node its own copy of the data from now on.
+        engine.hold_copies(infos.len());
         Arc::new(Replicas {
-            ring: Ring::new(places),
+            ring: Arc::new(Ring::new(places)),
             addresses: infos.iter().map(|i| SocketAddr::new(i.address, i.native_port)).collect(),
             config,
             engine,
             liveness: Mutex::new(Liveness::new(infos.len(), config.detection_delay)),
+            stopped_at: Mutex::new(vec![None; infos.len()]),
             batchlog: Mutex::new(Vec::new()),
+            hints: Mutex::new(Vec::new()),
             events: broadcast::channel(64).0,
         })
     }
@@ -194,25 +226,73 @@ impl Replicas {
     }
 
     pub fn stopped_cleanly(&self, node: usize) {
+        self.stopped_at.lock()[node].get_or_insert(self.engine.clock().now_micros());
         let change = self.liveness.lock().stop_cleanly(node);
         self.announce(change);
     }
 
     pub fn stopped_abruptly(&self, node: usize) {
-        self.liveness.lock().stop_abruptly(node, self.engine.clock().now_micros());
+        let now = self.engine.clock().now_micros();
+        self.stopped_at.lock()[node].get_or_insert(now);
+        self.liveness.lock().stop_abruptly(node, now);
     }
 
+    /// The node serves again: its hints are due `hint_delay` from now (engine clock), and
+    /// until then a read it serves alone can miss the writes they carry.
     pub fn started(&self, node: usize) {
+        self.stopped_at.lock()[node] = None;
         let change = self.liveness.lock().start(node);
         self.announce(change);
-        // Hinted handoff: the writes it missed with no other replica answering.
-        let delivered: Vec<Pending> = {
-            let mut log = self.batchlog.lock();
-            let (mine, rest) = std::mem::take(&mut *log).into_iter().partition(|p| p.hinted_for.contains(&node));
-            *log = rest;
-            mine
+        let delay = i64::try_from(self.config.hint_delay.as_micros()).unwrap_or(i64::MAX);
+        let due = self.engine.clock().now_micros().saturating_add(delay);
+        for h in self.hints.lock().iter_mut().filter(|h| h.target == node) {
+            h.due_micros = Some(due);
+        }
+    }
+
+    /// Delivers now the hints of every node that is up, whatever their delay: the admin
+    /// API's (and tests') way to end the stale window without moving the clock. Returns how
+    /// many were delivered.
+    pub fn deliver_hints(&self) -> usize {
+        let now = self.engine.clock().now_micros();
+        for h in self.hints.lock().iter_mut() {
+            if h.due_micros.is_some() {
+                h.due_micros = Some(now);
+            }
+        }
+        self.deliver_due(now)
+    }
+
+    /// Applies the hints due by `now` whose node answers, each to that node's copy only, once.
+    fn deliver_due(&self, now: i64) -> usize {
+        let due: Vec<Hint> = {
+            let l = self.liveness.lock();
+            let mut hints = self.hints.lock();
+            let is_due = |h: &Hint| h.due_micros.is_some_and(|d| d <= now) && l.state(h.target).answers();
+            if !hints.iter().any(is_due) {
+                return 0;
+            }
+            let (due, later) = std::mem::take(&mut *hints).into_iter().partition(is_due);
+            *hints = later;
+            due
         };
-        self.apply(delivered, "hinted handoff");
+        let count = due.len();
+        for h in due {
+            let read = move |_: i64| vec![h.target];
+            let copies = Copies { write: &[h.target], read: &read, repair: false };
+            let ctx = ExecContext { keyspace: h.keyspace.as_deref(), node: &h.node, copies: Some(&copies) };
+            let result = match (&h.write, h.commit) {
+                (Replay::Batch(b), None) => self.engine.batch(&ctx, b),
+                (Replay::Batch(b), Some(ballot)) => self.engine.batch_committed(&ctx, b, ballot),
+                (Replay::Statement(s, params), None) => self.engine.execute(&ctx, s, params),
+                (Replay::Statement(s, params), Some(ballot)) => self.engine.execute_committed(&ctx, s, params, ballot),
+            };
+            match result {
+                Ok(_) => tracing::info!(node = %self.addresses[h.target], "hinted handoff delivered a missed write"),
+                Err(e) => tracing::warn!(error = %e, "hinted handoff failed"),
+            }
+        }
+        count
     }
 
     /// Marks an unnoticed stopped node down now, as if the delay had passed.
@@ -228,9 +308,10 @@ impl Replicas {
         let now = self.engine.clock().now_micros();
         let changes = self.liveness.lock().detect(now);
         self.announce(changes);
+        self.deliver_due(now);
         let due: Vec<Pending> = {
             let mut log = self.batchlog.lock();
-            let is_due = |p: &Pending| p.hinted_for.is_empty() && p.due_micros <= now;
+            let is_due = |p: &Pending| p.due_micros <= now;
             if !log.iter().any(is_due) {
                 return;
             }
@@ -238,62 +319,107 @@ impl Replicas {
             *log = later;
             due
         };
-        self.apply(due, "batch log replay");
-    }
-
-    fn apply(&self, writes: Vec<Pending>, what: &str) {
-        for p in writes {
-            let ctx = ExecContext { keyspace: p.keyspace.as_deref(), node: &p.node };
-            let result = match &p.write {
-                Replay::Batch(b) => self.engine.batch(&ctx, b),
-                Replay::Statement(s, params) => self.engine.execute(&ctx, s, params),
-            };
-            match result {
-                Ok(_) => tracing::info!("{what} applied a write that had timed out"),
-                Err(e) => tracing::warn!(error = %e, "{what} failed"),
-            }
+        for p in due {
+            self.replay(p);
         }
     }
 
-    /// Keeps hints for a write no replica answered, delivered when one of `nodes` is back.
-    pub fn hint(&self, keyspace: Option<&str>, node: Arc<NodeInfo>, nodes: Vec<usize>, write: Replay) {
-        let write = write.stamped(self.engine.clock().now_micros());
-        let pending = Pending { due_micros: i64::MAX, hinted_for: nodes, keyspace: keyspace.map(str::to_string), node, write };
-        self.batchlog.lock().push(pending);
+    /// Replays a batch log entry as its coordinator would write it now: to the replicas that
+    /// answer, with hints for the others.
+    fn replay(&self, p: Pending) {
+        let routing = match &p.write {
+            Replay::Batch(b) => self.engine.batch_routing(b),
+            Replay::Statement(s, params) => self.engine.routing(s, &params.values),
+        };
+        let reach = routing.map(|r| self.reach(p.coordinator, &r, Consistency::One, false));
+        let read = |t: i64| reach.as_ref().map_or_else(Vec::new, |r| r.read_from(t));
+        let copies = reach.as_ref().map(|r| Copies { write: &r.write, read: &read, repair: false });
+        let ctx = ExecContext { keyspace: p.keyspace.as_deref(), node: &p.node, copies: copies.as_ref() };
+        let result = match &p.write {
+            Replay::Batch(b) => self.engine.batch(&ctx, b),
+            Replay::Statement(s, params) => self.engine.execute(&ctx, s, params),
+        };
+        match result {
+            Ok(_) => tracing::info!("batch log replay applied a write that had timed out"),
+            Err(e) => tracing::warn!(error = %e, "batch log replay failed"),
+        }
+        if let Some(r) = &reach {
+            self.hint(p.keyspace.as_deref(), p.node.clone(), &r.hint, p.write, None);
+        }
+    }
+
+    /// Keeps a hint for each of `targets`, replicas that did not get `write` (stamped with its
+    /// timestamp, so a hint never overwrites a newer write). `commit`: a lightweight
+    /// transaction's commit at that ballot. Nodes stopped longer than `max_hint_window` get
+    /// none, as in Cassandra (they need a repair).
+    pub fn hint(&self, keyspace: Option<&str>, node: Arc<NodeInfo>, targets: &[usize], write: Replay, commit: Option<i64>) {
+        if targets.is_empty() {
+            return;
+        }
+        let now = self.engine.clock().now_micros();
+        let window = i64::try_from(self.config.max_hint_window.as_micros()).unwrap_or(i64::MAX);
+        let write = write.stamped(now);
+        let stopped_at = self.stopped_at.lock().clone();
+        let mut hints = self.hints.lock();
+        for &target in targets {
+            if stopped_at[target].is_some_and(|t| now.saturating_sub(t) > window) {
+                tracing::info!(node = %self.addresses[target], "no hint: stopped longer than max_hint_window");
+                continue;
+            }
+            let due_micros = None;
+            hints.push(Hint { target, due_micros, keyspace: keyspace.map(str::to_string), node: node.clone(), write: write.clone(), commit });
+        }
     }
 
     /// Hints waiting for their nodes.
     pub fn hints_len(&self) -> usize {
-        self.batchlog.lock().iter().filter(|p| !p.hinted_for.is_empty()).count()
+        self.hints.lock().len()
+    }
+
+    /// Hints waiting for node `node`.
+    pub fn hints_for(&self, node: usize) -> usize {
+        self.hints.lock().iter().filter(|h| h.target == node).count()
     }
 
     /// Batch log entries not yet replayed.
     pub fn batchlog_len(&self) -> usize {
-        self.batchlog.lock().iter().filter(|p| p.hinted_for.is_empty()).count()
+        self.batchlog.lock().len()
     }
 
     /// Keeps a write that timed out on its batch log, to replay later.
-    pub fn log_for_replay(&self, keyspace: Option<&str>, node: Arc<NodeInfo>, write: Replay) {
+    pub fn log_for_replay(&self, coordinator: usize, keyspace: Option<&str>, node: Arc<NodeInfo>, write: Replay) {
         let after = i64::try_from(self.config.batchlog_replay_after().as_micros()).unwrap_or(i64::MAX);
         let now = self.engine.clock().now_micros();
         let due_micros = now.saturating_add(after);
         let write = write.stamped(now);
-        self.batchlog.lock().push(Pending { due_micros, hinted_for: Vec::new(), keyspace: keyspace.map(str::to_string), node, write });
+        self.batchlog.lock().push(Pending { due_micros, coordinator, keyspace: keyspace.map(str::to_string), node, write });
     }
 
-    /// The coordinator's decision for a request from node `coordinator` touching `routing`.
-    pub fn admit(&self, coordinator: usize, routing: &[Routing], shape: Shape) -> Admission {
-        self.refresh();
-        let states: Vec<State> = {
-            let l = self.liveness.lock();
-            (0..self.ring.len()).map(|i| l.state(i)).collect()
-        };
+    fn states(&self) -> Vec<State> {
+        let l = self.liveness.lock();
+        (0..self.ring.len()).map(|i| l.state(i)).collect()
+    }
+
+    /// The replicas a request at `cl` reaches from `coordinator`: every touched partition's
+    /// replicas for a write (`read_only` false), and how its reads pick replicas.
+    fn reach(&self, coordinator: usize, routing: &[Routing], cl: Consistency, read_only: bool) -> Reach {
         let local_dc = self.ring.place(coordinator).data_center.as_str();
-        let cl = match shape {
-            Shape::Read { consistency } | Shape::SerialRead { consistency } | Shape::Write { consistency, .. } => consistency,
-            Shape::Cas { serial } => serial.unwrap_or(Consistency::Serial),
-        };
-        // Every replica set the request touches (a range read: every range's).
+        let read = routing.first().map(|r| {
+            let strategy = Strategy::from_options(&r.replication);
+            let need = need(cl, &strategy, local_dc);
+            (strategy, need)
+        });
+        let mut reach = Reach::new(self.ring.clone(), coordinator, self.states(), read);
+        if !read_only {
+            for (_, set) in self.replica_sets(coordinator, routing) {
+                reach.add_replicas(&set);
+            }
+        }
+        reach
+    }
+
+    /// Every replica set the request touches (a range read: every range's).
+    fn replica_sets(&self, coordinator: usize, routing: &[Routing]) -> Vec<(Strategy, Vec<usize>)> {
         let mut sets: Vec<(Strategy, Vec<usize>)> = Vec::new();
         for r in routing {
             let strategy = Strategy::from_options(&r.replication);
@@ -308,6 +434,21 @@ impl Replicas {
                 }
             }
         }
+        sets
+    }
+
+    /// The coordinator's decision for a request from node `coordinator` touching `routing`.
+    pub fn admit(&self, coordinator: usize, routing: &[Routing], shape: Shape) -> Admission {
+        self.refresh();
+        let states = self.states();
+        let local_dc = self.ring.place(coordinator).data_center.as_str();
+        let cl = match shape {
+            Shape::Read { consistency } | Shape::SerialRead { consistency } | Shape::Write { consistency, .. } => consistency,
+            Shape::Cas { serial } => serial.unwrap_or(Consistency::Serial),
+        };
+        let sets = self.replica_sets(coordinator, routing);
+        // A SERIAL read may complete a proposal in progress (Paxos repair): it writes too.
+        let read_only = matches!(shape, Shape::Read { .. });
         let dc_of = |set: &[usize]| -> Vec<(usize, String)> {
             set.iter().map(|&n| (n, self.ring.place(n).data_center.clone())).collect()
         };
@@ -339,7 +480,7 @@ impl Replicas {
         }
         // 3. Replicas that never answer: a timeout.
         if cl == Consistency::Any {
-            return Admission::Proceed;
+            return Admission::Proceed(Some(self.reach(coordinator, routing, cl, read_only)));
         }
         for (strategy, set) in &sets {
             let reps = dc_of(set);
@@ -361,17 +502,14 @@ impl Replicas {
                     error: write_timeout(cl, got, block_for, "CAS"),
                     apply: Apply::Never,
                 },
-                Shape::Write { write_type, .. } => {
-                    let any = set.iter().any(|&n| states[n].answers());
-                    Admission::TimeOut {
-                        after: self.config.write_timeout,
-                        error: write_timeout(cl, got, block_for, write_type),
-                        apply: if any { Apply::Now } else { Apply::Hinted(set.clone()) },
-                    }
-                }
+                Shape::Write { write_type, .. } => Admission::TimeOut {
+                    after: self.config.write_timeout,
+                    error: write_timeout(cl, got, block_for, write_type),
+                    apply: Apply::Now(self.reach(coordinator, routing, cl, false)),
+                },
             };
         }
-        Admission::Proceed
+        Admission::Proceed(Some(self.reach(coordinator, routing, cl, read_only)))
     }
 
     /// `ReplicaPlans.filterBatchlogEndpoints`: live nodes of the coordinator's DC other than

@@ -20,11 +20,12 @@ use super::describe;
 use super::coordinator;
 use super::hook::{HookAction, Operation, RequestInfo};
 use crate::auth::{SaslSession, SaslStep};
-use crate::engine::{BatchRequest, ExecContext, Outcome, Prepared, QueryParams, StatementKind};
+use crate::engine::{BatchRequest, Copies, ExecContext, Outcome, Prepared, QueryParams, StatementKind};
 use crate::error::{CqlError, CqlResult, ErrorKind};
 use crate::protocol::frame::{self, Header, ReadFrame, flag};
 use crate::protocol::request::{BatchFrame, BatchStatement, Request, strip_custom_payload};
 use crate::protocol::response;
+use crate::replication::reach::Reach;
 use crate::replication::{Admission, Apply, Replay};
 
 /// Above this many queued bytes the writer stops gathering and writes.
@@ -477,7 +478,7 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
     let engine = &conn.shared.engine;
     let keyspace = conn.keyspace();
     let ks = keyspace.as_deref();
-    let ctx = ExecContext { keyspace: ks, node: &conn.shared.info };
+    let ctx = ExecContext { keyspace: ks, node: &conn.shared.info, copies: None };
     match request {
         Request::Query { query, params } => {
             if let Some(what) = describe::parse(&query) {
@@ -535,13 +536,11 @@ async fn run(conn: &Conn, stream: i16, request: Request, out: &mut BytesMut) -> 
                 serial_consistency: request.serial_consistency,
             };
             let after = consult_hook(conn, ks, call).await?;
-            if let Some(seat) = &conn.shared.replicas {
-                let admission = guarded(|| Ok(coordinator::batch(seat, engine, &request)))?;
-                let replay = || Replay::Batch(request.clone());
-                let apply = || engine.serve_batch(&ctx, &request);
-                coordinate(conn, seat, ks, admission, replay, apply).await?;
-            }
-            let outcome = guarded_async(engine.serve_batch(&ctx, &request)).await?;
+            let outcome = match &conn.shared.replicas {
+                None => guarded_async(engine.serve_batch(&ctx, &request)).await?,
+                // Boxed: one node's request future stays as small as it was.
+                Some(seat) => Box::pin(coordinated_batch(conn, seat, ctx, request)).await?,
+            };
             after_run(conn, after).await?;
             response::result(out, stream, &outcome, false);
             Ok(())
@@ -573,15 +572,12 @@ async fn execute(
         serial_consistency: params.serial_consistency,
     };
     let after = consult_hook(conn, ks, call).await?;
-    let ctx = ExecContext { keyspace: ks, node: &conn.shared.info };
-    if let Some(seat) = &conn.shared.replicas {
-        let engine = &conn.shared.engine;
-        let admission = guarded(|| Ok(coordinator::statement(seat, engine, prepared, params)))?;
-        let replay = || Replay::Statement(prepared.clone(), params.clone());
-        let apply = || engine.serve(&ctx, prepared, params);
-        coordinate(conn, seat, ks, admission, replay, apply).await?;
-    }
-    let outcome = guarded_async(conn.shared.engine.serve(&ctx, prepared, params)).await?;
+    let ctx = ExecContext { keyspace: ks, node: &conn.shared.info, copies: None };
+    let outcome = match &conn.shared.replicas {
+        None => guarded_async(conn.shared.engine.serve(&ctx, prepared, params)).await?,
+        // Boxed: one node's request future stays as small as it was.
+        Some(seat) => Box::pin(coordinated(conn, seat, ctx, prepared, params)).await?,
+    };
     if let Outcome::SetKeyspace(k) = &outcome {
         *conn.keyspace.lock() = Some(Arc::from(k.as_str()));
     }
@@ -590,36 +586,128 @@ async fn execute(
     Ok(())
 }
 
-/// Acts on the replica layer's decision: nothing to do, an immediate refusal, or a timeout
-/// once the replicas that answer have applied the write (or its batch log has kept it).
-async fn coordinate<F>(
+/// A QUERY/EXECUTE in a multi-node cluster: admitted by the replica layer, run on the replicas
+/// it reaches, hinted to the others.
+async fn coordinated(
+    conn: &Conn,
+    seat: &super::ReplicaSeat,
+    ctx: ExecContext<'_>,
+    prepared: &Prepared,
+    params: &QueryParams,
+) -> Result<Outcome, Interrupted> {
+    let (engine, ks) = (&conn.shared.engine, ctx.keyspace);
+    let admission = guarded(|| Ok(coordinator::statement(seat, engine, prepared, params)))?;
+    let (reach, timeout) = admit(conn, seat, ks, admission, || Replay::Statement(prepared.clone(), params.clone())).await?;
+    let mut params = std::borrow::Cow::Borrowed(params);
+    if prepared.kind.is_write() && needs_stamp(&reach, prepared.is_lwt, params.timestamp) {
+        params.to_mut().timestamp = Some(engine.next_timestamp());
+    }
+    let read = |t: i64| reach.as_ref().map_or_else(Vec::new, |r| r.read_from(t));
+    let copies = reach.as_ref().map(|r| Copies { write: &r.write, read: &read, repair: r.repair });
+    let ctx = ExecContext { copies: copies.as_ref(), ..ctx };
+    let outcome = guarded_async(engine.serve(&ctx, prepared, &params)).await;
+    let replay = || Replay::Statement(prepared.clone(), params.clone().into_owned());
+    finish(conn, seat, ks, reach.as_ref(), timeout, prepared.is_lwt, outcome, replay).await
+}
+
+/// The same for a BATCH.
+async fn coordinated_batch(conn: &Conn, seat: &super::ReplicaSeat, ctx: ExecContext<'_>, mut request: BatchRequest) -> Result<Outcome, Interrupted> {
+    let (engine, ks) = (&conn.shared.engine, ctx.keyspace);
+    let admission = guarded(|| Ok(coordinator::batch(seat, engine, &request)))?;
+    let is_lwt = request.statements.iter().any(|(p, _)| p.is_lwt);
+    let (reach, timeout) = admit(conn, seat, ks, admission, || Replay::Batch(request.clone())).await?;
+    if needs_stamp(&reach, is_lwt, request.timestamp) {
+        request.timestamp = Some(engine.next_timestamp());
+    }
+    let read = |t: i64| reach.as_ref().map_or_else(Vec::new, |r| r.read_from(t));
+    let copies = reach.as_ref().map(|r| Copies { write: &r.write, read: &read, repair: r.repair });
+    let ctx = ExecContext { copies: copies.as_ref(), ..ctx };
+    let outcome = guarded_async(engine.serve_batch(&ctx, &request)).await;
+    let replay = || Replay::Batch(request.clone());
+    finish(conn, seat, ks, reach.as_ref(), timeout, is_lwt, outcome, replay).await
+}
+
+/// A timeout to answer once the replicas that answer have applied the write.
+type Pending = Option<(std::time::Duration, CqlError)>;
+
+/// Acts on the replica layer's decision: an immediate refusal, a timeout with nothing
+/// applied now (or kept on the batch log), or the replicas to run the request on — with the
+/// timeout to answer afterwards when some replica it needed never answered.
+async fn admit(
     conn: &Conn,
     seat: &super::ReplicaSeat,
     ks: Option<&str>,
     admission: Admission,
     replay: impl FnOnce() -> Replay,
-    apply: impl FnOnce() -> F,
-) -> Result<(), Interrupted>
-where
-    F: std::future::Future<Output = CqlResult<crate::engine::Outcome>>,
-{
-    let (wait, error, what) = match admission {
-        Admission::Proceed => return Ok(()),
+) -> Result<(Option<Reach>, Pending), Interrupted> {
+    let (wait, error) = match admission {
+        Admission::Proceed(reach) => return Ok((reach, None)),
         Admission::Refuse(e) => return Err(e.into()),
-        Admission::TimeOut { after, error, apply } => (after, error, apply),
+        Admission::TimeOut { after, error, apply: Apply::Now(reach) } => return Ok((Some(reach), Some((after, error)))),
+        Admission::TimeOut { after, error, apply: Apply::Later } => {
+            seat.replicas.log_for_replay(seat.index, ks, conn.shared.info.clone(), replay());
+            (after, error)
+        }
+        Admission::TimeOut { after, error, apply: Apply::Never } => (after, error),
     };
-    match what {
-        // Its own error (if any) is lost in the timeout, as the coordinator's would be.
-        Apply::Now => drop(guarded_async(apply()).await),
-        Apply::Later => seat.replicas.log_for_replay(ks, conn.shared.info.clone(), replay()),
-        Apply::Hinted(nodes) => seat.replicas.hint(ks, conn.shared.info.clone(), nodes, replay()),
-        Apply::Never => {}
-    }
-    tokio::select! {
-        _ = conn.cancel.cancelled() => return Err(Interrupted::Dropped),
-        _ = tokio::time::sleep(wait) => {}
-    }
+    wait_out(conn, wait).await?;
     Err(error.into())
+}
+
+/// Whether a write must carry its coordinator's timestamp before it runs: it leaves hints,
+/// which must apply at the timestamp the live replicas got. A conditional write's hint takes
+/// the timestamp after its Paxos round instead (`finish`).
+fn needs_stamp(reach: &Option<Reach>, is_lwt: bool, timestamp: Option<i64>) -> bool {
+    !is_lwt && timestamp.is_none() && reach.as_ref().is_some_and(|r| !r.hint.is_empty())
+}
+
+/// After the replicas that answer ran the request: hints for the replicas that did not get
+/// the write, then the timeout if one is pending (the request's own answer is lost in it, as
+/// the coordinator's would be), else the answer.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    conn: &Conn,
+    seat: &super::ReplicaSeat,
+    ks: Option<&str>,
+    reach: Option<&Reach>,
+    timeout: Pending,
+    is_lwt: bool,
+    outcome: CqlResult<Outcome>,
+    replay: impl FnOnce() -> Replay,
+) -> Result<Outcome, Interrupted> {
+    if let (Some(r), Ok(o)) = (reach, &outcome)
+        && !r.hint.is_empty()
+    {
+        let info = conn.shared.info.clone();
+        match (is_lwt, o) {
+            // A conditional write that applied: its commit is hinted at a timestamp after its
+            // ballot; one that did not apply wrote nothing.
+            (true, Outcome::Rows(rows)) if applied(rows) => {
+                let ballot = conn.shared.engine.next_timestamp();
+                seat.replicas.hint(ks, info, &r.hint, replay(), Some(ballot));
+            }
+            (true, _) => {}
+            (false, Outcome::Void) => seat.replicas.hint(ks, info, &r.hint, replay(), None),
+            (false, _) => {}
+        }
+    }
+    if let Some((wait, error)) = timeout {
+        wait_out(conn, wait).await?;
+        return Err(error.into());
+    }
+    Ok(outcome?)
+}
+
+/// The `[applied]` column of a conditional write's answer.
+fn applied(rows: &crate::engine::Rows) -> bool {
+    rows.rows.first().and_then(|r| r.first()).is_some_and(|v| v.as_deref() == Some(&[1u8][..]))
+}
+
+async fn wait_out(conn: &Conn, wait: std::time::Duration) -> Result<(), Interrupted> {
+    tokio::select! {
+        _ = conn.cancel.cancelled() => Err(Interrupted::Dropped),
+        _ = tokio::time::sleep(wait) => Ok(()),
+    }
 }
 
 fn resolve_batch(conn: &Conn, ks: Option<&str>, batch: BatchFrame) -> CqlResult<BatchRequest> {

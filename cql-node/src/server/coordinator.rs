@@ -39,11 +39,11 @@ fn shape(
 pub(super) fn statement(seat: &ReplicaSeat, engine: &Engine, prepared: &Prepared, params: &QueryParams) -> Admission {
     let write_type = || engine.write_type(prepared, &params.values);
     let Some(shape) = shape(prepared.kind, prepared.is_lwt, params.consistency, params.serial_consistency, write_type) else {
-        return Admission::Proceed;
+        return Admission::Proceed(None);
     };
     match engine.routing(prepared, &params.values) {
         Some(routing) => seat.replicas.admit(seat.index, &routing, shape),
-        None => Admission::Proceed,
+        None => Admission::Proceed(None),
     }
 }
 
@@ -52,10 +52,10 @@ pub(super) fn batch(seat: &ReplicaSeat, engine: &Engine, request: &BatchRequest)
     let is_lwt = request.statements.iter().any(|(p, _)| p.is_lwt);
     let write_type = || Some(engine.batch_write_type(request));
     let Some(shape) = shape(StatementKind::Batch, is_lwt, request.consistency, request.serial_consistency, write_type) else {
-        return Admission::Proceed;
+        return Admission::Proceed(None);
     };
     match engine.batch_routing(request) {
         Some(routing) => seat.replicas.admit(seat.index, &routing, shape),
-        None => Admission::Proceed,
+        None => Admission::Proceed(None),
     }
 }

@@ -24,6 +24,7 @@ mod lwt_contention;
 mod paging_boundaries;
 mod protocol_frames;
 mod python_clients;
+mod replica_data;
 mod replicas;
 mod replicas_admin;
 mod scylla_driver;

@@ -1,5 +1,6 @@
 //! The admin API's node control (`replication::admin`), served as the binary serves it beside
-//! the fault API, driven by a real HTTP client: kill a node (unnoticed), convict it, start it.
+//! the fault API, driven by a real HTTP client: kill a node (unnoticed), convict it, start it;
+//! see the hints a stopped node waits for, and deliver them.
 
 use cql_node::cluster::Cluster;
 use serde_json::Value;
@@ -34,9 +35,29 @@ async fn nodes_can_be_killed_convicted_stopped_and_started_over_http() {
     let (_, node) = post("/nodes/1/start").await;
     assert_eq!((node["running"].clone(), node["state"].clone()), (Value::Bool(true), "up".into()));
     assert!(cluster.is_running(1));
+    let session = crate::support::session(cluster.node_addr(0)).await;
+    for q in [
+        "CREATE KEYSPACE r WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+        "CREATE TABLE r.kv (k text PRIMARY KEY, v text)",
+    ] {
+        session.query_unpaged(q, ()).await.expect(q);
+    }
     let (_, node) = post("/nodes/2/stop").await;
     assert_eq!(node["state"], "down", "a clean stop is known at once");
     assert_eq!(post("/nodes/7/kill").await.0, 404);
+
+    // A write node 2 misses is hinted; started again, its hint waits for the delay, or for
+    // POST /hints/deliver.
+    let mut insert = scylla::statement::unprepared::Statement::new("INSERT INTO r.kv (k, v) VALUES ('a', 'x')");
+    insert.set_consistency(scylla::statement::Consistency::One);
+    session.query_unpaged(insert, ()).await.expect("two replicas answer");
+    let nodes: Value = http.get(format!("{base}/nodes")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(nodes[2]["hints"], 1);
+    post("/nodes/2/start").await;
+    assert_eq!(post("/hints/deliver").await, (200, serde_json::json!({"delivered": 1})));
+    assert_eq!(post("/hints/deliver").await.1["delivered"], 0, "delivered once");
+    let nodes: Value = http.get(format!("{base}/nodes")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(nodes[2]["hints"], 0);
 
     server.abort();
     cluster.stop().await;
