@@ -4,41 +4,17 @@
 
 use crate::keyspaces_common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use cql_node::cluster::Cluster;
 use cql_node::engine::StatementKind;
 use cql_node::faults::{Fault, FaultKind, Match};
 use keyspaces_common::{db_error, wait_for};
-use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
-use scylla::client::session_builder::SessionBuilder;
 use scylla::errors::{DbError, ExecutionError, WriteType};
-use scylla::policies::retry::FallthroughRetryPolicy;
 use scylla::statement::Consistency;
 use scylla::statement::unprepared::Statement;
 
-async fn start() -> (Cluster, Session) {
-    let cluster = Cluster::builder().nodes(1).start().await.expect("node starts");
-    let profile = ExecutionProfile::builder()
-        .retry_policy(Arc::new(FallthroughRetryPolicy))
-        .consistency(Consistency::LocalQuorum)
-        .build();
-    let session = SessionBuilder::new()
-        .known_node_addr(cluster.node_addr(0))
-        .default_execution_profile_handle(profile.into_handle())
-        .build()
-        .await
-        .expect("connects");
-    for q in [
-        "CREATE KEYSPACE f WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
-        "CREATE TABLE f.kv (k text PRIMARY KEY, v text)",
-    ] {
-        session.query_unpaged(q, ()).await.expect(q);
-    }
-    (cluster, session)
-}
+use keyspaces_common::one_node_kv as start;
 
 const INSERT: &str = "INSERT INTO f.kv (k, v) VALUES ('a', 'b')";
 const SELECT: &str = "SELECT v FROM f.kv WHERE k = 'a'";

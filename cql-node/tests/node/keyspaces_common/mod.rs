@@ -148,3 +148,33 @@ pub fn db_error(err: &ExecutionError) -> Option<(&DbError, &str)> {
         _ => None,
     }
 }
+
+/// One node with table `f.kv (k text PRIMARY KEY, v text)` (RF 1), and a session that never
+/// retries on its own, so a test sees exactly what a fault made the node answer; LOCAL_QUORUM,
+/// and SERIAL for lightweight transactions.
+pub async fn one_node_kv() -> (cql_node::cluster::Cluster, scylla::client::session::Session) {
+    use scylla::client::execution_profile::ExecutionProfile;
+    use scylla::client::session_builder::SessionBuilder;
+    use scylla::policies::retry::FallthroughRetryPolicy;
+    use scylla::statement::{Consistency, SerialConsistency};
+
+    let cluster = cql_node::cluster::Cluster::builder().nodes(1).start().await.expect("node starts");
+    let profile = ExecutionProfile::builder()
+        .retry_policy(Arc::new(FallthroughRetryPolicy))
+        .consistency(Consistency::LocalQuorum)
+        .serial_consistency(Some(SerialConsistency::Serial))
+        .build();
+    let session = SessionBuilder::new()
+        .known_node_addr(cluster.node_addr(0))
+        .default_execution_profile_handle(profile.into_handle())
+        .build()
+        .await
+        .expect("connects");
+    for q in [
+        "CREATE KEYSPACE f WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+        "CREATE TABLE f.kv (k text PRIMARY KEY, v text)",
+    ] {
+        session.query_unpaged(q, ()).await.expect(q);
+    }
+    (cluster, session)
+}
