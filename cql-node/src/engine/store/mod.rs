@@ -1,0 +1,106 @@
+//! The row store: per table, partitions in token order, rows in clustering order, cells with
+//! write timestamps, TTLs and tombstones, merged last-write-wins as Cassandra does.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use super::schema::TableSchema;
+use super::value::compare;
+
+mod codec;
+mod row;
+
+pub use codec::CellRef;
+pub use row::{Cell, Row, RowCells};
+
+pub const NO_DELETION: i64 = i64::MIN;
+
+/// A partition; its key is the map's (`TableData::partitions`), kept once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partition {
+    pub deleted_at: i64,
+    /// Static cells live in a row with an empty clustering (32 bytes, nothing allocated
+    /// while the table has no static column written).
+    pub statics: Row,
+    /// Sorted by the table's clustering order.
+    pub rows: Vec<Row>,
+}
+
+impl Default for Partition {
+    fn default() -> Self {
+        Partition::new()
+    }
+}
+
+impl Partition {
+    /// Nothing is allocated for cells not yet written, and most partitions of a key-value
+    /// table hold one row (`row_mut` makes room for exactly one).
+    pub fn new() -> Partition {
+        Partition {
+            deleted_at: NO_DELETION,
+            statics: Row::new(Box::new([])),
+            rows: Vec::new(),
+        }
+    }
+    pub fn delete(&mut self, ts: i64) {
+        self.deleted_at = self.deleted_at.max(ts);
+        if self.statics.has_contents() {
+            self.statics.delete(ts);
+        }
+        for r in self.rows.iter_mut() {
+            r.delete(ts);
+        }
+        self.rows.retain(|r| r.has_contents() || r.deleted_at() > ts);
+    }
+    pub fn find(&self, schema: &TableSchema, ck: &[Bytes]) -> Result<usize, usize> {
+        self.rows.binary_search_by(|r| compare_clustering(schema, &r.ck, ck))
+    }
+    pub fn row_mut(&mut self, schema: &TableSchema, ck: &[Bytes]) -> &mut Row {
+        let i = match self.find(schema, ck) {
+            Ok(i) => i,
+            Err(i) => {
+                if self.rows.is_empty() {
+                    // A first row: room for it alone (Vec would make room for four).
+                    self.rows.reserve_exact(1);
+                }
+                // Own copies: the values may be slices of a request frame, which they would
+                // keep alive for as long as the row lives.
+                let ck: Box<[Bytes]> = ck.iter().map(|v| Bytes::copy_from_slice(v)).collect();
+                self.rows.insert(i, Row::new(ck));
+                i
+            }
+        };
+        &mut self.rows[i]
+    }
+    pub fn has_live_statics(&self, now: i64) -> bool {
+        self.statics.has_live_cells(now)
+    }
+}
+
+/// Compares clustering prefixes in the table's order (DESC columns reversed); a shorter
+/// prefix that matches compares equal on the common part, then by length.
+pub fn compare_clustering(schema: &TableSchema, a: &[Bytes], b: &[Bytes]) -> Ordering {
+    for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+        let col = &schema.columns[schema.ck[i]];
+        let o = compare(&col.ty, x, y);
+        let o = if col.desc { o.reverse() } else { o };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Compares only the first `n` clustering values.
+pub fn compare_prefix(schema: &TableSchema, row: &[Bytes], prefix: &[Bytes]) -> Ordering {
+    let n = prefix.len().min(row.len());
+    compare_clustering(schema, &row[..n], &prefix[..n])
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct TableData {
+    /// Keyed by (token, key bytes): Murmur3 order with ties broken by key bytes.
+    pub partitions: BTreeMap<(i64, Bytes), Partition>,
+}
