@@ -964,10 +964,8 @@ impl Inner {
                             // A dropped column's data goes with it (a column added later under
                             // the same name starts empty, as in Cassandra).
                             for ((token, key), p) in td.partitions.iter_mut() {
-                                for slot in &slots {
-                                    if let Some(c) = p.statics.cells.get_mut(*slot) {
-                                        *c = None;
-                                    }
+                                if p.statics.has_contents() {
+                                    p.statics.update(|c| slots.iter().for_each(|s| c.set(*s, None)));
                                 }
                                 touched.push(Touched {
                                     table: t.id,
@@ -976,11 +974,7 @@ impl Inner {
                                     ck: None,
                                 });
                                 for r in p.rows.iter_mut() {
-                                    for slot in &slots {
-                                        if let Some(c) = r.cells.get_mut(*slot) {
-                                            *c = None;
-                                        }
-                                    }
+                                    r.update(|c| slots.iter().for_each(|s| c.set(*s, None)));
                                     touched.push(Touched {
                                         table: t.id,
                                         token: *token,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::modify::Touched;
 use super::schema::{KeyspaceDecl, TableDecl};
-use super::store::{Cell, Partition, Row, TableData};
+use super::store::{Cell, CellRef, Partition, Row, RowCells, TableData};
 use crate::error::{CqlError, CqlResult};
 
 pub struct Journal {
@@ -25,6 +25,10 @@ pub struct Journal {
 fn io(e: impl std::fmt::Display) -> CqlError {
     CqlError::server(format!("storage error: {e}"))
 }
+
+/// fjall's block cache and the rows' memtable size, in bytes (measured with `make bench-memory`).
+const JOURNAL_CACHE: u64 = 8 << 20;
+const JOURNAL_MEMTABLE: u64 = 16 << 20;
 
 const HEADER: u8 = 0;
 const ROW: u8 = 1;
@@ -73,7 +77,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn put_cell(out: &mut Vec<u8>, c: &Option<Cell>) {
+fn put_cell(out: &mut Vec<u8>, c: Option<CellRef<'_>>) {
     match c {
         None => out.push(0),
         Some(c) => {
@@ -81,7 +85,7 @@ fn put_cell(out: &mut Vec<u8>, c: &Option<Cell>) {
             out.extend_from_slice(&c.ts.to_be_bytes());
             out.extend_from_slice(&c.expire.to_be_bytes());
             out.extend_from_slice(&c.ttl.to_be_bytes());
-            match &c.value {
+            match c.value {
                 None => out.push(0),
                 Some(v) => {
                     out.push(1);
@@ -104,18 +108,24 @@ fn get_cell(r: &mut Reader<'_>) -> Option<Option<Cell>> {
     Some(Some(Cell { ts, expire, ttl, value }))
 }
 
+/// The journal's row format (unchanged by the compact store, so data directories written
+/// before it still open): marker, row tombstone, then one entry per slot up to the last
+/// written one.
 fn encode_row(row: &Row) -> Vec<u8> {
-    let mut out = Vec::with_capacity(32 + row.cells.len() * 24);
-    put_cell(&mut out, &row.marker);
-    out.extend_from_slice(&row.deleted_at.to_be_bytes());
-    out.extend_from_slice(&(row.cells.len() as u32).to_be_bytes());
-    for c in &row.cells {
-        put_cell(&mut out, c);
+    let cells: Vec<(usize, CellRef<'_>)> = row.cells().collect();
+    let n = cells.last().map_or(0, |(s, _)| s + 1);
+    let mut out = Vec::with_capacity(32 + row.encoded_len() + n * 2);
+    put_cell(&mut out, row.marker());
+    out.extend_from_slice(&row.deleted_at().to_be_bytes());
+    out.extend_from_slice(&(n as u32).to_be_bytes());
+    let mut next = cells.into_iter().peekable();
+    for slot in 0..n {
+        put_cell(&mut out, next.next_if(|(s, _)| *s == slot).map(|(_, c)| c));
     }
     out
 }
 
-fn decode_row(r: &mut Reader<'_>, ck: Box<[Bytes]>, slots: usize) -> Option<Row> {
+fn decode_row(r: &mut Reader<'_>, ck: Box<[Bytes]>) -> Option<Row> {
     let marker = get_cell(r)?;
     let deleted_at = r.i64()?;
     let n = r.u32()? as usize;
@@ -123,13 +133,7 @@ fn decode_row(r: &mut Reader<'_>, ck: Box<[Bytes]>, slots: usize) -> Option<Row>
     for _ in 0..n {
         cells.push(get_cell(r)?);
     }
-    cells.resize(slots, None);
-    Some(Row {
-        ck,
-        marker,
-        deleted_at,
-        cells,
-    })
+    Some(Row::from_cells(ck, &RowCells { marker, deleted_at, cells }))
 }
 
 pub struct Recovered {
@@ -140,8 +144,13 @@ pub struct Recovered {
 impl Journal {
     pub fn open(dir: &Path) -> CqlResult<(Journal, Option<Recovered>)> {
         std::fs::create_dir_all(dir).map_err(io)?;
-        let db = Database::builder(dir).worker_threads(1).open().map_err(io)?;
-        let rows = db.keyspace("rows", KeyspaceCreateOptions::default).map_err(io)?;
+        // fjall's defaults (a 64 MiB memtable, a 32 MiB block cache) are sized for a database
+        // that reads from disk; the journal is read once, on open, and the rows live in the
+        // store, so smaller ones leave RSS to the store (issue 9: 1M products in 1 GB).
+        let db = Database::builder(dir).worker_threads(1).cache_size(JOURNAL_CACHE).open().map_err(io)?;
+        let rows = db
+            .keyspace("rows", || KeyspaceCreateOptions::default().max_memtable_size(JOURNAL_MEMTABLE))
+            .map_err(io)?;
         let meta = db.keyspace("meta", KeyspaceCreateOptions::default).map_err(io)?;
         let recovered = match meta.get("schema").map_err(io)? {
             None => None,
@@ -174,7 +183,9 @@ impl Journal {
             let Some(id) = kr.take(16).and_then(|s| Uuid::from_slice(s).ok()) else {
                 continue;
             };
-            let Some(&(nslots, _)) = slots.get(&id) else { continue };
+            if !slots.contains_key(&id) {
+                continue;
+            }
             let (Some(kind), Some(token), Some(pk)) = (kr.u8(), kr.i64(), kr.bytes()) else {
                 continue;
             };
@@ -190,15 +201,15 @@ impl Journal {
             let p = table
                 .partitions
                 .entry((token, pk.clone()))
-                .or_insert_with(|| Partition::new(pk, nslots));
+                .or_insert_with(Partition::new);
             let mut vr = Reader { b: &v, pos: 0 };
             if kind == HEADER {
                 let Some(del) = vr.i64() else { continue };
                 p.deleted_at = del;
-                if let Some(row) = decode_row(&mut vr, Box::new([]), nslots) {
+                if let Some(row) = decode_row(&mut vr, Box::new([])) {
                     p.statics = row;
                 }
-            } else if let Some(row) = decode_row(&mut vr, ck.into_boxed_slice(), nslots) {
+            } else if let Some(row) = decode_row(&mut vr, ck.into_boxed_slice()) {
                 p.rows.push(row);
             }
         }

@@ -11,6 +11,8 @@ use super::value::compare;
 
 mod codec;
 mod row;
+#[cfg(test)]
+mod tests;
 
 pub use codec::CellRef;
 pub use row::{Cell, Row, RowCells};
