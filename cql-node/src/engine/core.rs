@@ -964,8 +964,8 @@ impl Inner {
                             // A dropped column's data goes with it (a column added later under
                             // the same name starts empty, as in Cassandra).
                             for ((token, key), p) in td.partitions.iter_mut() {
-                                if p.statics.has_contents() {
-                                    p.statics.update(|c| slots.iter().for_each(|s| c.set(*s, None)));
+                                if let Some(s) = p.statics.as_mut() {
+                                    s.update(|c| slots.iter().for_each(|s| c.set(*s, None)));
                                 }
                                 touched.push(Touched {
                                     table: t.id,

@@ -206,8 +206,10 @@ impl Journal {
             if kind == HEADER {
                 let Some(del) = vr.i64() else { continue };
                 p.deleted_at = del;
-                if let Some(row) = decode_row(&mut vr, Box::new([])) {
-                    p.statics = row;
+                if let Some(row) = decode_row(&mut vr, Box::new([]))
+                    && row.has_contents()
+                {
+                    p.statics = Some(Box::new(row));
                 }
             } else if let Some(row) = decode_row(&mut vr, ck.into_boxed_slice()) {
                 p.rows.push(row);
@@ -246,7 +248,8 @@ impl Journal {
             match &t.ck {
                 None => {
                     let mut v = p.deleted_at.to_be_bytes().to_vec();
-                    v.extend_from_slice(&encode_row(&p.statics));
+                    let none = Row::new(Box::new([]));
+                    v.extend_from_slice(&encode_row(p.statics.as_deref().unwrap_or(&none)));
                     b.insert(&self.rows, key_of(&t.table, HEADER, t.token, &t.key, &[]), v);
                 }
                 Some(ck) => {

@@ -97,7 +97,7 @@ fn list_lengths(data: Option<&TableData>, plan: &ModifyPlan, tgs: &[Target], slo
         .map(|tg| {
             let Some(p) = data.and_then(|d| d.partitions.get(&(tg.token, tg.key.clone()))) else { return 0 };
             let row = if statics {
-                Some(&p.statics)
+                p.statics.as_deref()
             } else {
                 p.find(t, &tg.ck).ok().map(|i| &p.rows[i])
             };
@@ -390,7 +390,7 @@ pub fn apply(data: &mut TableData, m: &Mutation<'_>, now_secs: i64, touched: &mu
             continue;
         }
         if has_static_ops {
-            p.statics.update(|c| apply_ops(m, c, pdel, true, now_secs));
+            p.statics_mut().update(|c| apply_ops(m, c, pdel, true, now_secs));
             touched.push(header());
         }
         if full_ck {

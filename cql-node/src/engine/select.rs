@@ -123,7 +123,7 @@ pub fn column_value<'a>(
     match c.kind {
         Kind::PartitionKey => pk.get(c.position as usize).copied(),
         Kind::Clustering => row.and_then(|r| r.ck.get(c.position as usize)).map(|b| &b[..]),
-        Kind::Static => p.statics.cell(c.slot)?.live_value(now),
+        Kind::Static => p.statics.as_ref()?.cell(c.slot)?.live_value(now),
         Kind::Regular => row?.cell(c.slot)?.live_value(now),
     }
 }
@@ -664,7 +664,7 @@ fn col_value(t: &TableSchema, c: usize, pk: &[&[u8]], p: &Partition, row: Option
     match col.kind {
         Kind::PartitionKey => pk.get(col.position as usize).map(|b| Bytes::copy_from_slice(b)),
         Kind::Clustering => row.and_then(|r| r.ck.get(col.position as usize)).cloned(),
-        Kind::Static => p.statics.cell(col.slot).and_then(|c| c.live_value(now)).map(Bytes::copy_from_slice),
+        Kind::Static => p.statics.as_ref().and_then(|s| s.cell(col.slot)).and_then(|c| c.live_value(now)).map(Bytes::copy_from_slice),
         Kind::Regular => row.and_then(|r| r.cell(col.slot)).and_then(|c| c.live_value(now)).map(Bytes::copy_from_slice),
     }
 }
@@ -688,7 +688,7 @@ fn project(
             Sel::WriteTime(c) | Sel::Ttl(c) => {
                 let col = &t.columns[*c];
                 let cell = if col.kind == Kind::Static {
-                    p.statics.cell(col.slot)
+                    p.statics.as_ref().and_then(|s| s.cell(col.slot))
                 } else {
                     row.and_then(|r| r.cell(col.slot))
                 };

@@ -2,7 +2,11 @@
 //! cell (issue 9: a million products in at most 1 GB). Layout, all integers little-endian:
 //!
 //!   row   := flags:u8 [deleted_at:i64 if ROW_DELETED] [cell if ROW_MARKER] (slot:varint cell)*
-//!   cell  := flags:u8 ts:i64 [expire:i64 ttl:i32 if CELL_EXPIRING] [len:varint bytes if CELL_VALUE]
+//!   cell  := flags:u8 ts:zigzag-varint [expire:i64 ttl:i32 if CELL_EXPIRING] [len:varint bytes if CELL_VALUE]
+//!
+//! A cell's `ts` is stored as the difference from the previous cell's (the marker's for the
+//! first cell, 0 for the marker): one statement writes its cells at one timestamp, so most
+//! take one byte instead of eight.
 //!
 //! Cells are in ascending slot order and only the written ones are there, so a column added
 //! by ALTER TABLE needs nothing in older rows. A row with nothing at all is zero bytes. The
@@ -40,10 +44,13 @@ pub(super) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-pub(super) fn put_cell(out: &mut Vec<u8>, ts: i64, expire: i64, ttl: i32, value: Option<&[u8]>) {
+/// `prev_ts`: the previous cell's timestamp in this row (0 before the first), updated.
+pub(super) fn put_cell(out: &mut Vec<u8>, prev_ts: &mut i64, ts: i64, expire: i64, ttl: i32, value: Option<&[u8]>) {
     let expiring = expire != 0 || ttl != 0;
     out.push(if value.is_some() { CELL_VALUE } else { 0 } | if expiring { CELL_EXPIRING } else { 0 });
-    out.extend_from_slice(&ts.to_le_bytes());
+    let d = ts.wrapping_sub(*prev_ts);
+    put_varint(out, ((d << 1) ^ (d >> 63)) as u64);
+    *prev_ts = ts;
     if expiring {
         out.extend_from_slice(&expire.to_le_bytes());
         out.extend_from_slice(&ttl.to_le_bytes());
@@ -59,6 +66,8 @@ pub(super) fn put_cell(out: &mut Vec<u8>, ts: i64, expire: i64, ttl: i32, value:
 pub(super) struct Cursor<'a> {
     pub b: &'a [u8],
     pub pos: usize,
+    /// The timestamp of the cell read last (the base of the next one's).
+    pub prev_ts: i64,
 }
 
 impl<'a> Cursor<'a> {
@@ -89,7 +98,9 @@ impl<'a> Cursor<'a> {
     }
     pub fn cell(&mut self) -> Option<CellRef<'a>> {
         let flags = self.u8()?;
-        let ts = self.i64()?;
+        let z = self.varint()?;
+        let ts = self.prev_ts.wrapping_add(((z >> 1) as i64) ^ -((z & 1) as i64));
+        self.prev_ts = ts;
         let (expire, ttl) = if flags & CELL_EXPIRING != 0 { (self.i64()?, self.i32()?) } else { (0, 0) };
         let value = if flags & CELL_VALUE != 0 {
             let n = usize::try_from(self.varint()?).ok()?;

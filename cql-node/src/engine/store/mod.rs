@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 use super::schema::TableSchema;
 use super::value::compare;
@@ -23,11 +24,11 @@ pub const NO_DELETION: i64 = i64::MIN;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Partition {
     pub deleted_at: i64,
-    /// Static cells live in a row with an empty clustering (32 bytes, nothing allocated
-    /// while the table has no static column written).
-    pub statics: Row,
-    /// Sorted by the table's clustering order.
-    pub rows: Vec<Row>,
+    /// Static cells live in a row with an empty clustering, allocated on the first static
+    /// write: most tables have none.
+    pub statics: Option<Box<Row>>,
+    /// Sorted by the table's clustering order; a single row sits inline.
+    pub rows: SmallVec<[Row; 1]>,
 }
 
 impl Default for Partition {
@@ -38,18 +39,22 @@ impl Default for Partition {
 
 impl Partition {
     /// Nothing is allocated for cells not yet written, and most partitions of a key-value
-    /// table hold one row (`row_mut` makes room for exactly one).
+    /// table hold one row (inline).
     pub fn new() -> Partition {
         Partition {
             deleted_at: NO_DELETION,
-            statics: Row::new(Box::new([])),
-            rows: Vec::new(),
+            statics: None,
+            rows: SmallVec::new(),
         }
+    }
+    /// The statics row, made on the first static write.
+    pub fn statics_mut(&mut self) -> &mut Row {
+        self.statics.get_or_insert_with(|| Box::new(Row::new(Box::new([]))))
     }
     pub fn delete(&mut self, ts: i64) {
         self.deleted_at = self.deleted_at.max(ts);
-        if self.statics.has_contents() {
-            self.statics.delete(ts);
+        if let Some(s) = self.statics.as_mut() {
+            s.delete(ts);
         }
         for r in self.rows.iter_mut() {
             r.delete(ts);
@@ -63,10 +68,6 @@ impl Partition {
         let i = match self.find(schema, ck) {
             Ok(i) => i,
             Err(i) => {
-                if self.rows.is_empty() {
-                    // A first row: room for it alone (Vec would make room for four).
-                    self.rows.reserve_exact(1);
-                }
                 // Own copies: the values may be slices of a request frame, which they would
                 // keep alive for as long as the row lives.
                 let ck: Box<[Bytes]> = ck.iter().map(|v| Bytes::copy_from_slice(v)).collect();
@@ -77,7 +78,7 @@ impl Partition {
         &mut self.rows[i]
     }
     pub fn has_live_statics(&self, now: i64) -> bool {
-        self.statics.has_live_cells(now)
+        self.statics.as_ref().is_some_and(|s| s.has_live_cells(now))
     }
 }
 

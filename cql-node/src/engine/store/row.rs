@@ -104,20 +104,21 @@ impl RowCells {
         if self.deleted_at == NO_DELETION && self.marker.is_none() && !has_cells {
             return Box::default();
         }
-        let size = 1 + 8 + 32 + self.cells.iter().flatten().map(|c| 24 + c.value.as_ref().map_or(0, |v| v.len())).sum::<usize>();
+        let size = 1 + 8 + 32 + self.cells.iter().flatten().map(|c| 16 + c.value.as_ref().map_or(0, |v| v.len())).sum::<usize>();
         let mut out = Vec::with_capacity(size);
         let flags = if self.deleted_at != NO_DELETION { ROW_DELETED } else { 0 } | if self.marker.is_some() { ROW_MARKER } else { 0 };
         out.push(flags);
         if self.deleted_at != NO_DELETION {
             out.extend_from_slice(&self.deleted_at.to_le_bytes());
         }
+        let mut prev_ts = 0;
         if let Some(m) = &self.marker {
-            put_cell(&mut out, m.ts, m.expire, m.ttl, m.value.as_deref());
+            put_cell(&mut out, &mut prev_ts, m.ts, m.expire, m.ttl, m.value.as_deref());
         }
         for (slot, c) in self.cells.iter().enumerate() {
             if let Some(c) = c {
                 put_varint(&mut out, slot as u64);
-                put_cell(&mut out, c.ts, c.expire, c.ttl, c.value.as_deref());
+                put_cell(&mut out, &mut prev_ts, c.ts, c.expire, c.ttl, c.value.as_deref());
             }
         }
         out.into_boxed_slice()
@@ -140,7 +141,7 @@ impl Row {
     }
     /// The row tombstone, the marker, and a cursor at the first cell.
     fn header(&self) -> (i64, Option<CellRef<'_>>, Cursor<'_>) {
-        let mut c = Cursor { b: &self.data, pos: 0 };
+        let mut c = Cursor { b: &self.data, pos: 0, prev_ts: 0 };
         let Some(flags) = c.u8() else { return (NO_DELETION, None, c) };
         let deleted_at = if flags & ROW_DELETED != 0 { c.i64().unwrap_or(NO_DELETION) } else { NO_DELETION };
         let marker = if flags & ROW_MARKER != 0 { c.cell() } else { None };

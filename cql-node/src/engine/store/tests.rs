@@ -69,6 +69,6 @@ fn damaged_bytes_end_the_read_without_panicking() {
         let damaged = Row::with_data_for_tests(Box::new([]), bytes[..cut].into());
         let _ = (damaged.contents(), damaged.is_live(0), damaged.cell(200), damaged.marker());
     }
-    let huge_len = Row::with_data_for_tests(Box::new([]), vec![0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01].into());
+    let huge_len = Row::with_data_for_tests(Box::new([]), vec![0, 0, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01].into());
     assert_eq!(huge_len.cell(0), None);
 }
