@@ -220,7 +220,7 @@ impl Inner {
             }
             j.load(&slots, &mut data, &|id, p| {
                 if let Some(s) = schemas.get(id) {
-                    p.rows.sort_by(|a, b| super::store::compare_clustering(s, &a.ck, &b.ck));
+                    p.rows.sort_by(|a, b| super::store::compare_clustering(s, &a.ck.values(), &b.ck.values()));
                 }
             })?;
             journal = Some(j);

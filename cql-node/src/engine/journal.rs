@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::modify::Touched;
 use super::schema::{KeyspaceDecl, TableDecl};
-use super::store::{Cell, CellRef, Partition, Row, RowCells, TableData};
+use super::store::{Cell, CellRef, Ck, Partition, Row, RowCells, TableData};
 use crate::error::{CqlError, CqlResult};
 
 pub struct Journal {
@@ -125,7 +125,7 @@ fn encode_row(row: &Row) -> Vec<u8> {
     out
 }
 
-fn decode_row(r: &mut Reader<'_>, ck: Box<[Bytes]>) -> Option<Row> {
+fn decode_row(r: &mut Reader<'_>, ck: Ck) -> Option<Row> {
     let marker = get_cell(r)?;
     let deleted_at = r.i64()?;
     let n = r.u32()? as usize;
@@ -206,12 +206,12 @@ impl Journal {
             if kind == HEADER {
                 let Some(del) = vr.i64() else { continue };
                 p.deleted_at = del;
-                if let Some(row) = decode_row(&mut vr, Box::new([]))
+                if let Some(row) = decode_row(&mut vr, Ck::default())
                     && row.has_contents()
                 {
                     p.statics = Some(Box::new(row));
                 }
-            } else if let Some(row) = decode_row(&mut vr, ck.into_boxed_slice()) {
+            } else if let Some(row) = decode_row(&mut vr, Ck::new(&ck)) {
                 p.rows.push(row);
             }
         }
@@ -248,7 +248,7 @@ impl Journal {
             match &t.ck {
                 None => {
                     let mut v = p.deleted_at.to_be_bytes().to_vec();
-                    let none = Row::new(Box::new([]));
+                    let none = Row::new(Ck::default());
                     v.extend_from_slice(&encode_row(p.statics.as_deref().unwrap_or(&none)));
                     b.insert(&self.rows, key_of(&t.table, HEADER, t.token, &t.key, &[]), v);
                 }

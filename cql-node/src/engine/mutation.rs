@@ -360,7 +360,7 @@ pub fn apply(data: &mut TableData, m: &Mutation<'_>, now_secs: i64, touched: &mu
                 p.delete(m.ts);
                 touched.push(header());
                 for r in &p.rows {
-                    touched.push(row_t(&r.ck));
+                    touched.push(row_t(&r.ck.to_vec()));
                 }
             } else if full_ck && m.slices.is_empty() {
                 p.row_mut(t, &tg.ck).delete(m.ts);
@@ -368,11 +368,11 @@ pub fn apply(data: &mut TableData, m: &Mutation<'_>, now_secs: i64, touched: &mu
             } else {
                 // Range deletion: every existing row under the prefix within the slice bounds.
                 for r in p.rows.iter_mut() {
-                    if compare_prefix(t, &r.ck, &tg.ck) != Ordering::Equal {
+                    if compare_prefix(t, &r.ck.values(), &tg.ck) != Ordering::Equal {
                         continue;
                     }
                     let in_slice = m.slices.iter().all(|(pos, op, v)| {
-                        let o = compare(&t.columns[t.ck[*pos]].ty, &r.ck[*pos], v);
+                        let o = compare(&t.columns[t.ck[*pos]].ty, r.ck.get(*pos).unwrap_or_default(), v);
                         match op {
                             Op::Lt => o == Ordering::Less,
                             Op::Le => o != Ordering::Greater,
@@ -383,7 +383,7 @@ pub fn apply(data: &mut TableData, m: &Mutation<'_>, now_secs: i64, touched: &mu
                     });
                     if in_slice {
                         r.delete(m.ts);
-                        touched.push(row_t(&r.ck));
+                        touched.push(row_t(&r.ck.to_vec()));
                     }
                 }
             }

@@ -38,7 +38,7 @@ fn narrow_to_slice(t: &TableSchema, rows: &[Row], mut start: usize, mut end: usi
         let [Some(v)] = ef.vals.as_slice() else { continue };
         // Sorted ascending on the column unless it clusters DESC.
         let cmp = |r: &Row| {
-            let o = compare(&column.ty, &r.ck[k], v);
+            let o = compare(&column.ty, r.ck.get(k).unwrap_or_default(), v);
             if column.desc { o.reverse() } else { o }
         };
         let before = |r: &Row| cmp(r) == Ordering::Less;
@@ -122,7 +122,7 @@ pub fn column_value<'a>(
     let c = &t.columns[col];
     match c.kind {
         Kind::PartitionKey => pk.get(c.position as usize).copied(),
-        Kind::Clustering => row.and_then(|r| r.ck.get(c.position as usize)).map(|b| &b[..]),
+        Kind::Clustering => row.and_then(|r| r.ck.get(c.position as usize)),
         Kind::Static => p.statics.as_ref()?.cell(c.slot)?.live_value(now),
         Kind::Regular => row?.cell(c.slot)?.live_value(now),
     }
@@ -466,8 +466,8 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         let (start, end) = if ck_eq.is_empty() {
             (0, p.rows.len())
         } else {
-            let s = p.rows.partition_point(|r| compare_prefix(t, &r.ck, &ck_eq) == Ordering::Less);
-            let e = p.rows.partition_point(|r| compare_prefix(t, &r.ck, &ck_eq) != Ordering::Greater);
+            let s = p.rows.partition_point(|r| compare_prefix(t, &r.ck.values(), &ck_eq) == Ordering::Less);
+            let e = p.rows.partition_point(|r| compare_prefix(t, &r.ck.values(), &ck_eq) != Ordering::Greater);
             (s, e.max(s))
         };
         let (start, end) = narrow_to_slice(t, &p.rows, start, end, ck_eq.len(), &filters);
@@ -480,7 +480,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         };
         for r in iter {
             if let Some(rc) = resume_ck {
-                let o = compare_clustering(t, &r.ck, rc);
+                let o = compare_clustering(t, &r.ck.values(), rc);
                 let done = if plan.reversed {
                     o != Ordering::Less
                 } else {
@@ -498,7 +498,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             if !row_ok(Some(r)) {
                 continue;
             }
-            if !emit(Some(r), &r.ck, &mut in_partition) {
+            if !emit(Some(r), &r.ck.to_vec(), &mut in_partition) {
                 return false;
             }
         }
@@ -663,7 +663,7 @@ fn col_value(t: &TableSchema, c: usize, pk: &[&[u8]], p: &Partition, row: Option
     let col = &t.columns[c];
     match col.kind {
         Kind::PartitionKey => pk.get(col.position as usize).map(|b| Bytes::copy_from_slice(b)),
-        Kind::Clustering => row.and_then(|r| r.ck.get(col.position as usize)).cloned(),
+        Kind::Clustering => row.and_then(|r| r.ck.get(col.position as usize)).map(Bytes::copy_from_slice),
         Kind::Static => p.statics.as_ref().and_then(|s| s.cell(col.slot)).and_then(|c| c.live_value(now)).map(Bytes::copy_from_slice),
         Kind::Regular => row.and_then(|r| r.cell(col.slot)).and_then(|c| c.live_value(now)).map(Bytes::copy_from_slice),
     }

@@ -10,11 +10,13 @@ use smallvec::SmallVec;
 use super::schema::TableSchema;
 use super::value::compare;
 
+mod ck;
 mod codec;
 mod row;
 #[cfg(test)]
 mod tests;
 
+pub use ck::Ck;
 pub use codec::CellRef;
 pub use row::{Cell, Row, RowCells};
 
@@ -49,7 +51,7 @@ impl Partition {
     }
     /// The statics row, made on the first static write.
     pub fn statics_mut(&mut self) -> &mut Row {
-        self.statics.get_or_insert_with(|| Box::new(Row::new(Box::new([]))))
+        self.statics.get_or_insert_with(|| Box::new(Row::new(Ck::default())))
     }
     pub fn delete(&mut self, ts: i64) {
         self.deleted_at = self.deleted_at.max(ts);
@@ -62,16 +64,14 @@ impl Partition {
         self.rows.retain(|r| r.has_contents() || r.deleted_at() > ts);
     }
     pub fn find(&self, schema: &TableSchema, ck: &[Bytes]) -> Result<usize, usize> {
-        self.rows.binary_search_by(|r| compare_clustering(schema, &r.ck, ck))
+        self.rows.binary_search_by(|r| compare_clustering(schema, &r.ck.values(), ck))
     }
     pub fn row_mut(&mut self, schema: &TableSchema, ck: &[Bytes]) -> &mut Row {
         let i = match self.find(schema, ck) {
             Ok(i) => i,
             Err(i) => {
-                // Own copies: the values may be slices of a request frame, which they would
-                // keep alive for as long as the row lives.
-                let ck: Box<[Bytes]> = ck.iter().map(|v| Bytes::copy_from_slice(v)).collect();
-                self.rows.insert(i, Row::new(ck));
+                // An own copy: the values may be slices of a request frame.
+                self.rows.insert(i, Row::new(Ck::new(ck)));
                 i
             }
         };
@@ -84,10 +84,10 @@ impl Partition {
 
 /// Compares clustering prefixes in the table's order (DESC columns reversed); a shorter
 /// prefix that matches compares equal on the common part, then by length.
-pub fn compare_clustering(schema: &TableSchema, a: &[Bytes], b: &[Bytes]) -> Ordering {
+pub fn compare_clustering<A: AsRef<[u8]>, B: AsRef<[u8]>>(schema: &TableSchema, a: &[A], b: &[B]) -> Ordering {
     for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
         let col = &schema.columns[schema.ck[i]];
-        let o = compare(&col.ty, x, y);
+        let o = compare(&col.ty, x.as_ref(), y.as_ref());
         let o = if col.desc { o.reverse() } else { o };
         if o != Ordering::Equal {
             return o;
@@ -97,7 +97,7 @@ pub fn compare_clustering(schema: &TableSchema, a: &[Bytes], b: &[Bytes]) -> Ord
 }
 
 /// Compares only the first `n` clustering values.
-pub fn compare_prefix(schema: &TableSchema, row: &[Bytes], prefix: &[Bytes]) -> Ordering {
+pub fn compare_prefix<A: AsRef<[u8]>, B: AsRef<[u8]>>(schema: &TableSchema, row: &[A], prefix: &[B]) -> Ordering {
     let n = prefix.len().min(row.len());
     compare_clustering(schema, &row[..n], &prefix[..n])
 }

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::codec::{Cells, CellRef, Cursor, ROW_DELETED, ROW_MARKER, put_cell, put_varint};
 use super::NO_DELETION;
+use super::ck::Ck;
 
 /// One cell version, decoded for a write. `value: None` is a tombstone.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,18 +126,19 @@ impl RowCells {
     }
 }
 
-/// A stored row: 32 bytes plus one allocation for its contents (none when it has none).
+/// A stored row: 32 bytes, one allocation for its clustering (none without) and one for its
+/// contents (none when empty).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
-    pub ck: Box<[Bytes]>,
+    pub ck: Ck,
     data: Box<[u8]>,
 }
 
 impl Row {
-    pub fn new(ck: Box<[Bytes]>) -> Row {
+    pub fn new(ck: Ck) -> Row {
         Row { ck, data: Box::default() }
     }
-    pub fn from_cells(ck: Box<[Bytes]>, cells: &RowCells) -> Row {
+    pub fn from_cells(ck: Ck, cells: &RowCells) -> Row {
         Row { ck, data: cells.encode() }
     }
     /// The row tombstone, the marker, and a cursor at the first cell.
@@ -196,7 +198,7 @@ impl Row {
         self.update(|c| c.delete(ts));
     }
     #[cfg(test)]
-    pub(super) fn with_data_for_tests(ck: Box<[Bytes]>, data: Box<[u8]>) -> Row {
+    pub(super) fn with_data_for_tests(ck: Ck, data: Box<[u8]>) -> Row {
         Row { ck, data }
     }
     /// Bytes held by the contents (the benchmarks' and tests' measure).

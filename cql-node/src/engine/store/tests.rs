@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 use super::codec::CellRef;
-use super::{Cell, NO_DELETION, Row, RowCells};
+use super::{Cell, Ck, NO_DELETION, Row, RowCells};
 
 fn cell(ts: i64, v: Option<&[u8]>) -> Cell {
     Cell { ts, expire: 0, ttl: 0, value: v.map(Bytes::copy_from_slice) }
@@ -25,7 +25,7 @@ fn sample() -> RowCells {
 #[test]
 fn contents_round_trip_exactly() {
     let c = sample();
-    let row = Row::from_cells(Box::new([]), &c);
+    let row = Row::from_cells(Ck::default(), &c);
     assert_eq!(row.contents(), c);
     assert_eq!(row.deleted_at(), 4);
     assert_eq!(row.cell(3), Some(CellRef { ts: 8, expire: 0, ttl: 0, value: None }));
@@ -38,7 +38,7 @@ fn contents_round_trip_exactly() {
 
 #[test]
 fn an_empty_row_allocates_nothing_and_a_cleared_one_goes_back_to_nothing() {
-    let mut row = Row::new(Box::new([]));
+    let mut row = Row::new(Ck::default());
     assert_eq!(row.encoded_len(), 0);
     assert!(!row.has_contents());
     assert_eq!(row.deleted_at(), NO_DELETION);
@@ -50,7 +50,7 @@ fn an_empty_row_allocates_nothing_and_a_cleared_one_goes_back_to_nothing() {
 
 #[test]
 fn a_tombstone_keeps_its_timestamp_and_shadows_older_writes() {
-    let mut row = Row::new(Box::new([]));
+    let mut row = Row::new(Ck::default());
     row.update(|c| c.write_cell(1, cell(10, Some(b"a")), NO_DELETION));
     row.delete(10);
     assert!(!row.has_contents());
@@ -63,12 +63,12 @@ fn a_tombstone_keeps_its_timestamp_and_shadows_older_writes() {
 
 #[test]
 fn damaged_bytes_end_the_read_without_panicking() {
-    let good = Row::from_cells(Box::new([]), &sample());
+    let good = Row::from_cells(Ck::default(), &sample());
     let bytes = good.contents().encode();
     for cut in 0..bytes.len() {
-        let damaged = Row::with_data_for_tests(Box::new([]), bytes[..cut].into());
+        let damaged = Row::with_data_for_tests(Ck::default(), bytes[..cut].into());
         let _ = (damaged.contents(), damaged.is_live(0), damaged.cell(200), damaged.marker());
     }
-    let huge_len = Row::with_data_for_tests(Box::new([]), vec![0, 0, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01].into());
+    let huge_len = Row::with_data_for_tests(Ck::default(), vec![0, 0, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01].into());
     assert_eq!(huge_len.cell(0), None);
 }
