@@ -23,7 +23,7 @@ impl Ck {
             put_varint(&mut out, v.as_ref().len() as u64);
             out.extend_from_slice(v.as_ref());
         }
-        Ck(out.into_boxed_slice())
+        Ck(Box::from(out.as_slice()))
     }
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         let mut c = Cursor { b: &self.0, pos: 0, prev_ts: 0 };
