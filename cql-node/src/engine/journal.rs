@@ -26,9 +26,11 @@ fn io(e: impl std::fmt::Display) -> CqlError {
     CqlError::server(format!("storage error: {e}"))
 }
 
-/// fjall's block cache and the rows' memtable size, in bytes (measured with `make bench-memory`).
+/// fjall's block cache, the rows' memtable size and the journal's bound (fjall's minimum), in
+/// bytes (measured with `make bench-memory`).
 const JOURNAL_CACHE: u64 = 8 << 20;
-const JOURNAL_MEMTABLE: u64 = 16 << 20;
+const JOURNAL_MEMTABLE: u64 = 4 << 20;
+const JOURNAL_MAX: u64 = 64 << 20;
 
 const HEADER: u8 = 0;
 const ROW: u8 = 1;
@@ -144,10 +146,18 @@ pub struct Recovered {
 impl Journal {
     pub fn open(dir: &Path) -> CqlResult<(Journal, Option<Recovered>)> {
         std::fs::create_dir_all(dir).map_err(io)?;
-        // fjall's defaults (a 64 MiB memtable, a 32 MiB block cache) are sized for a database
-        // that reads from disk; the journal is read once, on open, and the rows live in the
-        // store, so smaller ones leave RSS to the store (issue 9: 1M products in 1 GB).
-        let db = Database::builder(dir).worker_threads(1).cache_size(JOURNAL_CACHE).open().map_err(io)?;
+        // fjall's defaults (a 64 MiB memtable, a 32 MiB block cache, 512 MiB of journal) are
+        // sized for a database that reads from disk; here it is read once, on open, and the
+        // rows live in the store, so smaller ones leave RSS to the store (issue 9: 1M
+        // products in 1 GB). Two workers, not one: with one, memtable rotations queued behind
+        // flushes and compactions, the memtable grew with every write (160 MB at 300,000
+        // products) and the journal with it, all replayed into memory on the next open.
+        let db = Database::builder(dir)
+            .worker_threads(2)
+            .cache_size(JOURNAL_CACHE)
+            .max_journaling_size(JOURNAL_MAX)
+            .open()
+            .map_err(io)?;
         let rows = db
             .keyspace("rows", || KeyspaceCreateOptions::default().max_memtable_size(JOURNAL_MEMTABLE))
             .map_err(io)?;
@@ -200,7 +210,7 @@ impl Journal {
             let table = data.entry(id).or_default();
             let p = table
                 .partitions
-                .entry((token, pk.clone()))
+                .entry((token, pk))
                 .or_insert_with(Partition::new);
             let mut vr = Reader { b: &v, pos: 0 };
             if kind == HEADER {
