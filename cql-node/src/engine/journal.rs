@@ -211,7 +211,7 @@ impl Journal {
             let p = table
                 .partitions
                 .entry((token, pk))
-                .or_insert_with(Partition::new);
+                .or_default();
             let mut vr = Reader { b: &v, pos: 0 };
             if kind == HEADER {
                 let Some(del) = vr.i64() else { continue };

@@ -14,7 +14,7 @@ use super::NodeInfo;
 use super::schema::{
     Catalog, ColumnDecl, Keyspace, KeyspaceDecl, Kind, OptionVal, SystemTable, TableDecl, TableSchema, default_table_options,
 };
-use super::store::{Cell, Partition, TableData};
+use super::store::{Cell, TableData};
 use super::token::{serialize_partition_key, token_of};
 use super::value::{encode_collection, encode_map};
 
@@ -366,7 +366,7 @@ fn insert(t: &TableSchema, data: &mut TableData, vals: &RowVals) {
     let p = data
         .partitions
         .entry((token, key.clone()))
-        .or_insert_with(Partition::new);
+        .or_default();
     p.row_mut(t, &ck).update(|row| {
         row.marker = Some(Cell {
             ts: 0,
