@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` (the API locally) and `make test` (every test).
-.PHONY: run test bench bench-functions load load-step seed
+.PHONY: run test bench bench-memory bench-functions load load-step seed
 run:
 	bash scripts/run-local.sh
 test:
@@ -8,6 +8,10 @@ test:
 # the release profile is tuned for the Lambda zips' size (opt-level "s").
 bench:
 	cargo run --profile node -p cql-node --example bench
+# The CQL node's memory per product (in memory, with a data directory) and its restart time
+# after kill -9, with store-seed (BENCH_COUNT, default 1,000,000): README, "A million products".
+bench-memory:
+	bash scripts/bench-node-memory.sh
 # Each function's release binary under a stand-in of the Lambda Runtime API, against the CQL
 # node's Cassandra and Keyspaces profiles: init, latency, CPU, RSS (README, "Cold start").
 bench-functions:

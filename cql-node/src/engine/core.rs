@@ -240,7 +240,7 @@ impl Inner {
             }
             j.load(&slots, &mut data, &|id, p| {
                 if let Some(s) = schemas.get(id) {
-                    p.rows.sort_by(|a, b| super::store::compare_clustering(s, &a.ck, &b.ck));
+                    p.rows.sort_by(|a, b| super::store::compare_clustering(s, &a.ck.values(), &b.ck.values()));
                 }
             })?;
             journal = Some(j);
@@ -1067,18 +1067,12 @@ impl Inner {
                             // A dropped column's data goes with it (a column added later under
                             // the same name starts empty, as in Cassandra).
                             for ((token, key), p) in td.partitions.iter_mut() {
-                                for slot in &slots {
-                                    if let Some(c) = p.statics.cells.get_mut(*slot) {
-                                        *c = None;
-                                    }
+                                if let Some(s) = p.statics.as_mut() {
+                                    s.update(|c| slots.iter().for_each(|s| c.set(*s, None)));
                                 }
                                 if i != journaled {
                                     for r in p.rows.iter_mut() {
-                                        for slot in &slots {
-                                            if let Some(c) = r.cells.get_mut(*slot) {
-                                                *c = None;
-                                            }
-                                        }
+                                        r.update(|c| slots.iter().for_each(|s| c.set(*s, None)));
                                     }
                                     continue;
                                 }
@@ -1089,11 +1083,7 @@ impl Inner {
                                     ck: None,
                                 });
                                 for r in p.rows.iter_mut() {
-                                    for slot in &slots {
-                                        if let Some(c) = r.cells.get_mut(*slot) {
-                                            *c = None;
-                                        }
-                                    }
+                                    r.update(|c| slots.iter().for_each(|s| c.set(*s, None)));
                                     touched.push(Touched {
                                         table: t.id,
                                         token: *token,

@@ -175,7 +175,7 @@ pub fn check_condition(data: &TableData, plan: &ModifyPlan, env: &Env<'_>, now: 
         for (i, c) in t.columns.iter().enumerate() {
             out.push(match c.kind {
                 Kind::PartitionKey => pk_parts.get(c.position as usize).map(|b| Bytes::copy_from_slice(b)),
-                Kind::Clustering => row.and_then(|r| r.ck.get(c.position as usize).cloned()),
+                Kind::Clustering => row.and_then(|r| r.ck.get(c.position as usize).map(Bytes::copy_from_slice)),
                 _ => column_value(t, i, &pk_parts, p, row, now).map(Bytes::copy_from_slice),
             });
         }

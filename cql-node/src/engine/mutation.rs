@@ -12,7 +12,7 @@ use super::eval::{Env, Val, eval};
 use super::modify::{Target, Touched, eval_timestamp, eval_ttl, targets};
 use super::plan::{ColOp, ModifyPlan};
 use super::schema::Kind;
-use super::store::{Cell, Partition, Row, TableData, compare_prefix};
+use super::store::{Cell, Partition, Row, RowCells, TableData, compare_prefix};
 use super::value::{compare, decode_collection, decode_map, encode_collection, encode_map, is_collection, normalize_map, normalize_set};
 use crate::error::{CqlError, CqlResult};
 use crate::types::ColumnType;
@@ -61,7 +61,7 @@ fn slot_of(op: &ColOp) -> usize {
 }
 
 fn live_value(row: &Row, slot: usize, now: i64) -> Option<Bytes> {
-    row.cells.get(slot)?.as_ref()?.live_value(now).cloned()
+    row.cell(slot)?.live_value(now).map(Bytes::copy_from_slice)
 }
 
 fn list_items(v: Option<Bytes>) -> Vec<Bytes> {
@@ -97,7 +97,7 @@ fn list_lengths(data: Option<&TableData>, plan: &ModifyPlan, tgs: &[Target], slo
         .map(|tg| {
             let Some(p) = data.and_then(|d| d.partitions.get(&(tg.token, tg.key.clone()))) else { return 0 };
             let row = if statics {
-                Some(&p.statics)
+                p.statics.as_deref()
             } else {
                 p.find(t, &tg.ck).ok().map(|i| &p.rows[i])
             };
@@ -307,10 +307,10 @@ fn new_value(op: &ReadyOp, current: Option<Bytes>) -> Option<Option<Bytes>> {
     })
 }
 
-fn apply_ops(m: &Mutation<'_>, row: &mut Row, pdel: i64, statics: bool, now_secs: i64) {
+fn apply_ops(m: &Mutation<'_>, row: &mut RowCells, pdel: i64, statics: bool, now_secs: i64) {
     let expire = if m.ttl > 0 { now_secs + m.ttl as i64 } else { 0 };
     for op in m.ops.iter().filter(|o| o.statics == statics) {
-        let current = live_value(row, op.slot, now_secs);
+        let current = row.cells.get(op.slot).and_then(|c| c.as_ref()?.live_value(now_secs).cloned());
         let Some(v) = new_value(op, current) else { continue };
         // Counters take no TTL; a tombstone keeps none either.
         let ttl_applies = op.ty != ColumnType::Counter && v.is_some();
@@ -336,7 +336,7 @@ pub fn apply(data: &mut TableData, m: &Mutation<'_>, now_secs: i64, touched: &mu
         if !data.partitions.contains_key(&slot) {
             // An own copy of the key, not a slice of the request frame.
             let key = Bytes::copy_from_slice(&tg.key);
-            data.partitions.insert((tg.token, key.clone()), Partition::new(key, t.slots));
+            data.partitions.insert((tg.token, key), Partition::new());
         }
         let p = data.partitions.get_mut(&slot).expect("inserted above");
         let pdel = p.deleted_at;
@@ -360,7 +360,7 @@ pub fn apply(data: &mut TableData, m: &Mutation<'_>, now_secs: i64, touched: &mu
                 p.delete(m.ts);
                 touched.push(header());
                 for r in &p.rows {
-                    touched.push(row_t(&r.ck));
+                    touched.push(row_t(&r.ck.to_vec()));
                 }
             } else if full_ck && m.slices.is_empty() {
                 p.row_mut(t, &tg.ck).delete(m.ts);
@@ -368,11 +368,11 @@ pub fn apply(data: &mut TableData, m: &Mutation<'_>, now_secs: i64, touched: &mu
             } else {
                 // Range deletion: every existing row under the prefix within the slice bounds.
                 for r in p.rows.iter_mut() {
-                    if compare_prefix(t, &r.ck, &tg.ck) != Ordering::Equal {
+                    if compare_prefix(t, &r.ck.values(), &tg.ck) != Ordering::Equal {
                         continue;
                     }
                     let in_slice = m.slices.iter().all(|(pos, op, v)| {
-                        let o = compare(&t.columns[t.ck[*pos]].ty, &r.ck[*pos], v);
+                        let o = compare(&t.columns[t.ck[*pos]].ty, r.ck.get(*pos).unwrap_or_default(), v);
                         match op {
                             Op::Lt => o == Ordering::Less,
                             Op::Le => o != Ordering::Greater,
@@ -383,29 +383,31 @@ pub fn apply(data: &mut TableData, m: &Mutation<'_>, now_secs: i64, touched: &mu
                     });
                     if in_slice {
                         r.delete(m.ts);
-                        touched.push(row_t(&r.ck));
+                        touched.push(row_t(&r.ck.to_vec()));
                     }
                 }
             }
             continue;
         }
         if has_static_ops {
-            apply_ops(m, &mut p.statics, pdel, true, now_secs);
+            p.statics_mut().update(|c| apply_ops(m, c, pdel, true, now_secs));
             touched.push(header());
         }
         if full_ck {
-            let row = p.row_mut(t, &tg.ck);
-            if plan.marker {
-                let expire = if m.ttl > 0 { now_secs + m.ttl as i64 } else { 0 };
-                let marker = Cell {
-                    ts: m.ts,
-                    expire,
-                    ttl: m.ttl,
-                    value: Some(Bytes::new()),
-                };
-                row.write_marker(marker, pdel);
-            }
-            apply_ops(m, row, pdel, false, now_secs);
+            // One decode and one encode of the row for the whole statement.
+            p.row_mut(t, &tg.ck).update(|row| {
+                if plan.marker {
+                    let expire = if m.ttl > 0 { now_secs + m.ttl as i64 } else { 0 };
+                    let marker = Cell {
+                        ts: m.ts,
+                        expire,
+                        ttl: m.ttl,
+                        value: Some(Bytes::new()),
+                    };
+                    row.write_marker(marker, pdel);
+                }
+                apply_ops(m, row, pdel, false, now_secs);
+            });
             touched.push(row_t(&tg.ck));
         }
     }

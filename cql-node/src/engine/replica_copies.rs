@@ -3,7 +3,7 @@
 //! cover, as Cassandra's coordinator resolves replica answers (`DataResolver`); then, for
 //! blocking read repair, the merge goes back to the contacted copies that differ.
 //!
-//! Only the store's own methods write (`Partition::delete`, `Row::delete`, `write_marker`,
+//! Only the store's own methods write (`Partition::delete`, `RowCells::delete`, `write_marker`,
 //! `write_cell`), so the merge follows the store's last-write-wins rules wherever they live.
 
 use std::collections::HashMap;
@@ -21,26 +21,31 @@ pub(crate) fn merge_partition(schema: &TableSchema, into: &mut Partition, from: 
         into.delete(from.deleted_at);
     }
     let pdel = into.deleted_at;
-    merge_row(&mut into.statics, &from.statics, pdel);
+    if let Some(statics) = &from.statics {
+        merge_row(into.statics_mut(), statics, pdel);
+    }
     for r in &from.rows {
         // A row wholly shadowed by the partition's deletion adds nothing.
-        if r.deleted_at <= pdel && r.marker.as_ref().is_none_or(|m| m.ts <= pdel) && r.cells.iter().flatten().all(|c| c.ts <= pdel) {
+        if r.deleted_at() <= pdel && r.marker().is_none_or(|m| m.ts <= pdel) && r.cells().all(|(_, c)| c.ts <= pdel) {
             continue;
         }
-        merge_row(into.row_mut(schema, &r.ck), r, pdel);
+        merge_row(into.row_mut(schema, &r.ck.to_vec()), r, pdel);
     }
 }
 
 fn merge_row(into: &mut Row, from: &Row, pdel: i64) {
-    if from.deleted_at > into.deleted_at {
-        into.delete(from.deleted_at);
-    }
-    if let Some(m) = &from.marker {
-        into.write_marker(m.clone(), pdel);
-    }
-    for (slot, c) in from.cells.iter().enumerate().filter_map(|(slot, c)| Some((slot, c.as_ref()?))) {
-        into.write_cell(slot, c.clone(), pdel);
-    }
+    let from = from.contents();
+    into.update(|cells| {
+        if from.deleted_at > cells.deleted_at {
+            cells.delete(from.deleted_at);
+        }
+        if let Some(m) = from.marker {
+            cells.write_marker(m, pdel);
+        }
+        for (slot, c) in from.cells.into_iter().enumerate().filter_map(|(slot, c)| Some((slot, c?))) {
+            cells.write_cell(slot, c, pdel);
+        }
+    });
 }
 
 fn merge_in(schema: &TableSchema, out: &mut TableData, slot: &(i64, Bytes), p: &Partition) {
@@ -121,16 +126,16 @@ pub(crate) fn repair(copies: &mut [HashMap<Uuid, TableData>], schema: &TableSche
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::store::{Cell, NO_DELETION};
+    use crate::engine::store::{Cell, Ck, NO_DELETION, RowCells};
 
     fn cell(ts: i64, v: &str) -> Option<Cell> {
         Some(Cell { ts, expire: 0, ttl: 0, value: Some(Bytes::from(v.to_string())) })
     }
 
     fn partition(cells: Vec<Option<Cell>>, deleted_at: i64) -> Partition {
-        let mut p = Partition::new(Bytes::from_static(b"k"), 1);
+        let mut p = Partition::new();
         p.deleted_at = deleted_at;
-        p.rows.push(Row { ck: Box::new([]), marker: None, deleted_at: NO_DELETION, cells });
+        p.rows.push(Row::from_cells(Ck::default(), &RowCells { marker: None, deleted_at: NO_DELETION, cells }));
         p
     }
 
@@ -148,12 +153,12 @@ mod tests {
         let schema = TableSchema::build(&decl, None).expect("a key-value table");
         let mut a = partition(vec![cell(10, "old")], NO_DELETION);
         merge_partition(&schema, &mut a, &partition(vec![cell(20, "new")], NO_DELETION));
-        assert_eq!(a.rows[0].cells[0], cell(20, "new"));
+        assert_eq!(a.rows[0].contents().cells[0], cell(20, "new"));
         merge_partition(&schema, &mut a, &partition(vec![cell(15, "older")], NO_DELETION));
-        assert_eq!(a.rows[0].cells[0], cell(20, "new"), "an older copy changes nothing");
-        let mut deleted = Partition::new(Bytes::from_static(b"k"), 1);
+        assert_eq!(a.rows[0].contents().cells[0], cell(20, "new"), "an older copy changes nothing");
+        let mut deleted = Partition::new();
         deleted.delete(30);
         merge_partition(&schema, &mut a, &deleted);
-        assert!(a.rows.iter().all(|r| r.cells.iter().all(Option::is_none)), "shadowed by the tombstone");
+        assert!(a.rows.iter().all(|r| r.cells().next().is_none()), "shadowed by the tombstone");
     }
 }

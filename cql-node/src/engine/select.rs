@@ -38,7 +38,7 @@ fn narrow_to_slice(t: &TableSchema, rows: &[Row], mut start: usize, mut end: usi
         let [Some(v)] = ef.vals.as_slice() else { continue };
         // Sorted ascending on the column unless it clusters DESC.
         let cmp = |r: &Row| {
-            let o = compare(&column.ty, &r.ck[k], v);
+            let o = compare(&column.ty, r.ck.get(k).unwrap_or_default(), v);
             if column.desc { o.reverse() } else { o }
         };
         let before = |r: &Row| cmp(r) == Ordering::Less;
@@ -122,9 +122,9 @@ pub fn column_value<'a>(
     let c = &t.columns[col];
     match c.kind {
         Kind::PartitionKey => pk.get(c.position as usize).copied(),
-        Kind::Clustering => row.and_then(|r| r.ck.get(c.position as usize)).map(|b| &b[..]),
-        Kind::Static => p.statics.cells.get(c.slot)?.as_ref()?.live_value(now).map(|b| &b[..]),
-        Kind::Regular => row?.cells.get(c.slot)?.as_ref()?.live_value(now).map(|b| &b[..]),
+        Kind::Clustering => row.and_then(|r| r.ck.get(c.position as usize)),
+        Kind::Static => p.statics.as_ref()?.cell(c.slot)?.live_value(now),
+        Kind::Regular => row?.cell(c.slot)?.live_value(now),
     }
 }
 
@@ -318,8 +318,8 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
     let mut emitted: i64 = 0;
 
     // Visits one partition; returns false to stop the whole scan.
-    let mut visit = |p: &Partition, token: i64, resume_ck: Option<&[Bytes]>, ppl_left: Option<usize>| -> bool {
-        let pk_parts: Vec<&[u8]> = split_partition_key(&p.key, t.pk.len()).unwrap_or_default();
+    let mut visit = |p: &Partition, token: i64, key: &Bytes, resume_ck: Option<&[Bytes]>, ppl_left: Option<usize>| -> bool {
+        let pk_parts: Vec<&[u8]> = split_partition_key(key, t.pk.len()).unwrap_or_default();
         if pk_parts.len() != t.pk.len() {
             return true;
         }
@@ -365,7 +365,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         let mut emit = |row: Option<&Row>, ck: &[Bytes], in_part: &mut usize| -> bool {
             if let Some(prefix) = plan.group_by {
                 let gck = &ck[..prefix.min(ck.len())];
-                let same = group.as_ref().is_some_and(|g| g.key == p.key && g.ck == gck);
+                let same = group.as_ref().is_some_and(|g| g.key == *key && g.ck == gck);
                 if !same {
                     // A new group: PER PARTITION LIMIT and LIMIT count groups, a page holds
                     // page-size groups; the group before it is complete now.
@@ -388,11 +388,11 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
                     match project(plan, t, &pk_parts, p, row, token, now_secs, env.now_micros) {
                         Ok(first) => {
                             group = Some(Group {
-                                key: p.key.clone(),
+                                key: key.clone(),
                                 ck: gck.to_vec(),
                                 row: first,
                                 accs: plan.sels.iter().map(|_| Acc::default()).collect(),
-                                last_pos: (token, p.key.clone(), ck.to_vec(), None),
+                                last_pos: (token, key.clone(), ck.to_vec(), None),
                             })
                         }
                         Err(e) => {
@@ -403,7 +403,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
                 }
                 if let Some(g) = group.as_mut() {
                     accumulate(plan, t, &mut g.accs, &pk_parts, p, row, now_secs);
-                    g.last_pos = (token, p.key.clone(), ck.to_vec(), ppl_cap.map(|c| c - *in_part));
+                    g.last_pos = (token, key.clone(), ck.to_vec(), ppl_cap.map(|c| c - *in_part));
                 }
                 return true;
             }
@@ -442,7 +442,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             if merge {
                 out_cks.push(ck.to_vec());
             }
-            last_pos = Some((token, p.key.clone(), ck.to_vec(), ppl_cap.map(|c| c - *in_part)));
+            last_pos = Some((token, key.clone(), ck.to_vec(), ppl_cap.map(|c| c - *in_part)));
             // A full page ends the read without looking further, as Cassandra's pagers do: the
             // next page may be empty. Its partition is done when it has no clustering, only
             // statics were returned, or PER PARTITION LIMIT is reached (SinglePartitionPager's
@@ -466,8 +466,8 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         let (start, end) = if ck_eq.is_empty() {
             (0, p.rows.len())
         } else {
-            let s = p.rows.partition_point(|r| compare_prefix(t, &r.ck, &ck_eq) == Ordering::Less);
-            let e = p.rows.partition_point(|r| compare_prefix(t, &r.ck, &ck_eq) != Ordering::Greater);
+            let s = p.rows.partition_point(|r| compare_prefix(t, &r.ck.values(), &ck_eq) == Ordering::Less);
+            let e = p.rows.partition_point(|r| compare_prefix(t, &r.ck.values(), &ck_eq) != Ordering::Greater);
             (s, e.max(s))
         };
         let (start, end) = narrow_to_slice(t, &p.rows, start, end, ck_eq.len(), &filters);
@@ -480,7 +480,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
         };
         for r in iter {
             if let Some(rc) = resume_ck {
-                let o = compare_clustering(t, &r.ck, rc);
+                let o = compare_clustering(t, &r.ck.values(), rc);
                 let done = if plan.reversed {
                     o != Ordering::Less
                 } else {
@@ -498,7 +498,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             if !row_ok(Some(r)) {
                 continue;
             }
-            if !emit(Some(r), &r.ck, &mut in_partition) {
+            if !emit(Some(r), &r.ck.to_vec(), &mut in_partition) {
                 return false;
             }
         }
@@ -541,7 +541,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
             let same = resume.as_ref().is_some_and(|(rt, rk, _)| rt == token && rk == key);
             let ppl_left = if same { remaining_ppl } else { None };
             if let Some(p) = data.partitions.get(&(*token, key.clone()))
-                && !visit(p, *token, rc, ppl_left)
+                && !visit(p, *token, key, rc, ppl_left)
             {
                 stopped_in_last_key = n + 1 == keys.len();
                 break;
@@ -583,7 +583,7 @@ pub fn run_select(inp: SelectInput<'_>) -> CqlResult<Rows> {
                 let Some(rc) = resume_ok(*token, key) else { continue };
                 let same = resume.as_ref().is_some_and(|(rt, rk, _)| rt == token && rk == key);
                 let ppl_left = if same { remaining_ppl } else { None };
-                if !visit(p, *token, rc, ppl_left) {
+                if !visit(p, *token, key, rc, ppl_left) {
                     break;
                 }
             }
@@ -663,19 +663,9 @@ fn col_value(t: &TableSchema, c: usize, pk: &[&[u8]], p: &Partition, row: Option
     let col = &t.columns[c];
     match col.kind {
         Kind::PartitionKey => pk.get(col.position as usize).map(|b| Bytes::copy_from_slice(b)),
-        Kind::Clustering => row.and_then(|r| r.ck.get(col.position as usize)).cloned(),
-        Kind::Static => p
-            .statics
-            .cells
-            .get(col.slot)
-            .and_then(|c| c.as_ref())
-            .and_then(|c| c.live_value(now))
-            .cloned(),
-        Kind::Regular => row
-            .and_then(|r| r.cells.get(col.slot))
-            .and_then(|c| c.as_ref())
-            .and_then(|c| c.live_value(now))
-            .cloned(),
+        Kind::Clustering => row.and_then(|r| r.ck.get(col.position as usize)).map(Bytes::copy_from_slice),
+        Kind::Static => p.statics.as_ref().and_then(|s| s.cell(col.slot)).and_then(|c| c.live_value(now)).map(Bytes::copy_from_slice),
+        Kind::Regular => row.and_then(|r| r.cell(col.slot)).and_then(|c| c.live_value(now)).map(Bytes::copy_from_slice),
     }
 }
 
@@ -698,9 +688,9 @@ fn project(
             Sel::WriteTime(c) | Sel::Ttl(c) => {
                 let col = &t.columns[*c];
                 let cell = if col.kind == Kind::Static {
-                    p.statics.cells.get(col.slot).and_then(|c| c.as_ref())
+                    p.statics.as_ref().and_then(|s| s.cell(col.slot))
                 } else {
-                    row.and_then(|r| r.cells.get(col.slot)).and_then(|c| c.as_ref())
+                    row.and_then(|r| r.cell(col.slot))
                 };
                 match cell.filter(|c| c.live(now)) {
                     None => None,

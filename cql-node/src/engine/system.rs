@@ -14,7 +14,7 @@ use super::NodeInfo;
 use super::schema::{
     Catalog, ColumnDecl, Keyspace, KeyspaceDecl, Kind, OptionVal, SystemTable, TableDecl, TableSchema, default_table_options,
 };
-use super::store::{Cell, Partition, TableData};
+use super::store::{Cell, TableData};
 use super::token::{serialize_partition_key, token_of};
 use super::value::{encode_collection, encode_map};
 
@@ -366,24 +366,26 @@ fn insert(t: &TableSchema, data: &mut TableData, vals: &RowVals) {
     let p = data
         .partitions
         .entry((token, key.clone()))
-        .or_insert_with(|| Partition::new(key, t.slots));
-    let row = p.row_mut(t, &ck);
-    row.marker = Some(Cell {
-        ts: 0,
-        expire: 0,
-        ttl: 0,
-        value: Some(Bytes::new()),
-    });
-    for c in t.columns.iter().filter(|c| !c.is_key()) {
-        if let Some(Some(v)) = vals.get(c.name.as_str()) {
-            row.cells[c.slot] = Some(Cell {
-                ts: 0,
-                expire: 0,
-                ttl: 0,
-                value: Some(v.clone()),
-            });
+        .or_default();
+    p.row_mut(t, &ck).update(|row| {
+        row.marker = Some(Cell {
+            ts: 0,
+            expire: 0,
+            ttl: 0,
+            value: Some(Bytes::new()),
+        });
+        for c in t.columns.iter().filter(|c| !c.is_key()) {
+            if let Some(Some(v)) = vals.get(c.name.as_str()) {
+                let cell = Cell {
+                    ts: 0,
+                    expire: 0,
+                    ttl: 0,
+                    value: Some(v.clone()),
+                };
+                row.set(c.slot, Some(cell));
+            }
         }
-    }
+    });
 }
 
 fn table_rows(target: &TableSchema, t: &TableSchema, out: &mut TableData) {

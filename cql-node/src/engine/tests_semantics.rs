@@ -83,12 +83,14 @@ fn ttl_expires_cells_and_reports_remaining() {
         for td in st.data.values_mut() {
             for p in td.partitions.values_mut() {
                 for row in p.rows.iter_mut() {
-                    if let Some(m) = row.marker.as_mut() {
-                        m.expire = 1;
-                    }
-                    for c in row.cells.iter_mut().flatten() {
-                        c.expire = 1;
-                    }
+                    row.update(|row| {
+                        if let Some(m) = row.marker.as_mut() {
+                            m.expire = 1;
+                        }
+                        for c in row.cells.iter_mut().flatten() {
+                            c.expire = 1;
+                        }
+                    });
                 }
             }
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::schema::{Catalog, ColumnDecl, Kind, TableDecl, TableSchema, default_table_options};
-use super::store::{Cell, Partition, TableData};
+use super::store::{Cell, TableData};
 use super::system::name_uuid;
 use super::token::{serialize_partition_key, token_of};
 
@@ -93,14 +93,15 @@ pub(crate) fn generate(t: &TableSchema, provider: &Arc<dyn VirtualTable>, catalo
         let key = Bytes::from(serialize_partition_key(&refs));
         let token = token_of(&key);
         let ck: Vec<Bytes> = t.ck.iter().map(|i| get(&t.columns[*i].name).unwrap_or_default()).collect();
-        let p = out.partitions.entry((token, key.clone())).or_insert_with(|| Partition::new(key, t.slots));
-        let row = p.row_mut(t, &ck);
-        row.marker = Some(Cell { ts: 0, expire: 0, ttl: 0, value: Some(Bytes::new()) });
-        for c in t.columns.iter().filter(|c| !c.is_key()) {
-            if let Some(v) = get(&c.name) {
-                row.cells[c.slot] = Some(Cell { ts: 0, expire: 0, ttl: 0, value: Some(v) });
+        let p = out.partitions.entry((token, key)).or_default();
+        p.row_mut(t, &ck).update(|row| {
+            row.marker = Some(Cell { ts: 0, expire: 0, ttl: 0, value: Some(Bytes::new()) });
+            for c in t.columns.iter().filter(|c| !c.is_key()) {
+                if let Some(v) = get(&c.name) {
+                    row.set(c.slot, Some(Cell { ts: 0, expire: 0, ttl: 0, value: Some(v) }));
+                }
             }
-        }
+        });
     }
     out
 }
