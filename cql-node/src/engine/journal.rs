@@ -31,12 +31,12 @@ fn io(e: impl std::fmt::Display) -> CqlError {
 /// products/s, flushing and compacting four times as often, 16 MiB 11,000/s for 50 MB more).
 const JOURNAL_CACHE: u64 = 8 << 20;
 const JOURNAL_MEMTABLE: u64 = 16 << 20;
+const JOURNAL_MAX: u64 = 64 << 20;
 /// Memtable flushes gathered before they are compacted into the first level (fjall's default
 /// 4): the journal is written far more than read, so compact less often (make bench-memory,
 /// 1M products with a data directory: 14,661 products/s at 4, 16,688 at 16; RSS and restart
 /// time unchanged).
 const L0_TABLES: u8 = 16;
-const JOURNAL_MAX: u64 = 64 << 20;
 
 const HEADER: u8 = 0;
 const ROW: u8 = 1;
