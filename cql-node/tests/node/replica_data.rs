@@ -5,7 +5,7 @@
 //! read at QUORUM merges replicas by timestamp (and repairs the stale one). The clock is
 //! frozen: only the tests move it, so no hint is delivered behind their back.
 
-use crate::keyspaces_common::wait_for;
+use crate::keyspaces_common::{key_owned_by, wait_for};
 use crate::support::db_error;
 
 use std::net::SocketAddr;
@@ -216,13 +216,4 @@ async fn unnoticed_replicas_get_hints_and_lists_and_lwt_follow_the_replicas() {
     one.sort();
     assert_eq!(one, ["lwt", "w"]);
     cluster.stop().await;
-}
-
-/// A key whose only replica at RF=1 is node `owner`.
-fn key_owned_by(cluster: &Cluster, owner: usize) -> String {
-    use cql_node::engine::token::token_of;
-    let mut ring: Vec<(i64, usize)> = (0..cluster.len()).flat_map(|i| cluster.node_info(i).tokens.iter().map(move |t| (*t, i))).collect();
-    ring.sort();
-    let owner_of = |t: i64| ring.iter().find(|(tok, _)| *tok >= t).unwrap_or(&ring[0]).1;
-    (0..1000).map(|i| format!("h{i}")).find(|k| owner_of(token_of(k.as_bytes())) == owner).expect("some key")
 }

@@ -4,7 +4,7 @@
 //! quorums; NetworkTopologyStrategy per data center; STATUS_CHANGE events. Detection is
 //! driven by the engine's clock (the delay is far longer than any test runs), never a sleep.
 
-use crate::keyspaces_common;
+use crate::keyspaces_common::{self, key_owned_by};
 use crate::support;
 
 use std::sync::Arc;
@@ -244,15 +244,6 @@ async fn registered_connections_get_status_changes() {
     cluster.stop().await;
 }
 
-/// A key of `r.kv` whose only replica at RF=1 is node `owner` (the first token at or after the
-/// key's token is the owner's).
-fn key_owned_by(cluster: &Cluster, owner: usize) -> String {
-    use cql_node::engine::token::token_of;
-    let mut ring: Vec<(i64, usize)> = (0..cluster.len()).flat_map(|i| cluster.node_info(i).tokens.iter().map(move |t| (*t, i))).collect();
-    ring.sort();
-    let owner_of = |t: i64| ring.iter().find(|(tok, _)| *tok >= t).unwrap_or(&ring[0]).1;
-    (0..1000).map(|i| format!("h{i}")).find(|k| owner_of(token_of(k.as_bytes())) == owner).expect("some key")
-}
 
 /// RF=1 and the only replica killed: a write at ONE times out with nothing received and is
 /// kept as a hint, delivered once the replica has been back for the hint delay (10 s of the

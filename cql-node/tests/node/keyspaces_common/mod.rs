@@ -178,3 +178,13 @@ pub async fn one_node_kv() -> (cql_node::cluster::Cluster, scylla::client::sessi
     }
     (cluster, session)
 }
+
+/// A key whose only replica at RF=1 is node `owner` of `cluster` (the first token at or after
+/// the key's token is the owner's).
+pub fn key_owned_by(cluster: &cql_node::cluster::Cluster, owner: usize) -> String {
+    use cql_node::engine::token::token_of;
+    let mut ring: Vec<(i64, usize)> = (0..cluster.len()).flat_map(|i| cluster.node_info(i).tokens.iter().map(move |t| (*t, i))).collect();
+    ring.sort();
+    let owner_of = |t: i64| ring.iter().find(|(tok, _)| *tok >= t).unwrap_or(&ring[0]).1;
+    (0..1000).map(|i| format!("h{i}")).find(|k| owner_of(token_of(k.as_bytes())) == owner).expect("some key")
+}
