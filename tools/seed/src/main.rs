@@ -42,7 +42,10 @@ struct Args {
     quiet: bool,
 }
 
-#[tokio::main]
+// One thread: the driver's connections and the in-flight batches need no more, and the node
+// beside it on the same cores gets the rest (1M products into the local node with a data
+// directory: 29 s of seeder CPU with the multi-threaded runtime, 19 s with this one).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     if let Err(e) = http_api::startup::load_dotenv() {
         eprintln!("store-seed: {e}");
