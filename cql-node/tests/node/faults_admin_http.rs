@@ -3,15 +3,12 @@
 
 use crate::keyspaces_common;
 
-use std::sync::Arc;
 
 use cql_node::cluster::Cluster;
 use cql_node::faults::admin;
 use keyspaces_common::db_error;
 use scylla::client::execution_profile::ExecutionProfile;
-use scylla::client::session_builder::SessionBuilder;
 use scylla::errors::DbError;
-use scylla::policies::retry::FallthroughRetryPolicy;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,13 +20,7 @@ async fn inject_list_and_clear_over_http() {
     let base = format!("http://{admin_addr}/faults");
     let http = reqwest::Client::new();
 
-    let profile = ExecutionProfile::builder().retry_policy(Arc::new(FallthroughRetryPolicy)).build();
-    let session = SessionBuilder::new()
-        .known_node_addr(cluster.node_addr(0))
-        .default_execution_profile_handle(profile.into_handle())
-        .build()
-        .await
-        .unwrap();
+    let session = keyspaces_common::session_without_retries(cluster.node_addr(0), ExecutionProfile::builder()).await;
     let probe = "SELECT release_version FROM system.local";
 
     let created = http
@@ -76,13 +67,7 @@ async fn after_apply_faults_and_the_clock_over_http() {
     let server = tokio::spawn(admin::serve(listener, cluster.faults().clone()));
     let (faults, clock) = (format!("http://{admin_addr}/faults"), format!("http://{admin_addr}/clock"));
     let http = reqwest::Client::new();
-    let profile = ExecutionProfile::builder().retry_policy(Arc::new(FallthroughRetryPolicy)).build();
-    let session = SessionBuilder::new()
-        .known_node_addr(cluster.node_addr(0))
-        .default_execution_profile_handle(profile.into_handle())
-        .build()
-        .await
-        .unwrap();
+    let session = keyspaces_common::session_without_retries(cluster.node_addr(0), ExecutionProfile::builder()).await;
     for q in [
         "CREATE KEYSPACE h WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
         "CREATE TABLE h.kv (k text PRIMARY KEY, v text)",

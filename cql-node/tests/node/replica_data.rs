@@ -5,20 +5,17 @@
 //! read at QUORUM merges replicas by timestamp (and repairs the stale one). The clock is
 //! frozen: only the tests move it, so no hint is delivered behind their back.
 
-use crate::keyspaces_common::{key_owned_by, wait_for};
+use crate::keyspaces_common::{self, key_owned_by, wait_for};
 use crate::support::db_error;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use cql_node::cluster::Cluster;
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
-use scylla::client::session_builder::SessionBuilder;
 use scylla::errors::DbError;
 use scylla::policies::load_balancing::{NodeIdentifier, SingleTargetLoadBalancingPolicy};
-use scylla::policies::retry::FallthroughRetryPolicy;
 use scylla::statement::Consistency;
 use scylla::statement::unprepared::Statement;
 
@@ -36,13 +33,7 @@ async fn cluster(rf: usize) -> (Cluster, Session) {
         .await
         .expect("cluster starts");
     cluster.clock().freeze();
-    let profile = ExecutionProfile::builder().retry_policy(Arc::new(FallthroughRetryPolicy)).build();
-    let session = SessionBuilder::new()
-        .known_node_addr(cluster.node_addr(0))
-        .default_execution_profile_handle(profile.into_handle())
-        .build()
-        .await
-        .expect("driver connects");
+    let session = keyspaces_common::session_without_retries(cluster.node_addr(0), ExecutionProfile::builder()).await;
     for q in [
         format!("CREATE KEYSPACE r WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': {rf}}}"),
         "CREATE TABLE r.kv (k text PRIMARY KEY, v text)".to_string(),

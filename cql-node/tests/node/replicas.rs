@@ -7,17 +7,14 @@
 use crate::keyspaces_common::{self, key_owned_by};
 use crate::support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use cql_node::cluster::Cluster;
 use cql_node::replication::liveness::State;
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
-use scylla::client::session_builder::SessionBuilder;
 use scylla::errors::{DbError, WriteType};
 use scylla::policies::load_balancing::DefaultPolicy;
-use scylla::policies::retry::FallthroughRetryPolicy;
 use scylla::statement::Consistency;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::unprepared::Statement;
@@ -38,16 +35,11 @@ async fn cluster(nodes: usize, placement: &[(&str, &str)]) -> Cluster {
 }
 
 async fn session(cluster: &Cluster, local_dc: Option<&str>) -> Session {
-    let mut profile = ExecutionProfile::builder().retry_policy(Arc::new(FallthroughRetryPolicy)).consistency(Consistency::Quorum);
+    let mut profile = ExecutionProfile::builder().consistency(Consistency::Quorum);
     if let Some(dc) = local_dc {
         profile = profile.load_balancing_policy(DefaultPolicy::builder().prefer_datacenter(dc.to_string()).permit_dc_failover(false).build());
     }
-    SessionBuilder::new()
-        .known_node_addr(cluster.node_addr(0))
-        .default_execution_profile_handle(profile.build().into_handle())
-        .build()
-        .await
-        .expect("driver connects")
+    keyspaces_common::session_without_retries(cluster.node_addr(0), profile).await
 }
 
 /// Whether the driver holds a connection to `ip`.

@@ -149,27 +149,36 @@ pub fn db_error(err: &ExecutionError) -> Option<(&DbError, &str)> {
     }
 }
 
+/// A session through `addr` that never retries on its own, so a test sees exactly what the
+/// node answered; `profile` adds the test's own settings (consistency, load balancing).
+pub async fn session_without_retries(
+    addr: std::net::SocketAddr,
+    profile: scylla::client::execution_profile::ExecutionProfileBuilder,
+) -> scylla::client::session::Session {
+    use scylla::client::session_builder::SessionBuilder;
+    use scylla::policies::retry::FallthroughRetryPolicy;
+
+    let profile = profile.retry_policy(Arc::new(FallthroughRetryPolicy)).build();
+    SessionBuilder::new()
+        .known_node_addr(addr)
+        .default_execution_profile_handle(profile.into_handle())
+        .build()
+        .await
+        .expect("driver connects")
+}
+
 /// One node with table `f.kv (k text PRIMARY KEY, v text)` (RF 1), and a session that never
 /// retries on its own, so a test sees exactly what a fault made the node answer; LOCAL_QUORUM,
 /// and SERIAL for lightweight transactions.
 pub async fn one_node_kv() -> (cql_node::cluster::Cluster, scylla::client::session::Session) {
     use scylla::client::execution_profile::ExecutionProfile;
-    use scylla::client::session_builder::SessionBuilder;
-    use scylla::policies::retry::FallthroughRetryPolicy;
     use scylla::statement::{Consistency, SerialConsistency};
 
     let cluster = cql_node::cluster::Cluster::builder().nodes(1).start().await.expect("node starts");
     let profile = ExecutionProfile::builder()
-        .retry_policy(Arc::new(FallthroughRetryPolicy))
         .consistency(Consistency::LocalQuorum)
-        .serial_consistency(Some(SerialConsistency::Serial))
-        .build();
-    let session = SessionBuilder::new()
-        .known_node_addr(cluster.node_addr(0))
-        .default_execution_profile_handle(profile.into_handle())
-        .build()
-        .await
-        .expect("connects");
+        .serial_consistency(Some(SerialConsistency::Serial));
+    let session = session_without_retries(cluster.node_addr(0), profile).await;
     for q in [
         "CREATE KEYSPACE f WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
         "CREATE TABLE f.kv (k text PRIMARY KEY, v text)",
